@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is a habit.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+# Local development defaults; real deployments set their own secrets.
+export FOREWARN_WEBHOOK_SECRET_EVENTS ?= whsec_ZGV2LW9ubHktZXZlbnRzLXNlY3JldC0xMjM0NQ==
+export FOREWARN_API_TOKEN ?= dev-token
+
+# The services this machine kind runs; tests skip (or, with CI=true, fail) when one is missing.
+export FOREWARN_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export FOREWARN_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export FOREWARN_TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/%2F
+
+.PHONY: install run test lint types format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+run: install
+	@mkdir -p var
+	$(BIN)/forewarn db upgrade
+	$(BIN)/forewarn demo
+	@echo "API token for /api: $$FOREWARN_API_TOKEN   (curl -H 'Authorization: Bearer $$FOREWARN_API_TOKEN' http://127.0.0.1:8000/api/notices)"
+	$(BIN)/forewarn serve --host 127.0.0.1 --port 8000
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check engine integrations tests alembic
+	$(BIN)/ruff format --check engine integrations tests alembic
+
+format: install
+	$(BIN)/ruff format engine integrations tests alembic
+	$(BIN)/ruff check --fix engine integrations tests alembic
+
+types: install
+	$(BIN)/mypy engine integrations
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

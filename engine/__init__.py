@@ -1,0 +1,1 @@
+"""Forewarn: tell customers about a problem before they have to ask."""

@@ -1,0 +1,66 @@
+"""GET /api/{events,notices,situations,audit}: JSON lists with filters, behind the API token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from sqlmodel import Session
+
+from engine.api.deps import SessionDep, require_api_token
+from engine.clock import parse_instant
+from engine.read import queries
+from engine.read.queries import Filters, Page
+
+router = APIRouter(prefix="/api", tags=["read"], dependencies=[Depends(require_api_token)])
+
+
+def filters(
+    source: str | None = None,
+    customer_id: str | None = None,
+    order_id: str | None = None,
+    situation: Annotated[str | None, Query(description="situation kind, or event type for /api/events")] = None,
+    status: str | None = None,
+    channel: str | None = None,
+    action: str | None = None,
+    since: Annotated[str | None, Query(description="RFC 3339 time with offset")] = None,
+    cursor: Annotated[int | None, Query(description="next_cursor from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Filters:
+    since_at: datetime | None = None
+    if since:
+        try:
+            since_at = parse_instant(since)
+        except ValueError:
+            raise HTTPException(400, f"since must be an RFC 3339 time with offset, got {since!r}") from None
+    return Filters(source, customer_id, order_id, situation, status, channel, action, since_at, cursor, limit)
+
+
+FiltersDep = Annotated[Filters, Depends(filters)]
+
+
+def _respond(session: Session, f: Filters, fn: Callable[[Session, Filters], Page]) -> dict[str, Any]:
+    page = fn(session, f)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/events")
+def events(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
+    return _respond(session, f, queries.list_events)
+
+
+@router.get("/notices")
+def notices(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
+    return _respond(session, f, queries.list_notices)
+
+
+@router.get("/situations")
+def situations(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
+    return _respond(session, f, queries.list_situations)
+
+
+@router.get("/audit")
+def audit(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
+    return _respond(session, f, queries.list_audit)

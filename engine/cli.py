@@ -1,0 +1,232 @@
+"""`forewarn`: serve, worker, scheduler, db, replay, audit, demo (DESIGN §5)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.clock import parse_instant
+from engine.config import Settings, get_settings
+from engine.durations import parse_duration
+
+app = typer.Typer(help="Forewarn: tell customers about delays and outages before they have to ask.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The twilio client logs request parameters (phone numbers, bodies) at INFO; keep them out.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
+
+
+def _is_embedded_db(settings: Settings) -> bool:
+    return settings.database_url.startswith("sqlite")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from engine.migrations import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. base")]) -> None:
+    """Revert migrations down to REVISION."""
+    from engine.migrations import downgrade
+
+    downgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+def _prepare(settings: Settings, *, migrate: bool) -> tuple[object, object]:
+    """Runtime + dispatcher wired to the configured broker; templates seeded."""
+    from engine.bootstrap import build_runtime
+    from engine.broker import BrokerDispatcher, make_broker
+    from engine.compose.store import seed_templates
+    from engine.migrations import upgrade
+    from engine.tasks import HANDLERS, install_runtime
+
+    if migrate:
+        upgrade(settings.database_url)
+    rt = build_runtime(settings)
+    with rt.unit_of_work() as session:
+        seed_templates(session, now=rt.clock.now())
+    broker = make_broker(settings.broker_url)
+    dispatcher = BrokerDispatcher(broker, HANDLERS)
+    rt.dispatcher = dispatcher
+    install_runtime(rt)
+    return rt, dispatcher
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """API + webhooks; with no FOREWARN_BROKER_URL also the worker and scheduler, in this process."""
+    import uvicorn
+
+    from engine.api.app import create_app
+    from engine.broker import BrokerDispatcher, InProcessWorker
+    from engine.runtime import Runtime
+    from engine.scheduler import SchedulerThread
+
+    settings = get_settings()
+    _logging(settings)
+    rt, dispatcher = _prepare(settings, migrate=_is_embedded_db(settings))
+    assert isinstance(rt, Runtime) and isinstance(dispatcher, BrokerDispatcher)
+    worker = scheduler = None
+    if settings.is_embedded_broker:
+        worker = InProcessWorker(dispatcher.broker, threads=settings.worker_threads)
+        worker.start()
+        scheduler = SchedulerThread(rt)
+        scheduler.start()
+    api = create_app(rt, broker_ping=None if settings.is_embedded_broker else dispatcher.ping)
+    typer.echo(f"Forewarn is serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if not settings.smtp_url:
+        typer.echo(f"Emails are written to {Path(settings.outbox_dir).resolve()}/*.eml")
+    try:
+        uvicorn.run(api, host=host, port=port, log_level=settings.log_level.lower())
+    finally:
+        if scheduler:
+            scheduler.stop()
+        if worker:
+            worker.stop()
+        rt.close()
+
+
+@app.command()
+def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 0) -> None:
+    """Deliver notices and apply events from the broker (FOREWARN_BROKER_URL must be set)."""
+    import dramatiq
+
+    from engine.broker import BrokerDispatcher
+    from engine.runtime import Runtime
+
+    settings = get_settings()
+    _logging(settings)
+    if settings.is_embedded_broker:
+        typer.echo("forewarn worker needs FOREWARN_BROKER_URL (redis:// or amqp://); "
+                   "without one, `forewarn serve` runs the worker itself.", err=True)
+        raise typer.Exit(2)
+    rt, dispatcher = _prepare(settings, migrate=False)
+    assert isinstance(rt, Runtime) and isinstance(dispatcher, BrokerDispatcher)
+    w = dramatiq.Worker(dispatcher.broker, worker_threads=threads or settings.worker_threads, worker_timeout=200)
+    w.start()
+    typer.echo(f"worker started with {threads or settings.worker_threads} threads")
+    _wait_for_signal()
+    w.stop()
+    dispatcher.broker.close()
+    rt.close()
+
+
+@app.command()
+def scheduler() -> None:
+    """Periodic scans and the outbox relay (FOREWARN_BROKER_URL must be set)."""
+    from engine.runtime import Runtime
+    from engine.scheduler import SchedulerThread
+
+    settings = get_settings()
+    _logging(settings)
+    if settings.is_embedded_broker:
+        typer.echo("forewarn scheduler needs FOREWARN_BROKER_URL; `forewarn serve` runs it in-process.", err=True)
+        raise typer.Exit(2)
+    rt, _ = _prepare(settings, migrate=False)
+    assert isinstance(rt, Runtime)
+    thread = SchedulerThread(rt)
+    thread.start()
+    typer.echo(f"scheduler ticking every {settings.scheduler_interval}")
+    _wait_for_signal()
+    thread.stop()
+    rt.close()
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+@app.command()
+def replay(
+    trace: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="canonical events, one per line")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the notices (JSON lines)")],
+    tick: Annotated[str, typer.Option(help="scan interval in simulated time")] = "15m",
+    until: Annotated[str | None, typer.Option(help="stop at this time (RFC 3339)")] = None,
+) -> None:
+    """Back-test TRACE on a simulated clock in a fresh temporary database; nothing is sent."""
+    from engine.errors import InvalidEvent
+    from engine.replay import replay as run_replay
+
+    try:
+        step = parse_duration(tick)
+        stop = parse_instant(until) if until else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    settings = get_settings()
+    typer.echo(f"replaying {trace} (tick {tick})", err=True)
+    try:
+        summary = run_replay(trace, out, settings=settings, tick=step, until=stop,
+                             progress=lambda line: typer.echo(line, err=True))
+    except InvalidEvent as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    total = sum(summary.notices.values())
+    typer.echo(f"{summary.events} events ({summary.duplicates} repeats) over "
+               f"{summary.started_at:%Y-%m-%d} → {summary.ended_at:%Y-%m-%d}, {summary.ticks} ticks, "
+               f"{summary.seconds:.1f} s")
+    typer.echo(f"{total} notices written to {out}; {summary.dropped} dropped before sending, "
+               f"{summary.failed} failed")
+    for key, count in sorted(summary.notices.items()):
+        typer.echo(f"  {key:45} {count}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 naming the first broken entry."""
+    from engine.audit import verify_chain
+    from engine.db import make_engine
+
+    result = verify_chain(make_engine(get_settings().database_url))
+    if result.ok:
+        typer.echo(f"audit log intact: {result.checked} entries verified")
+        return
+    typer.echo(f"audit log BROKEN at entry {result.broken_seq}: {result.reason} "
+               f"({result.checked} entries before it verified)", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def demo() -> None:
+    """Load a small demo story (customers, orders, a carrier exception) and deliver its notices now."""
+    from engine.bootstrap import build_runtime
+    from engine.demo import load_demo
+    from engine.migrations import upgrade
+
+    settings = get_settings()
+    _logging(settings)
+    upgrade(settings.database_url)
+    rt = build_runtime(settings)
+    report = load_demo(rt)
+    rt.close()
+    typer.echo(report)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

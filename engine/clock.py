@@ -1,0 +1,55 @@
+"""The engine's only source of time, so replay and tests can drive it (never call datetime.now())."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current moment, timezone-aware UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SimulatedClock:
+    """A clock that only moves when told to; replay and tests use it."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = as_utc(start)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, moment: datetime) -> None:
+        with self._lock:
+            self._now = as_utc(moment)
+
+    def advance(self, delta: timedelta) -> datetime:
+        with self._lock:
+            self._now += delta
+            return self._now
+
+
+def as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: every moment in Forewarn carries its offset")
+    return moment.astimezone(UTC)
+
+
+def parse_instant(text: str) -> datetime:
+    """RFC 3339 with offset (a trailing Z allowed) → aware UTC datetime."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return as_utc(value)
+
+
+def format_instant(moment: datetime) -> str:
+    return as_utc(moment).isoformat().replace("+00:00", "Z")

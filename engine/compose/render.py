@@ -1,0 +1,259 @@
+"""Render one message from staff-written templates in a sandbox, with locale- and time-zone-aware filters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from types import TracebackType
+from typing import Any, Literal
+
+import jinja2
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from engine.compose.formatting import Formatter, add_days, formatter
+from engine.compose.segments import check_sms_budget, sms_segments
+from engine.errors import TemplateError
+
+Channel = Literal["email", "sms"]
+PARTS_BY_CHANNEL: dict[Channel, tuple[str, ...]] = {"email": ("subject", "text", "html"), "sms": ("sms",)}
+SMS_MAX_SEGMENTS = 2
+SMS_COMPACT = "sms_compact"  # set by render_message: true on the second try of an over-long SMS
+
+# Hidden context variable carrying the per-render Formatter; filters read it, so one shared
+# environment serves every locale and time zone at once without any global state.
+_FORMATTER = "_forewarn_formatter"
+_TEMPLATE_FILE = "<template>"  # what Jinja names frames of templates compiled from strings
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str | None
+    text: str
+    html: str | None
+
+
+class TemplateSet(Mapping[str, str]):
+    """The sources (part → template text) for one situation, stage and locale."""
+
+    def __init__(self, situation: str, stage: str, locale: str, sources: Mapping[str, str]) -> None:
+        self.situation, self.stage, self.locale = situation, stage, locale
+        self._sources = dict(sources)
+
+    def __getitem__(self, part: str) -> str:
+        return self._sources[part]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    def __repr__(self) -> str:
+        return f"TemplateSet({self.situation!r}, {self.stage!r}, {self.locale!r}, parts={sorted(self)})"
+
+
+def _fmt(context: Context) -> Formatter:
+    value = context.get(_FORMATTER)
+    if not isinstance(value, Formatter):
+        raise TemplateError("formatting filters only work inside render_message()")
+    return value
+
+
+def _now(context: Context) -> object:
+    if "now" not in context:
+        raise TemplateError("relative dates need `now` in the template context")
+    return context["now"]
+
+
+def _defined(*values: object) -> None:
+    """Let a missing variable fail as "unknown variable" rather than as a confusing type error."""
+    for value in values:
+        if isinstance(value, jinja2.Undefined):
+            value._fail_with_undefined_error()
+
+
+def _bind(method: str) -> Callable[..., str]:
+    @jinja2.pass_context
+    def apply(context: Context, value: object, *args: Any, **kwargs: Any) -> str:
+        _defined(value, *args)
+        result: str = getattr(_fmt(context), method)(value, *args, **kwargs)
+        return result
+
+    apply.__name__ = method
+    return apply
+
+
+@jinja2.pass_context
+def _relative_day(context: Context, value: object, short: bool = False) -> str:
+    _defined(value)
+    return _fmt(context).relative_day(value, _now(context), short)
+
+
+@jinja2.pass_context
+def _when(context: Context, value: object, short: bool = False) -> str:
+    _defined(value)
+    return _fmt(context).when(value, _now(context), short)
+
+
+@jinja2.pass_context
+def _range_to(context: Context, start: object, end: object, short: bool = False) -> str:
+    _defined(start, end)
+    return _fmt(context).day_range(start, end, _now(context), short)
+
+
+@jinja2.pass_context
+def _days_after(context: Context, later: object, earlier: object) -> int:
+    _defined(later, earlier)
+    return _fmt(context).days_after(later, earlier)
+
+
+def _add_days(value: object, days: int) -> object:
+    _defined(value)
+    return add_days(value, days)
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    **{name: _bind(name) for name in ("date", "short_date", "weekday", "time", "datetime")},
+    "money": _bind("money"),
+    "join_list": _bind("join_list"),
+    "relative_day": _relative_day,
+    "when": _when,
+    "range_to": _range_to,
+    "add_days": _add_days,
+    "days_after": _days_after,
+}
+
+
+def _environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(FILTERS)
+    env.globals["day_range"] = _range_to
+    return env
+
+
+_PLAIN = _environment(autoescape=False)  # subject, text, sms
+_HTML = _environment(autoescape=True)
+
+
+@lru_cache(maxsize=4096)
+def _compile(source: str, html: bool) -> jinja2.Template:
+    # Keyed by the source text itself (hashed by lru_cache), so an edited template is a new entry and
+    # the thousands of notices rendered from one template version share a single compiled copy.
+    return (_HTML if html else _PLAIN).from_string(source)
+
+
+def _template_line(tb: TracebackType | None) -> int | None:
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == _TEMPLATE_FILE:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+_RENDER_ERRORS = (jinja2.TemplateError, TemplateError, TypeError, ValueError, ArithmeticError, LookupError)
+
+
+def render_part(part: str, source: str, variables: Mapping[str, Any]) -> str:
+    """Render one part; every failure becomes a TemplateError naming the part and the line."""
+    try:
+        return _compile(source, part == "html").render(variables)
+    except _RENDER_ERRORS as exc:
+        line: int | None
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            line, kind = exc.lineno, "syntax error"
+        else:
+            line, kind = _template_line(exc.__traceback__), _describe(exc)
+        where = f"{part} template, line {line}" if line else f"{part} template"
+        raise TemplateError(f"{where}: {kind}: {exc}") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, jinja2.UndefinedError):
+        return "unknown variable"
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return "not allowed in templates"
+    if isinstance(exc, TemplateError):
+        return "formatting failed"
+    return type(exc).__name__
+
+
+_SPACES = re.compile(r"[^\S\r\n]+")  # whitespace other than line breaks
+_LINE_BREAK = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def clean_subject(rendered: str) -> str:
+    """One line: runs of spaces collapse, the ends are trimmed, a line break left inside is an error."""
+    subject = _SPACES.sub(" ", rendered).strip()
+    if _LINE_BREAK.search(subject):
+        raise TemplateError(f"subject template: the subject must be one line, got {subject!r}")
+    if not subject:
+        raise TemplateError("subject template: the subject is empty")
+    return subject
+
+
+def clean_sms(rendered: str) -> str:
+    """An SMS is one paragraph: every run of whitespace (line breaks too) becomes one space."""
+    return " ".join(rendered.split())
+
+
+def clean_text(rendered: str) -> str:
+    """Trim trailing spaces and the blank lines left behind by `{% if %}` blocks."""
+    lines = [line.rstrip() for line in rendered.replace("\r\n", "\n").split("\n")]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def _render_sms(source: str, variables: dict[str, Any]) -> str:
+    """Render; when it is over budget (a long name, or one accent that forces UCS-2), render again with
+    `sms_compact` true so the template can drop optional details; only then is it an error."""
+    text = ""
+    for compact in (False, True):
+        variables[SMS_COMPACT] = compact
+        text = clean_sms(render_part("sms", source, variables))
+        if not text:
+            raise TemplateError("sms template: the message is empty")
+        if sms_segments(text).segments <= SMS_MAX_SEGMENTS:
+            return text
+    try:
+        check_sms_budget(text, SMS_MAX_SEGMENTS)
+    except TemplateError as exc:
+        raise TemplateError(f"sms template (even with sms_compact): {exc}") from exc
+    return text
+
+
+def render_message(
+    sources: Mapping[str, str],
+    context: Mapping[str, Any],
+    *,
+    channel: Channel,
+    locale: str,
+    timezone: str,
+) -> RenderedMessage:
+    """Render an email (subject, text, html) or an SMS (sms → text) for one customer.
+
+    `locale` should be the locale the templates were written in (`TemplateSet.locale`), so dates
+    read in the same language as the words around them; `timezone` is the customer's IANA zone.
+    """
+    parts = PARTS_BY_CHANNEL[channel]
+    missing = [part for part in parts if part not in sources]
+    if missing:
+        raise TemplateError(f"{channel} needs the template parts {', '.join(missing)}")
+    variables = {**context, _FORMATTER: formatter(locale, timezone), SMS_COMPACT: False}
+    if channel == "sms":
+        return RenderedMessage(subject=None, text=_render_sms(sources["sms"], variables), html=None)
+    subject = clean_subject(render_part("subject", sources["subject"], variables))
+    text = clean_text(render_part("text", sources["text"], variables))
+    if not text.strip():
+        raise TemplateError("text template: the message is empty")
+    html = render_part("html", sources["html"], variables).strip() + "\n"
+    return RenderedMessage(subject=subject, text=text, html=html)

@@ -1,0 +1,105 @@
+"""Settings: every knob is an environment variable with the `FOREWARN_` prefix (DESIGN §6)."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.durations import parse_duration
+
+WEBHOOK_SIGNED_SOURCES = ("shopify", "easypost", "aftership", "pagerduty", "events")
+WEBHOOK_TOKEN_SOURCES = ("statuspage", "alertmanager")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FOREWARN_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./var/forewarn.db"
+    broker_url: str = ""
+    smtp_url: str = ""
+    email_from: str = "Forewarn <notices@localhost>"
+    email_reply_to: str = ""
+    outbox_dir: str = "./var/outbox"
+    sms_dir: str = "./var/sms"
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_base_url: str = "https://api.twilio.com"
+
+    public_url: str = "http://127.0.0.1:8000"
+    brand_name: str = "Forewarn Store"
+    support_email: str = "help@localhost"
+
+    webhook_secret_shopify: str | None = None
+    webhook_secret_easypost: str | None = None
+    webhook_secret_aftership: str | None = None
+    webhook_secret_pagerduty: str | None = None
+    webhook_secret_events: str | None = None
+    webhook_token_statuspage: str | None = None
+    webhook_token_alertmanager: str | None = None
+    webhook_tolerance: str = "5m"
+
+    api_token: str | None = None
+    secret_key: str = Field(default="dev-only-change-me", description="signs unsubscribe tokens")
+
+    quiet_hours: str = "21:00-08:00"
+    outage_debounce: str = "10m"
+    fanout_approval: int = 1000
+    max_notices_per_day: int = 3
+
+    worker_threads: int = 4
+    scheduler_interval: str = "15s"
+    relay_after: str = "2m"
+    log_level: str = "INFO"
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
+    @field_validator("outage_debounce", "scheduler_interval", "relay_after", "webhook_tolerance")
+    @classmethod
+    def _check_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    def webhook_secret(self, source: str) -> str | None:
+        value: str | None = getattr(self, f"webhook_secret_{source}", None)
+        return value or None
+
+    def webhook_token(self, source: str) -> str | None:
+        value: str | None = getattr(self, f"webhook_token_{source}", None)
+        return value or None
+
+    @property
+    def quiet_window(self) -> tuple[time, time]:
+        return parse_quiet_hours(self.quiet_hours)
+
+    @property
+    def webhook_tolerance_delta(self) -> timedelta:
+        return parse_duration(self.webhook_tolerance)
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        return not self.broker_url
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time]:
+    """`21:00-08:00` → (21:00, 08:00); a window may wrap past midnight."""
+    try:
+        start_text, end_text = value.split("-")
+        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+    except ValueError as exc:
+        raise ValueError(f"quiet hours must look like 21:00-08:00, got {value!r}") from exc
+    return start, end
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Detection rules: judge state changes (and, on a schedule, deadlines) and raise situations."""

@@ -1,0 +1,44 @@
+"""Rules fired by carrier scans: exceptions open a situation, delivery resolves the order's thread."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from engine.models import Customer
+from engine.notices.planner import Subject
+from engine.runtime import Runtime
+from engine.situations.service import raise_situation, resolve_subject
+from engine.state.orders import ShipmentChange
+
+TROUBLE = ("exception", "returned", "lost")
+
+
+def order_subject_key(order_id: str) -> str:
+    return f"order:{order_id}"
+
+
+def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) -> None:
+    if change.stale or change.order.canceled_at is not None:
+        return
+    order, shipment = change.order, change.shipment
+    customer = session.get(Customer, order.customer_id)
+    if customer is None:
+        return
+    key = order_subject_key(order.id)
+    subject = Subject(order=order, shipment=shipment)
+    if shipment.status in TROUBLE:
+        new_trouble = change.previous_status != shipment.status or change.previous_exception != shipment.exception
+        raise_situation(
+            session, rt, customer=customer, kind="shipment.exception", subject_key=key, subject=subject,
+            details={"status": shipment.status, "exception": shipment.exception, "carrier": shipment.carrier},
+            material=new_trouble, reason=f"carrier reported {shipment.status} ({shipment.exception})",
+        )
+    elif shipment.status == "delivered" and change.previous_status != "delivered":
+        resolve_subject(session, rt, customer=customer, subject_key=key, subject=subject,
+                        reason="parcel delivered", follow_up=True)
+
+
+def on_order_canceled(session: Session, rt: Runtime, *, customer: Customer, order_id: str) -> None:
+    # A canceled order needs no more delay news: close its thread quietly.
+    resolve_subject(session, rt, customer=customer, subject_key=order_subject_key(order_id),
+                    subject=Subject(), reason="order canceled", follow_up=False)

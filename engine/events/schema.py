@@ -1,0 +1,228 @@
+"""Validate canonical events; a wrong shape is an InvalidEvent that says what is wrong and where."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.clock import as_utc, parse_instant
+from engine.errors import InvalidEvent
+
+EVENT_TYPES = (
+    "customer.upserted",
+    "order.created",
+    "order.updated",
+    "order.canceled",
+    "shipment.updated",
+    "service.status",
+)
+SHIPMENT_STATUSES = (
+    "label_created",
+    "in_transit",
+    "out_for_delivery",
+    "delivered",
+    "exception",
+    "returned",
+    "lost",
+)
+SERVICE_STATUSES = (
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
+)
+
+
+class _Open(BaseModel):
+    # Unknown fields are kept and ignored (contract).
+    model_config = ConfigDict(extra="allow")
+
+
+def _instant(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return parse_instant(value)
+        except ValueError as exc:
+            raise ValueError(f"not an RFC 3339 time with offset: {value!r}") from exc
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return value
+
+
+class CustomerRef(_Open):
+    id: str = Field(min_length=1)
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    components: list[str] | None = None
+    channels: list[Literal["email", "sms"]] | None = None
+    quiet_hours: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _opaque_id(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class OrderLine(_Open):
+    name: str
+    quantity: int = 1
+
+
+class Money(_Open):
+    amount: str
+    currency: str
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+
+class OrderBody(_Open):
+    id: str = Field(min_length=1)
+    customer: CustomerRef | None = None
+    placed_at: datetime | None = None
+    promised_by: datetime | None = None
+    ship_by: datetime | None = None
+    lines: list[OrderLine] | None = None
+    total: Money | None = None
+
+    _times = field_validator("placed_at", "promised_by", "ship_by", mode="before")(_instant)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _opaque_id(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class ShipmentBody(_Open):
+    order_id: str = Field(min_length=1)
+    carrier: str = ""
+    tracking_number: str = ""
+    status: Literal[
+        "label_created", "in_transit", "out_for_delivery", "delivered", "exception", "returned", "lost"
+    ]
+    estimated_delivery_at: datetime | None = None
+    exception: str | None = None
+    location: str | None = None
+    message: str | None = None
+
+    _times = field_validator("estimated_delivery_at", mode="before")(_instant)
+
+    @field_validator("order_id", "tracking_number", mode="before")
+    @classmethod
+    def _opaque_id(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+class ServiceBody(_Open):
+    component: str = Field(min_length=1)
+    status: Literal["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"]
+    incident_id: str | None = None
+    title: str = ""
+    message: str | None = None
+
+
+class CanonicalEvent(_Open):
+    id: str = Field(min_length=1, max_length=200)
+    type: Literal[
+        "customer.upserted", "order.created", "order.updated", "order.canceled", "shipment.updated", "service.status"
+    ]
+    occurred_at: datetime
+    received_at: datetime | None = None
+    customer: CustomerRef | None = None
+    order: OrderBody | None = None
+    shipment: ShipmentBody | None = None
+    service: ServiceBody | None = None
+
+    _times = field_validator("occurred_at", "received_at", mode="before")(_instant)
+
+    def missing_body(self) -> str | None:
+        """Why the event's body is not enough for its type, or None when it is."""
+        needed = {
+            "customer.upserted": "customer",
+            "order.created": "order",
+            "order.updated": "order",
+            "order.canceled": "order",
+            "shipment.updated": "shipment",
+            "service.status": "service",
+        }[self.type]
+        if getattr(self, needed) is None:
+            return f"{self.type} needs an object named '{needed}'"
+        if self.type == "order.created":
+            assert self.order is not None
+            if self.order.customer is None:
+                return "order.created needs order.customer with an id"
+            if self.order.promised_by is None:
+                return "order.created needs order.promised_by"
+        return None
+
+    @property
+    def customer_id(self) -> str | None:
+        if self.customer is not None:
+            return self.customer.id
+        if self.order is not None and self.order.customer is not None:
+            return self.order.customer.id
+        return None
+
+    @property
+    def order_id(self) -> str | None:
+        if self.order is not None:
+            return self.order.id
+        if self.shipment is not None:
+            return self.shipment.order_id
+        return None
+
+
+def parse_event(raw: Any, *, position: int | None = None) -> CanonicalEvent:
+    """Validate one decoded JSON value as a canonical event."""
+    where = f"event #{position}" if position is not None else "event"
+    if not isinstance(raw, dict):
+        raise InvalidEvent(f"{where}: expected a JSON object, got {type(raw).__name__}")
+    try:
+        event = CanonicalEvent.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidEvent(f"{where} ({raw.get('id', 'no id')}): {_describe(exc)}") from None
+    problem = event.missing_body()
+    if problem:
+        raise InvalidEvent(f"{where} ({event.id}): {problem}")
+    return event
+
+
+def parse_events(raw: Any) -> list[CanonicalEvent]:
+    """One object or a list of objects; all valid or nothing (a request is accepted whole)."""
+    items = raw if isinstance(raw, list) else [raw]
+    if not items:
+        raise InvalidEvent("the list of events is empty")
+    return [parse_event(item, position=i if isinstance(raw, list) else None) for i, item in enumerate(items)]
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        location = ".".join(str(p) for p in error["loc"]) or "body"
+        message = error["msg"]
+        if error["type"] == "literal_error":
+            message = f"must be one of {error.get('ctx', {}).get('expected', '')}"
+        parts.append(f"{location}: {message}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

@@ -1,0 +1,35 @@
+"""Queries for raw inbound events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from engine.models import InboundEvent
+
+
+def insert_if_new(session: Session, row: dict[str, Any]) -> int | None:
+    """Insert unless (source, external_id) exists; the new id, or None for a repeat delivery."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(InboundEvent)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(col(InboundEvent.id))
+    )
+    new_id: int | None = session.exec(statement).scalar_one_or_none()  # type: ignore[call-overload]
+    return new_id
+
+
+def unhandled_before(session: Session, *, cutoff: datetime, limit: int) -> list[int]:
+    statement = (
+        select(InboundEvent.id)
+        .where(col(InboundEvent.handled_at).is_(None), InboundEvent.received_at <= cutoff)
+        .order_by(col(InboundEvent.received_at))
+        .limit(limit)
+    )
+    return [i for i in session.exec(statement).all() if i is not None]

@@ -1,0 +1,29 @@
+"""Tables. Importing this package registers every table on `SQLModel.metadata` (Alembic reads it)."""
+
+from engine.models.audit import AuditEntry
+from engine.models.customers import Customer
+from engine.models.events import InboundEvent
+from engine.models.incidents import Component, Incident
+from engine.models.notices import DeliveryAttempt, Notice, NoticeStatus
+from engine.models.orders import Order, Shipment
+from engine.models.situations import Situation, SituationStatus
+from engine.models.staff import StaffUser
+from engine.models.templates import MessageTemplate, TemplateVersion
+
+__all__ = [
+    "AuditEntry",
+    "Component",
+    "Customer",
+    "DeliveryAttempt",
+    "InboundEvent",
+    "Incident",
+    "MessageTemplate",
+    "Notice",
+    "NoticeStatus",
+    "Order",
+    "Shipment",
+    "Situation",
+    "SituationStatus",
+    "StaffUser",
+    "TemplateVersion",
+]

@@ -1,0 +1,37 @@
+"""Customers: who we may tell, how, in which language and time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from engine.db import JSONType, UTCDateTime
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+
+    id: str = Field(primary_key=True, max_length=128)
+    name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32, index=True)
+    locale: str = Field(default="en", max_length=16)
+    timezone: str = Field(default="UTC", max_length=64)
+    # Channels the customer consented to; proactive notices never use any other.
+    channels: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    components: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    quiet_hours: str | None = Field(default=None, max_length=16)
+    email_opted_out: bool = Field(default=False)
+    sms_opted_out: bool = Field(default=False)
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    # occurred_at of the newest upsert applied, so an older one never overwrites it.
+    state_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else ""

@@ -1,0 +1,35 @@
+"""Service components and the incidents that take them down."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from engine.db import JSONType, UTCDateTime
+
+
+class Component(SQLModel, table=True):
+    __tablename__ = "components"
+
+    name: str = Field(primary_key=True, max_length=128)
+    status: str = Field(default="operational", max_length=32)
+    status_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the current non-operational spell began (the debounce counts from here).
+    down_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    incident_id: str | None = Field(default=None, max_length=128)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incidents"
+
+    id: str = Field(primary_key=True, max_length=128)
+    title: str = Field(default="", max_length=300)
+    status: str = Field(default="major_outage", max_length=32)
+    message: str | None = Field(default=None, max_length=2000)
+    components: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

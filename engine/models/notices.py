@@ -1,0 +1,63 @@
+"""Notices are the outbox: one row per message, written in the decision's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, Text
+from sqlmodel import Field, SQLModel
+
+from engine.db import UTCDateTime
+
+
+class NoticeStatus(StrEnum):
+    PENDING = "pending"  # waiting for send_at, or queued for a worker
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"
+    FAILED = "failed"  # the provider refused it for good
+    DROPPED = "dropped"  # no longer worth sending (the problem was fixed before it went out)
+
+
+class Notice(SQLModel, table=True):
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status_send_at", "status", "send_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    situation_id: int = Field(foreign_key="situations.id", index=True)
+    customer_id: str = Field(max_length=128, index=True)
+    order_id: str | None = Field(default=None, max_length=128, index=True)
+    incident_id: str | None = Field(default=None, max_length=128, index=True)
+    thread_key: str = Field(max_length=200, index=True)
+    situation: str = Field(max_length=64)
+    stage: str = Field(max_length=16)
+    channel: str = Field(max_length=16)
+    recipient: str = Field(max_length=320)
+    locale: str = Field(default="en", max_length=16)
+    template: str = Field(max_length=200)  # "<situation>/<stage>[.<locale>]@v<version>"
+    subject: str | None = Field(default=None, max_length=500)
+    body: str = Field(sa_type=Text)
+    html: str | None = Field(default=None, sa_type=Text)
+    message_id: str | None = Field(default=None, max_length=200)
+    in_reply_to: str | None = Field(default=None, max_length=200)
+    status: str = Field(default=NoticeStatus.PENDING, max_length=16)
+    status_reason: str | None = Field(default=None, max_length=500)
+    send_at: datetime = Field(sa_type=UTCDateTime)
+    deferred: bool = Field(default=False)
+    enqueued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_id: str | None = Field(default=None, max_length=200)
+    attempts: int = Field(default=0)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    __tablename__ = "delivery_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notices.id", index=True)
+    attempted_at: datetime = Field(sa_type=UTCDateTime)
+    outcome: str = Field(max_length=16)  # sent | transient | rejected
+    provider_id: str | None = Field(default=None, max_length=200)
+    error: str | None = Field(default=None, max_length=1000)

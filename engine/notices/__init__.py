@@ -1,0 +1,1 @@
+"""Notices: planned in the decision's transaction, delivered by a job, at most once."""

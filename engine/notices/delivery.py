@@ -1,0 +1,135 @@
+"""Deliver one notice at most once: claim it, send it, record what the provider said.
+
+The one crash window: a worker that dies after the provider accepted the message but before the
+"sent" row commits leaves the notice in `sending`. It is never sent again automatically (at most once);
+the relay reports such notices so staff can check the provider's log and decide.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from engine import audit
+from engine.channels import OutboundMessage, SendResult
+from engine.errors import TemplateError
+from engine.models import DeliveryAttempt, Notice, NoticeStatus, Situation, SituationStatus
+from engine.notices import repository
+from engine.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+WARNING_STAGES = ("initial", "update")
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    status: str
+    detail: str | None = None
+
+
+def deliver_notice(rt: Runtime, notice_id: int, *, jitter: bool = True) -> DeliveryOutcome:
+    message = _claim(rt, notice_id)
+    if isinstance(message, DeliveryOutcome):
+        return message
+    channel = rt.channels.get(message.channel)
+    if channel is None:
+        result = SendResult.rejected(f"no {message.channel} channel is configured")
+    else:
+        try:
+            result = channel.send(message)
+        except TemplateError as exc:  # e.g. a header that would allow injection: never sendable
+            result = SendResult.rejected(f"message refused before sending: {exc}")
+        except Exception as exc:  # a channel bug must not leave the notice claimed forever
+            log.exception("channel %s raised while sending notice %s", message.channel, notice_id)
+            result = SendResult.transient(f"{type(exc).__name__} in channel")
+    return _record(rt, notice_id, result, jitter=jitter)
+
+
+def deliver_due(rt: Runtime, *, limit: int = 10_000, jitter: bool = True) -> int:
+    """Deliver every pending notice that is due, in this thread (replay, demo, tests)."""
+    with rt.unit_of_work() as session:
+        due = [n.id for n in repository.due_pending(session, now=rt.clock.now(), limit=limit)]
+    for notice_id in due:
+        if notice_id is not None:
+            deliver_notice(rt, notice_id, jitter=jitter)
+    return len(due)
+
+
+def _claim(rt: Runtime, notice_id: int) -> OutboundMessage | DeliveryOutcome:
+    with rt.unit_of_work() as session:
+        now = rt.clock.now()
+        notice = repository.get_for_claim(session, notice_id)
+        if notice is None:
+            return DeliveryOutcome("missing")
+        if notice.status != NoticeStatus.PENDING:
+            return DeliveryOutcome(notice.status, "already handled")
+        if notice.send_at > now:
+            return DeliveryOutcome("not_due")
+        situation = session.get(Situation, notice.situation_id)
+        if notice.stage in WARNING_STAGES and situation is not None and situation.status == SituationStatus.RESOLVED:
+            _finish(notice, NoticeStatus.DROPPED, "the problem was fixed before this was sent")
+            audit.append(session, at=now, actor="system", action="notice.dropped", subject=f"notice:{notice.id}",
+                         details={"channel": notice.channel, "stage": notice.stage, "reason": notice.status_reason})
+            return DeliveryOutcome(NoticeStatus.DROPPED)
+        notice.status, notice.claimed_at = NoticeStatus.SENDING, now
+        notice.attempts += 1
+        return _message(rt, notice)
+
+
+def _message(rt: Runtime, notice: Notice) -> OutboundMessage:
+    assert notice.id is not None
+    callback = f"{rt.settings.public_url.rstrip('/')}/webhooks/twilio/status" if notice.channel == "sms" else None
+    headers: dict[str, str] = {}
+    if notice.channel == "email":
+        from engine.unsubscribe import make_token
+
+        token = make_token(rt.settings, notice.customer_id)
+        base = rt.settings.public_url.rstrip("/")
+        headers["List-Unsubscribe"] = f"<{base}/unsubscribe/{token}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return OutboundMessage(
+        notice_id=notice.id, channel="sms" if notice.channel == "sms" else "email", recipient=notice.recipient,
+        body=notice.body, subject=notice.subject, html=notice.html, message_id=notice.message_id,
+        in_reply_to=notice.in_reply_to, headers=headers, status_callback=callback,
+    )
+
+
+def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) -> DeliveryOutcome:
+    with rt.unit_of_work() as session:
+        now = rt.clock.now()
+        notice = repository.get_for_claim(session, notice_id)
+        assert notice is not None
+        outcome = "sent" if result.ok else ("rejected" if result.permanent else "transient")
+        session.add(DeliveryAttempt(notice_id=notice_id, attempted_at=now, outcome=outcome,
+                                    provider_id=result.provider_id, error=(result.error or "")[:1000] or None))
+        details: dict[str, object] = {"channel": notice.channel, "stage": notice.stage, "attempt": notice.attempts}
+        if result.ok:
+            _finish(notice, NoticeStatus.SENT, None)
+            notice.sent_at, notice.provider_id = now, result.provider_id
+            action = "notice.sent"
+        elif result.permanent or notice.attempts >= MAX_ATTEMPTS:
+            _finish(notice, NoticeStatus.FAILED, result.error or "provider refused")
+            action, details["reason"] = "notice.failed", notice.status_reason
+        else:
+            delay = _backoff(notice.attempts, result.retry_after, jitter=jitter)
+            notice.status, notice.send_at, notice.enqueued_at = NoticeStatus.PENDING, now + delay, None
+            notice.status_reason = f"retrying: {result.error}"[:500]
+            action, details["retry_at"] = "notice.retry_scheduled", notice.send_at
+        audit.append(session, at=now, actor="system", action=action, subject=f"notice:{notice_id}", details=details)
+        return DeliveryOutcome(notice.status, result.error)
+
+
+def _finish(notice: Notice, status: NoticeStatus, reason: str | None) -> None:
+    notice.status, notice.status_reason = status, reason[:500] if reason else None
+
+
+def _backoff(attempts: int, retry_after: float | None, *, jitter: bool) -> timedelta:
+    """Exponential from 30 s, capped at an hour; a provider's Retry-After wins when longer."""
+    base = min(30.0 * 2 ** (attempts - 1), 3600.0)
+    if jitter:
+        base *= random.uniform(0.8, 1.2)
+    return timedelta(seconds=max(base, retry_after or 0.0))

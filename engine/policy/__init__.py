@@ -1,0 +1,1 @@
+"""Who may be told, on which channel, and when."""

@@ -1,0 +1,42 @@
+"""Consent: proactive notices go only on channels the customer said yes to and we can reach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.models import Customer
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: str
+    recipient: str
+
+
+@dataclass(frozen=True)
+class Routing:
+    routes: list[Route]
+    skipped: dict[str, str]  # channel → why it is not used
+
+
+def routes_for(customer: Customer) -> Routing:
+    routes: list[Route] = []
+    skipped: dict[str, str] = {}
+    for channel in ("email", "sms"):
+        if channel not in customer.channels:
+            continue
+        if channel == "email":
+            if customer.email_opted_out:
+                skipped[channel] = "customer unsubscribed from email"
+            elif not customer.email:
+                skipped[channel] = "no email address on file"
+            else:
+                routes.append(Route("email", customer.email))
+        else:
+            if customer.sms_opted_out:
+                skipped[channel] = "number opted out of SMS (STOP)"
+            elif not customer.phone:
+                skipped[channel] = "no phone number on file"
+            else:
+                routes.append(Route("sms", customer.phone))
+    return Routing(routes, skipped)

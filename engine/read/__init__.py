@@ -1,0 +1,1 @@
+"""Read models for the API and console: filtered, paginated lists."""

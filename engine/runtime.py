@@ -1,0 +1,71 @@
+"""Wiring: the settings, database, clock, channels and job dispatcher one process works with."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from engine.channels import Channel
+from engine.clock import Clock
+from engine.compose.store import TemplateStore
+from engine.config import Settings
+
+log = logging.getLogger(__name__)
+_JOBS = "forewarn.jobs"
+
+
+class Dispatcher(Protocol):
+    def send(self, actor_name: str, *args: Any) -> None:
+        """Queue one background job (after the transaction that asked for it committed)."""
+        ...
+
+
+class NullDispatcher:
+    """Drops jobs: replay and synchronous callers run the steps themselves."""
+
+    def send(self, actor_name: str, *args: Any) -> None:
+        return None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Engine
+    clock: Clock
+    templates: TemplateStore
+    channels: dict[str, Channel] = field(default_factory=dict)
+    dispatcher: Dispatcher = field(default_factory=NullDispatcher)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction; jobs it asked for are queued only after it commits."""
+        with Session(self.db, expire_on_commit=False) as session:
+            try:
+                yield session
+                jobs: list[tuple[str, tuple[Any, ...]]] = session.info.pop(_JOBS, [])
+                session.commit()
+            except BaseException:
+                session.info.pop(_JOBS, None)
+                session.rollback()
+                raise
+        for actor_name, args in jobs:
+            try:
+                self.dispatcher.send(actor_name, *args)
+            except Exception:
+                # The outbox row is the truth; the relay re-queues what a broker hiccup lost.
+                log.warning("could not queue %s%r now; the relay will retry", actor_name, args, exc_info=True)
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
+        self.db.dispose()
+
+
+def enqueue_after_commit(session: Session, actor_name: str, *args: Any) -> None:
+    session.info.setdefault(_JOBS, []).append((actor_name, args))

@@ -1,0 +1,78 @@
+"""The scheduler's tick: re-queue lost work (the outbox relay) and due notices."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from sqlmodel import col, func, select
+
+from engine.durations import parse_duration
+from engine.inbound import repository as inbound_repo
+from engine.inbound.service import APPLY_ACTOR
+from engine.models import Notice, NoticeStatus
+from engine.notices import repository as notices_repo
+from engine.notices.planner import DELIVER_ACTOR
+from engine.runtime import Runtime, enqueue_after_commit
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class TickReport:
+    events_requeued: int
+    notices_queued: int
+    stuck_sending: int
+
+
+def tick(rt: Runtime) -> TickReport:
+    now = rt.clock.now()
+    relay_after = parse_duration(rt.settings.relay_after)
+    with rt.unit_of_work() as session:
+        events = inbound_repo.unhandled_before(session, cutoff=now - relay_after, limit=BATCH)
+        for event_id in events:
+            enqueue_after_commit(session, APPLY_ACTOR, event_id)
+        notice_ids = notices_repo.due_for_relay(session, now=now, enqueued_before=now - relay_after, limit=BATCH)
+        notices_repo.mark_enqueued(session, notice_ids, now=now)
+        for notice_id in notice_ids:
+            enqueue_after_commit(session, DELIVER_ACTOR, notice_id)
+        stuck = session.exec(
+            select(func.count(col(Notice.id))).where(
+                Notice.status == NoticeStatus.SENDING, col(Notice.claimed_at) < now - relay_after
+            )
+        ).one()
+    if stuck:
+        log.warning("%d notices are claimed but unconfirmed for over %s; see /api/notices?status=sending",
+                    stuck, rt.settings.relay_after)
+    return TickReport(len(events), len(notice_ids), stuck)
+
+
+class SchedulerThread:
+    """Runs `tick` every FOREWARN_SCHEDULER_INTERVAL until stopped."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="forewarn-scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def run_forever(self) -> None:
+        self._run()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        interval = parse_duration(self.rt.settings.scheduler_interval).total_seconds()
+        while not self._stop.is_set():
+            try:
+                tick(self.rt)
+            except Exception:
+                log.exception("scheduler tick failed; trying again next interval")
+            self._stop.wait(interval)

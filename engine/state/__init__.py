@@ -1,0 +1,1 @@
+"""Current state (customers, orders, shipments, components) built from canonical events."""

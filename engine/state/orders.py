@@ -1,0 +1,121 @@
+"""Orders and shipments from `order.*` and `shipment.updated` events; stale scans never win."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine.db import row_locks
+from sqlmodel import Session, select
+
+from engine.events.schema import CanonicalEvent, OrderBody, ShipmentBody
+from engine.models import Order, Shipment
+from engine.state.customers import ensure_customer, upsert_customer
+
+
+@dataclass(frozen=True)
+class ShipmentChange:
+    """What one scan changed, for the detection rules to judge."""
+
+    order: Order
+    shipment: Shipment
+    previous_status: str | None
+    previous_exception: str | None
+    previous_eta: datetime | None
+    stale: bool  # older than the state we hold: recorded, but changes nothing
+
+
+def apply_order(session: Session, event: CanonicalEvent, *, now: datetime) -> Order:
+    body = event.order
+    assert body is not None
+    if body.customer is not None:
+        upsert_customer(session, body.customer, occurred_at=event.occurred_at, now=now)
+    order = session.get(Order, body.id, with_for_update=row_locks(session))
+    if order is None:
+        customer_id = body.customer.id if body.customer else None
+        if customer_id is None:
+            raise LookupError(f"order {body.id} is unknown and the event names no customer")
+        ensure_customer(session, customer_id, now=now)
+        order = Order(id=body.id, customer_id=customer_id, created_at=now, updated_at=now)
+        session.add(order)
+    elif order.state_at is not None and event.occurred_at < order.state_at and event.type != "order.canceled":
+        return order
+    _copy_order_fields(order, body)
+    if event.type == "order.canceled" and order.canceled_at is None:
+        order.canceled_at = event.occurred_at
+    order.state_at = max(filter(None, (order.state_at, event.occurred_at)))
+    order.updated_at = now
+    return order
+
+
+def _copy_order_fields(order: Order, body: OrderBody) -> None:
+    if body.customer is not None:
+        order.customer_id = body.customer.id
+    for name in ("placed_at", "promised_by", "ship_by"):
+        value = getattr(body, name)
+        if value is not None:
+            setattr(order, name, value)
+    if body.lines is not None:
+        order.lines = [line.model_dump(mode="json") for line in body.lines]
+    if body.total is not None:
+        order.total_amount, order.total_currency = body.total.amount, body.total.currency
+
+
+def apply_shipment(session: Session, event: CanonicalEvent, *, now: datetime) -> ShipmentChange | None:
+    body = event.shipment
+    assert body is not None
+    order = session.get(Order, body.order_id, with_for_update=row_locks(session))
+    if order is None:
+        return None
+    shipment = _find_shipment(session, order.id, body)
+    if shipment is None:
+        shipment = Shipment(
+            order_id=order.id, carrier=body.carrier, tracking_number=body.tracking_number,
+            created_at=now, updated_at=now,
+        )
+        session.add(shipment)
+        previous = (None, None, None)
+    else:
+        previous = (shipment.status, shipment.exception, shipment.estimated_delivery_at)
+    at = event.occurred_at
+    stale = shipment.status_at is not None and at < shipment.status_at
+    if not stale:
+        _apply_scan(shipment, body, at)
+        shipment.updated_at = now
+        if body.status == "delivered" and order.delivered_at is None:
+            order.delivered_at = at
+            order.updated_at = now
+    return ShipmentChange(order, shipment, previous[0], previous[1], previous[2], stale)
+
+
+def _find_shipment(session: Session, order_id: str, body: ShipmentBody) -> Shipment | None:
+    candidates = session.exec(select(Shipment).where(Shipment.order_id == order_id)).all()
+    for shipment in candidates:
+        if shipment.tracking_number == body.tracking_number:
+            return shipment
+    # A feed that omits the tracking number still means the order's one parcel.
+    if not body.tracking_number and len(candidates) == 1:
+        return candidates[0]
+    return None
+
+
+def _apply_scan(shipment: Shipment, body: ShipmentBody, at: datetime) -> None:
+    if body.carrier:
+        shipment.carrier = body.carrier
+    shipment.status = body.status
+    shipment.status_at = at
+    shipment.last_scan_at = at
+    if body.status != "label_created" and shipment.handed_over_at is None:
+        shipment.handed_over_at = at
+    if body.estimated_delivery_at is not None and body.estimated_delivery_at != shipment.estimated_delivery_at:
+        shipment.previous_estimated_delivery_at = shipment.estimated_delivery_at
+        shipment.estimated_delivery_at = body.estimated_delivery_at
+    if body.status in ("exception", "returned", "lost"):
+        shipment.exception = body.exception or ("other" if body.status == "exception" else body.status)
+    if body.location is not None:
+        shipment.location = body.location
+    if body.message is not None:
+        shipment.message = body.message[:500]
+    if body.status == "delivered" and shipment.delivered_at is None:
+        shipment.delivered_at = at
+

@@ -1,0 +1,1 @@
+"""Adapters: inbound feeds and outbound channels, reached by the engine through registries."""

@@ -1,0 +1,65 @@
+"""Outbound channels: pick the file, SMTP or Twilio implementation from the settings."""
+
+from __future__ import annotations
+
+from engine.channels import Channel
+from engine.clock import Clock
+from engine.config import Settings
+from integrations.channels.email_message import build_email
+from integrations.channels.file import FileEmailChannel, FileSmsChannel
+from integrations.channels.smtp import SmtpChannel, parse_smtp_url
+from integrations.channels.twilio import HttpxTwilioHttpClient, TwilioSmsChannel
+
+
+def build_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
+    """One channel per name: real providers when configured, files under `var/` otherwise."""
+    email: Channel
+    if settings.smtp_url:
+        email = SmtpChannel(settings.smtp_url, settings.email_from, settings.email_reply_to or None, clock)
+    else:
+        email = FileEmailChannel(
+            settings.outbox_dir,
+            sender=settings.email_from,
+            reply_to=settings.email_reply_to or None,
+            clock=clock,
+        )
+    sms: Channel
+    if _twilio_configured(settings):
+        sms = TwilioSmsChannel(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            from_number=settings.twilio_from or None,
+            messaging_service_sid=settings.twilio_messaging_service_sid or None,
+            base_url=settings.twilio_base_url,
+        )
+    else:
+        sms = FileSmsChannel(settings.sms_dir)
+    return {"email": email, "sms": sms}
+
+
+def _twilio_configured(settings: Settings) -> bool:
+    parts = {
+        "FOREWARN_TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
+        "FOREWARN_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+        "FOREWARN_TWILIO_FROM or FOREWARN_TWILIO_MESSAGING_SERVICE_SID": settings.twilio_from
+        or settings.twilio_messaging_service_sid,
+    }
+    missing = [name for name, value in parts.items() if not value]
+    if len(missing) == len(parts):
+        return False
+    # Half a Twilio configuration would silently turn real SMS into files; say what is missing instead.
+    if missing:
+        raise ValueError(f"Twilio is partly configured; also set {', '.join(missing)}")
+    return True
+
+
+__all__ = [
+    "FileEmailChannel",
+    "FileSmsChannel",
+    "HttpxTwilioHttpClient",
+    "SmtpChannel",
+    "TwilioSmsChannel",
+    "build_channels",
+    "build_email",
+    "parse_smtp_url",
+]

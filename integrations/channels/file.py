@@ -1,0 +1,91 @@
+"""Development channels: write each email as an `.eml` file and each SMS as a JSON file."""
+
+from __future__ import annotations
+
+import email.policy
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.channels import ChannelName, OutboundMessage, SendResult
+from engine.clock import Clock, SystemClock
+from integrations.channels.email_message import build_email
+
+DEFAULT_SENDER = "Forewarn <notices@localhost>"
+
+
+class FileEmailChannel:
+    """Writes `<outbox_dir>/<notice_id>.eml`; a redelivered notice overwrites its own file."""
+
+    name: ChannelName = "email"
+
+    def __init__(
+        self,
+        outbox_dir: str | os.PathLike[str],
+        *,
+        sender: str = DEFAULT_SENDER,
+        reply_to: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.outbox_dir = Path(outbox_dir)
+        self.sender = sender
+        self.reply_to = reply_to or None
+        self.clock: Clock = clock or SystemClock()
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        msg = build_email(message, sender=self.sender, reply_to=self.reply_to, date=self.clock.now())
+        # The SMTP policy gives CRLF line endings: the file is byte for byte what a relay would receive.
+        data = msg.as_bytes(policy=email.policy.SMTP)
+        path = write_atomically(self.outbox_dir / f"{message.notice_id}.eml", data)
+        return SendResult.sent(provider_id=f"file:{path.name}")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class FileSmsChannel:
+    """Writes `<sms_dir>/<notice_id>.json` with the recipient, text, callback and segment count."""
+
+    name: ChannelName = "sms"
+
+    def __init__(
+        self,
+        sms_dir: str | os.PathLike[str],
+        *,
+        count_segments: Callable[[str], int] | None = None,
+    ) -> None:
+        self.sms_dir = Path(sms_dir)
+        # Segment counting lives in the compose layer; this channel only records what it is told.
+        self.count_segments = count_segments
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        record = {
+            "to": message.recipient,
+            "body": message.body,
+            "status_callback": message.status_callback,
+            "segments": self.count_segments(message.body) if self.count_segments else None,
+        }
+        data = (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        path = write_atomically(self.sms_dir / f"{message.notice_id}.json", data)
+        return SendResult.sent(provider_id=f"file:{path.name}")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write to a temporary file beside `path`, then rename: readers never see half a message."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,108 @@
+# --- channel fixtures ---
+# A real SMTP server, a self-signed certificate and a fake Twilio API for the channel tests, each torn
+# down cleanly. `support` imports because pytest puts tests/ (this conftest's directory) on sys.path.
+from collections.abc import Iterator
+
+import pytest
+from support.fake_twilio import FakeTwilio, running_fake_twilio
+from support.smtp_server import SmtpTestServer, TlsFiles, make_tls_files, running_smtp_server
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpTestServer]:
+    with running_smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    with running_fake_twilio() as fake:
+        yield fake
+
+
+# --- end channel fixtures ---
+
+# --- engine fixtures ---
+# Every database test runs on SQLite and on PostgreSQL (FOREWARN_TEST_POSTGRES_URL), migrated by Alembic.
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from support import builders
+from support.databases import fresh_postgres, migrated_sqlite_template, sqlite_copy, truncate_all
+from support.services import require
+
+from engine.api.app import create_app
+from engine.clock import SimulatedClock
+from engine.compose.store import TemplateStore, seed_templates
+from engine.config import Settings
+from engine.db import make_engine
+from engine.runtime import Runtime
+from integrations.channels import build_channels
+from integrations.feeds import build_feeds
+
+# A Tuesday afternoon in New York: outside quiet hours for the default test customer.
+T0 = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return migrated_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return fresh_postgres(require("FOREWARN_TEST_POSTGRES_URL"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_copy(sqlite_template, tmp_path)
+    url: str = request.getfixturevalue("postgres_url")
+    truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(T0)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        outbox_dir=str(tmp_path / "outbox"),
+        sms_dir=str(tmp_path / "sms"),
+        webhook_secret_events=builders.SECRET,
+        api_token="test-token",
+        public_url="https://notify.example.com",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def rt(settings: Settings, clock: SimulatedClock) -> Iterator[Runtime]:
+    runtime = Runtime(settings=settings, db=make_engine(settings.database_url, pool_size=4), clock=clock,
+                      templates=TemplateStore(recheck_seconds=0), channels=dict(build_channels(settings, clock)))
+    with runtime.unit_of_work() as session:
+        seed_templates(session, now=clock.now())
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def client(rt: Runtime) -> Iterator[TestClient]:
+    app = create_app(rt, feeds=build_feeds(rt.settings))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+# --- end engine fixtures ---
