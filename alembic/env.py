@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import engine.models  # noqa: F401  (registers every table on the metadata)
+from alembic import context
 from engine.config import get_settings
 from engine.db import make_engine
 
@@ -24,7 +24,8 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     if type_ == "type" and type(obj).__module__.startswith("sqlmodel"):
         autogen_context.imports.add("import sqlmodel")
         length = getattr(obj, "length", None)
-        return f"sqlmodel.sql.sqltypes.{type(obj).__name__}({'length=%d' % length if length else ''})"
+        arguments = f"length={length}" if length else ""
+        return f"sqlmodel.sql.sqltypes.{type(obj).__name__}({arguments})"
     return False
 
 

@@ -21,7 +21,7 @@ def make_broker(url: str, *, namespace: str = "forewarn") -> dramatiq.Broker:
     if url.startswith(("redis://", "rediss://", "unix://")):
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url, namespace=namespace)
+        return RedisBroker(url=url, namespace=namespace)  # type: ignore[no-untyped-call]
     if url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
@@ -32,13 +32,18 @@ def make_broker(url: str, *, namespace: str = "forewarn") -> dramatiq.Broker:
 class BrokerDispatcher:
     """Sends jobs by actor name through a broker; actors are declared on it once."""
 
-    def __init__(self, broker: dramatiq.Broker, handlers: dict[str, Callable[..., Any]],
-                 *, max_retries: int = 20) -> None:
+    def __init__(
+        self, broker: dramatiq.Broker, handlers: dict[str, Callable[..., Any]], *, max_retries: int = 20
+    ) -> None:
         self.broker = broker
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
         for name, fn in handlers.items():
             self.actors[name] = dramatiq.Actor(
-                fn, broker=broker, actor_name=name, queue_name=QUEUE, priority=0,
+                fn,
+                broker=broker,
+                actor_name=name,
+                queue_name=QUEUE,
+                priority=0,
                 options={"max_retries": max_retries, "min_backoff": 500, "max_backoff": 60_000},
             )
 

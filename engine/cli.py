@@ -15,8 +15,11 @@ from engine.clock import parse_instant
 from engine.config import Settings, get_settings
 from engine.durations import parse_duration
 
-app = typer.Typer(help="Forewarn: tell customers about delays and outages before they have to ask.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Forewarn: tell customers about delays and outages before they have to ask.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -117,8 +120,11 @@ def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 0) -> 
     settings = get_settings()
     _logging(settings)
     if settings.is_embedded_broker:
-        typer.echo("forewarn worker needs FOREWARN_BROKER_URL (redis:// or amqp://); "
-                   "without one, `forewarn serve` runs the worker itself.", err=True)
+        typer.echo(
+            "forewarn worker needs FOREWARN_BROKER_URL (redis:// or amqp://); "
+            "without one, `forewarn serve` runs the worker itself.",
+            err=True,
+        )
         raise typer.Exit(2)
     rt, dispatcher = _prepare(settings, migrate=False)
     assert isinstance(rt, Runtime) and isinstance(dispatcher, BrokerDispatcher)
@@ -178,17 +184,24 @@ def replay(
     settings = get_settings()
     typer.echo(f"replaying {trace} (tick {tick})", err=True)
     try:
-        summary = run_replay(trace, out, settings=settings, tick=step, until=stop,
-                             progress=lambda line: typer.echo(line, err=True))
+        summary = run_replay(
+            trace,
+            out,
+            settings=settings,
+            tick=step,
+            until=stop,
+            progress=lambda line: typer.echo(line, err=True),
+        )
     except InvalidEvent as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     total = sum(summary.notices.values())
-    typer.echo(f"{summary.events} events ({summary.duplicates} repeats) over "
-               f"{summary.started_at:%Y-%m-%d} → {summary.ended_at:%Y-%m-%d}, {summary.ticks} ticks, "
-               f"{summary.seconds:.1f} s")
-    typer.echo(f"{total} notices written to {out}; {summary.dropped} dropped before sending, "
-               f"{summary.failed} failed")
+    typer.echo(
+        f"{summary.events} events ({summary.duplicates} repeats) over "
+        f"{summary.started_at:%Y-%m-%d} → {summary.ended_at:%Y-%m-%d}, {summary.ticks} ticks, "
+        f"{summary.seconds:.1f} s"
+    )
+    typer.echo(f"{total} notices written to {out}; {summary.dropped} dropped before sending, {summary.failed} failed")
     for key, count in sorted(summary.notices.items()):
         typer.echo(f"  {key:45} {count}")
 
@@ -203,8 +216,10 @@ def audit_verify() -> None:
     if result.ok:
         typer.echo(f"audit log intact: {result.checked} entries verified")
         return
-    typer.echo(f"audit log BROKEN at entry {result.broken_seq}: {result.reason} "
-               f"({result.checked} entries before it verified)", err=True)
+    typer.echo(
+        f"audit log BROKEN at entry {result.broken_seq}: {result.reason} ({result.checked} entries before it verified)",
+        err=True,
+    )
     raise typer.Exit(1)
 
 

@@ -89,6 +89,15 @@ class Settings(BaseSettings):
     def is_embedded_broker(self) -> bool:
         return not self.broker_url
 
+    # --- feed settings --- (how vendor payloads map onto canonical events; see docs/feeds.md)
+    shopify_promise_attribute: str = "promised_by"  # order note attribute holding an explicit promise
+    shopify_shipping_days: dict[str, int] = {}  # shipping line title → business days to deliver
+    shopify_default_days: int = Field(default=5, ge=0)  # business days when neither of the above applies
+    alertmanager_component_labels: str = "component,service"  # label names; the first present wins
+    alertmanager_component_map: dict[str, str] = {}  # label value → component name
+    statuspage_component_map: dict[str, str] = {}  # component id or name → component name ("*": none named)
+    pagerduty_component_map: dict[str, str] = {}  # service id or summary → component name
+
 
 def parse_quiet_hours(value: str) -> tuple[time, time]:
     """`21:00-08:00` → (21:00, 08:00); a window may wrap past midnight."""

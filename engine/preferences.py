@@ -15,7 +15,12 @@ def set_email_opt_out(rt: Runtime, customer_id: str, *, opted_out: bool, actor: 
             return False
         if customer.email_opted_out != opted_out:
             customer.email_opted_out = opted_out
-            audit.append(session, at=rt.clock.now(), actor=actor,
-                         action="customer.email_unsubscribed" if opted_out else "customer.email_resubscribed",
-                         subject=f"customer:{customer_id}", details={})
+            audit.append(
+                session,
+                at=rt.clock.now(),
+                actor=actor,
+                action="customer.email_unsubscribed" if opted_out else "customer.email_resubscribed",
+                subject=f"customer:{customer_id}",
+                details={},
+            )
         return True

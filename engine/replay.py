@@ -16,7 +16,7 @@ from typing import IO
 from sqlmodel import SQLModel, col, select
 
 import engine.models  # noqa: F401  (tables for create_all)
-from engine.channels import OutboundMessage, SendResult
+from engine.channels import ChannelName, OutboundMessage, SendResult
 from engine.clock import SimulatedClock, format_instant
 from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
@@ -35,7 +35,9 @@ TAIL = timedelta(days=14)
 class ReplayChannel:
     """Accepts everything: replay records what would be sent, it never sends."""
 
-    def __init__(self, name: str) -> None:
+    name: ChannelName
+
+    def __init__(self, name: ChannelName) -> None:
         self.name = name
 
     def send(self, message: OutboundMessage) -> SendResult:
@@ -97,9 +99,13 @@ def replay(
     with tempfile.TemporaryDirectory(prefix="forewarn-replay-") as tmp:
         replay_settings = settings.model_copy(update={"database_url": f"sqlite:///{tmp}/replay.db"})
         clock = SimulatedClock(first)
-        rt = Runtime(settings=replay_settings, db=make_engine(replay_settings.database_url), clock=clock,
-                     templates=TemplateStore(recheck_seconds=math.inf),
-                     channels={"email": ReplayChannel("email"), "sms": ReplayChannel("sms")})
+        rt = Runtime(
+            settings=replay_settings,
+            db=make_engine(replay_settings.database_url),
+            clock=clock,
+            templates=TemplateStore(recheck_seconds=math.inf),
+            channels={"email": ReplayChannel("email"), "sms": ReplayChannel("sms")},
+        )
         SQLModel.metadata.create_all(rt.db)
         with rt.unit_of_work() as session:
             seed_templates(session, now=first)
@@ -154,20 +160,26 @@ def _write(rt: Runtime, out: Path, summary: ReplaySummary) -> None:
 
 
 def _write_line(handle: IO[str], notice: Notice) -> None:
-    handle.write(json.dumps({
-        "notice_id": notice.id,
-        "customer_id": notice.customer_id,
-        "order_id": notice.order_id,
-        "incident_id": notice.incident_id,
-        "situation": notice.situation,
-        "stage": notice.stage,
-        "channel": notice.channel,
-        "recipient": notice.recipient,
-        "send_at": format_instant(notice.send_at),
-        "subject": notice.subject,
-        "body": notice.body,
-        "template": notice.template,
-    }, ensure_ascii=False) + "\n")
+    handle.write(
+        json.dumps(
+            {
+                "notice_id": notice.id,
+                "customer_id": notice.customer_id,
+                "order_id": notice.order_id,
+                "incident_id": notice.incident_id,
+                "situation": notice.situation,
+                "stage": notice.stage,
+                "channel": notice.channel,
+                "recipient": notice.recipient,
+                "send_at": format_instant(notice.send_at),
+                "subject": notice.subject,
+                "body": notice.body,
+                "template": notice.template,
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 def _floor(moment: datetime, step: timedelta) -> datetime:

@@ -44,8 +44,11 @@ def tick(rt: Runtime) -> TickReport:
             )
         ).one()
     if stuck:
-        log.warning("%d notices are claimed but unconfirmed for over %s; see /api/notices?status=sending",
-                    stuck, rt.settings.relay_after)
+        log.warning(
+            "%d notices are claimed but unconfirmed for over %s; see /api/notices?status=sending",
+            stuck,
+            rt.settings.relay_after,
+        )
     return TickReport(len(events), len(notice_ids), stuck)
 
 

@@ -1,11 +1,28 @@
-# --- channel fixtures ---
-# A real SMTP server, a self-signed certificate and a fake Twilio API for the channel tests, each torn
-# down cleanly. `support` imports because pytest puts tests/ (this conftest's directory) on sys.path.
+"""Shared fixtures: real databases (SQLite and PostgreSQL), a runtime on a simulated clock, real servers."""
+
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from support import builders
+from support.databases import fresh_postgres, migrated_sqlite_template, sqlite_copy, truncate_all
 from support.fake_twilio import FakeTwilio, running_fake_twilio
+from support.services import require
 from support.smtp_server import SmtpTestServer, TlsFiles, make_tls_files, running_smtp_server
+
+from engine.api.app import create_app
+from engine.clock import SimulatedClock
+from engine.compose.store import TemplateStore, seed_templates
+from engine.config import Settings
+from engine.db import make_engine
+from engine.runtime import Runtime
+from integrations.channels import build_channels
+from integrations.feeds import build_feeds
+
+# A real SMTP server, a self-signed certificate and a fake Twilio API for the channel tests, each torn
+# down cleanly. `support` imports because pyproject's pytest `pythonpath` puts tests/ on sys.path.
 
 
 @pytest.fixture
@@ -25,27 +42,8 @@ def fake_twilio() -> Iterator[FakeTwilio]:
         yield fake
 
 
-# --- end channel fixtures ---
-
-# --- engine fixtures ---
 # Every database test runs on SQLite and on PostgreSQL (FOREWARN_TEST_POSTGRES_URL), migrated by Alembic.
-import os
-from datetime import UTC, datetime
-from pathlib import Path
 
-from fastapi.testclient import TestClient
-from support import builders
-from support.databases import fresh_postgres, migrated_sqlite_template, sqlite_copy, truncate_all
-from support.services import require
-
-from engine.api.app import create_app
-from engine.clock import SimulatedClock
-from engine.compose.store import TemplateStore, seed_templates
-from engine.config import Settings
-from engine.db import make_engine
-from engine.runtime import Runtime
-from integrations.channels import build_channels
-from integrations.feeds import build_feeds
 
 # A Tuesday afternoon in New York: outside quiet hours for the default test customer.
 T0 = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)
@@ -82,6 +80,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         outbox_dir=str(tmp_path / "outbox"),
         sms_dir=str(tmp_path / "sms"),
         webhook_secret_events=builders.SECRET,
+        webhook_secret_shopify="shopify-test-secret",
+        webhook_secret_easypost="sécret",
+        webhook_secret_aftership="aftership-test-secret",
+        webhook_secret_pagerduty="pagerduty-test-secret",
+        webhook_token_statuspage="statuspage-test-token",
+        webhook_token_alertmanager="alertmanager-test-token",
         api_token="test-token",
         public_url="https://notify.example.com",
         _env_file=None,  # type: ignore[call-arg]
@@ -90,8 +94,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def rt(settings: Settings, clock: SimulatedClock) -> Iterator[Runtime]:
-    runtime = Runtime(settings=settings, db=make_engine(settings.database_url, pool_size=4), clock=clock,
-                      templates=TemplateStore(recheck_seconds=0), channels=dict(build_channels(settings, clock)))
+    runtime = Runtime(
+        settings=settings,
+        db=make_engine(settings.database_url, pool_size=4),
+        clock=clock,
+        templates=TemplateStore(recheck_seconds=0),
+        channels=dict(build_channels(settings, clock)),
+    )
     with runtime.unit_of_work() as session:
         seed_templates(session, now=clock.now())
     yield runtime
@@ -103,6 +112,3 @@ def client(rt: Runtime) -> Iterator[TestClient]:
     app = create_app(rt, feeds=build_feeds(rt.settings))
     with TestClient(app) as test_client:
         yield test_client
-
-
-# --- end engine fixtures ---

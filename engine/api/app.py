@@ -13,8 +13,9 @@ from engine.feeds import Feed
 from engine.runtime import Runtime
 
 
-def create_app(rt: Runtime, *, feeds: Mapping[str, Feed] | None = None,
-               broker_ping: Callable[[], None] | None = None) -> FastAPI:
+def create_app(
+    rt: Runtime, *, feeds: Mapping[str, Feed] | None = None, broker_ping: Callable[[], None] | None = None
+) -> FastAPI:
     from integrations.feeds import build_feeds
 
     app = FastAPI(

@@ -31,9 +31,15 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def require_api_token(request: Request, rt: RuntimeDep) -> None:
     expected = rt.settings.api_token
     if not expected:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the API needs FOREWARN_API_TOKEN (staff logins come later)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "the API needs FOREWARN_API_TOKEN (staff logins come later)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or wrong bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -55,8 +55,14 @@ def metrics(rt: RuntimeDep) -> str:
     lines += [f'forewarn_notices{{channel="{c}",status="{s}"}} {n}' for c, s, n in notice_rows]
     lines += ["# HELP forewarn_situations Situations by kind and status.", "# TYPE forewarn_situations gauge"]
     lines += [f'forewarn_situations{{kind="{k}",status="{s}"}} {n}' for k, s, n in situation_rows]
-    lines += ["# HELP forewarn_events_total Inbound events stored, by source.", "# TYPE forewarn_events_total counter"]
+    lines += [
+        "# HELP forewarn_events_total Inbound events stored, by source.",
+        "# TYPE forewarn_events_total counter",
+    ]
     lines += [f'forewarn_events_total{{source="{s}"}} {n}' for s, n in event_rows]
-    lines += ["# HELP forewarn_events_unhandled Stored events not yet applied.", "# TYPE forewarn_events_unhandled gauge",
-              f"forewarn_events_unhandled {unhandled}"]
+    lines += [
+        "# HELP forewarn_events_unhandled Stored events not yet applied.",
+        "# TYPE forewarn_events_unhandled gauge",
+        f"forewarn_events_unhandled {unhandled}",
+    ]
     return "\n".join(lines) + "\n"

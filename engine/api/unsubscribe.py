@@ -21,16 +21,22 @@ content="width=device-width,initial-scale=1"><title>{title}</title></head>
 
 
 def _page(title: str, text: str, action: str, button: str, code: int = 200) -> HTMLResponse:
-    return HTMLResponse(_PAGE.format(title=escape(title), text=escape(text), action=escape(action),
-                                     button=escape(button)), status_code=code)
+    return HTMLResponse(
+        _PAGE.format(title=escape(title), text=escape(text), action=escape(action), button=escape(button)),
+        status_code=code,
+    )
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
 def confirm(token: str, rt: RuntimeDep) -> HTMLResponse:
     if read_token(rt.settings, token) is None:
         return _page("This link has expired", "We couldn't recognise this unsubscribe link.", "#", "OK", 404)
-    return _page("Stop update emails?", f"You'll no longer get proactive updates by email from "
-                 f"{rt.settings.brand_name}.", f"/unsubscribe/{token}", "Unsubscribe")
+    return _page(
+        "Stop update emails?",
+        f"You'll no longer get proactive updates by email from {rt.settings.brand_name}.",
+        f"/unsubscribe/{token}",
+        "Unsubscribe",
+    )
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
@@ -40,7 +46,15 @@ def unsubscribe(token: str, rt: RuntimeDep, undo: int = 0) -> HTMLResponse:
         return _page("This link has expired", "We couldn't recognise this unsubscribe link.", "#", "OK", 404)
     set_email_opt_out(rt, customer_id, opted_out=not undo, actor="customer")
     if undo:
-        return _page("You're subscribed again", "We'll email you when something changes with your orders.",
-                     f"/unsubscribe/{token}", "Unsubscribe")
-    return _page("You're unsubscribed", "We won't send you proactive update emails any more. Changed your mind?",
-                 f"/unsubscribe/{token}?undo=1", "Undo")
+        return _page(
+            "You're subscribed again",
+            "We'll email you when something changes with your orders.",
+            f"/unsubscribe/{token}",
+            "Unsubscribe",
+        )
+    return _page(
+        "You're unsubscribed",
+        "We won't send you proactive update emails any more. Changed your mind?",
+        f"/unsubscribe/{token}?undo=1",
+        "Undo",
+    )

@@ -58,6 +58,4 @@ async def webhook(source: str, request: Request, rt: RuntimeDep) -> JSONResponse
         return _error(401, str(exc))
     except InvalidEvent as exc:
         return _error(400, str(exc))
-    return JSONResponse(
-        {"accepted": len(result.accepted), "duplicates": result.duplicates}, status_code=202
-    )
+    return JSONResponse({"accepted": len(result.accepted), "duplicates": result.duplicates}, status_code=202)

@@ -51,9 +51,7 @@ def append(
     """Add one entry after the current head; it commits (or not) with the caller's transaction."""
     clean = _jsonable(details or {})
     seq, prev = _head(session)
-    digest = entry_hash(
-        seq=seq + 1, at=at, actor=actor, action=action, subject=subject, details=clean, prev_hash=prev
-    )
+    digest = entry_hash(seq=seq + 1, at=at, actor=actor, action=action, subject=subject, details=clean, prev_hash=prev)
     entry = AuditEntry(
         seq=seq + 1,
         at=at,

@@ -78,16 +78,12 @@ def _order(order: Order, locale: str) -> dict[str, Any]:
     items = describe_items(names, locale)
     return {
         "id": order.id,
-        "lines": [
-            {"name": line.get("name", ""), "quantity": line.get("quantity", 1)} for line in order.lines
-        ],
+        "lines": [{"name": line.get("name", ""), "quantity": line.get("quantity", 1)} for line in order.lines],
         "items": items,
         "items_title": items[:1].upper() + items[1:],
         "placed_at": order.placed_at,
         "promised_by": order.promised_by,
-        "total": {"amount": order.total_amount, "currency": order.total_currency}
-        if order.total_amount
-        else None,
+        "total": {"amount": order.total_amount, "currency": order.total_currency} if order.total_amount else None,
     }
 
 

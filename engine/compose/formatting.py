@@ -37,6 +37,9 @@ class _Words:
     at_time: str  # "{day} at {time}"
     today_at: str  # "{time} today"
     tomorrow_at: str
+    # Short (SMS) forms keep to GSM-7 so one word cannot make a text UCS-2 (70 characters a segment):
+    # Portuguese "amanhã", "terça" and "sábado" cannot, so short Portuguese days are "hoje" or "17/03".
+    short_numeric: bool = False
 
 
 _ENGLISH = _Words(
@@ -64,6 +67,7 @@ _PORTUGUESE = _Words(
     at_time="{day} {as_} {time}",
     today_at="hoje {as_} {time}",
     tomorrow_at="amanhã {as_} {time}",
+    short_numeric=True,
 )
 _WORDS = {"en": _ENGLISH, "pt": _PORTUGUESE}
 
@@ -86,9 +90,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise TemplateError(
-            f"unknown time zone {name!r} (use an IANA name like 'America/Sao_Paulo')"
-        ) from exc
+        raise TemplateError(f"unknown time zone {name!r} (use an IANA name like 'America/Sao_Paulo')") from exc
 
 
 class Formatter:
@@ -112,23 +114,23 @@ class Formatter:
     def date(self, moment: object) -> str:
         local = self.local(moment, "date")
         if self._known:
-            return str(format_date(local, self.words.long_date, locale=self.locale))
-        return str(format_date(local, "full", locale=self.locale))
+            return _plain(format_date(local, self.words.long_date, locale=self.locale))
+        return _plain(format_date(local, "full", locale=self.locale))
 
     def short_date(self, moment: object) -> str:
         local = self.local(moment, "short_date")
         if self._known:
-            return str(format_date(local, self.words.short_date, locale=self.locale))
-        return str(format_date(local, "medium", locale=self.locale))
+            return _plain(format_date(local, self.words.short_date, locale=self.locale))
+        return _plain(format_date(local, "medium", locale=self.locale))
 
     def weekday(self, moment: object) -> str:
-        return str(format_date(self.local(moment, "weekday"), "EEEE", locale=self.locale))
+        return _plain(format_date(self.local(moment, "weekday"), "EEEE", locale=self.locale))
 
     def time(self, moment: object, short: bool = False) -> str:
         """ "6:00 PM" / "18:00"; short for SMS: "6pm" / "18h"."""
         local = self.local(moment, "time")
         if not short:
-            return str(format_time(local, "short", locale=self.locale))
+            return _plain(format_time(local, "short", locale=self.locale))
         if self.locale.language == "pt":
             return f"{local.hour}h{local.minute:02d}" if local.minute else f"{local.hour}h"
         hour, suffix = (local.hour % 12 or 12), ("am" if local.hour < 12 else "pm")
@@ -150,7 +152,7 @@ class Formatter:
         time, as_ = self.time(local, short), _as(local)
         if local.date() == today:
             return self.words.today_at.format(time=time, as_=as_)
-        if local.date() == today + timedelta(days=1):
+        if local.date() == today + timedelta(days=1) and not (short and self.words.short_numeric):
             return self.words.tomorrow_at.format(time=time, as_=as_)
         return self._at(self._day_label(local.date(), today, short), local, short)
 
@@ -185,38 +187,32 @@ class Formatter:
             number = Decimal(str(amount))
         except InvalidOperation as exc:
             raise TemplateError(f"the money filter got a non-number amount {amount!r}") from exc
-        return str(format_currency(number, str(currency), locale=self.locale))
+        return _plain(format_currency(number, str(currency), locale=self.locale))
 
     def join_list(self, items: object) -> str:
         """["checkout", "payments"] → "checkout and payments" / "checkout e payments"."""
         if isinstance(items, str) or not isinstance(items, Sequence):
             raise TemplateError("the join_list filter needs a list of words")
         words = [str(item) for item in items]
-        return str(format_list(words, locale=self.locale)) if words else ""
+        return _plain(format_list(words, locale=self.locale)) if words else ""
 
     def _day_label(self, day: Date, today: Date, short: bool) -> str:
         offset = (day - today).days
         if offset == 0:
             return self.words.today
-        if offset == 1:
-            return self.words.tomorrow
         if offset == -1:
             return self.words.yesterday
+        numeric = short and self.words.short_numeric
+        if offset == 1 and not numeric:
+            return self.words.tomorrow
         noon = DateTime(day.year, day.month, day.day, 12, tzinfo=self.zone)
-        if 1 < offset < 7:
-            weekday = str(format_date(noon, "EEEE", locale=self.locale))
+        if 1 < offset < 7 and not numeric:
             if short:
-                # "Tue"; Brazilians drop "-feira" in speech and texts: "terça", "sábado".
-                return (
-                    weekday.split("-")[0]
-                    if self.locale.language == "pt"
-                    else format_date(noon, "EEE", locale=self.locale)
-                )
-            return weekday
+                return _plain(format_date(noon, "EEE", locale=self.locale))  # "Tue"
+            return _plain(format_date(noon, "EEEE", locale=self.locale))
         if short:
-            return str(
-                format_date(noon, self.words.numeric_date if self._known else "short", locale=self.locale)
-            )
+            pattern = self.words.numeric_date if self._known else "short"
+            return _plain(format_date(noon, pattern, locale=self.locale))
         return self.date(noon)
 
     def _at(self, day_label: str, local: DateTime, short: bool) -> str:
@@ -226,6 +222,12 @@ class Formatter:
         if self.locale.language == "pt" and "," in day_label:
             day_label += ","  # "sexta-feira, 27 de março, às 18:00"
         return self.words.at_time.format(day=day_label, time=time, as_=_as(local))
+
+
+def _plain(value: object) -> str:
+    """CLDR puts narrow and non-breaking spaces in "6:00 PM" and "R$ 109,29"; either one would turn an
+    SMS into UCS-2 (70 characters a segment) and some mail clients show them as boxes."""
+    return str(value).replace("\u202f", " ").replace("\xa0", " ")
 
 
 def _as(local: DateTime) -> str:

@@ -127,8 +127,22 @@ FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
+class _ContextEnvironment(ImmutableSandboxedEnvironment):
+    """`order.items` means the context's `items` key, never the dict method of the same name.
+
+    Jinja tries attributes before keys, so on a plain dict `order.items`, `.keys` or `.values` would
+    print a bound method; in the template context a key always wins. Everything else (and every
+    safety check) is the sandbox's.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def _environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _ContextEnvironment(
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
         trim_blocks=True,

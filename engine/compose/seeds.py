@@ -1,4 +1,5 @@
-"""The seed templates shipped in `templates/`: file names, loading, and choosing a set by locale.
+"""The seed templates shipped in `templates/`: file names, loading, choosing a set by locale, and a
+realistic sample context to preview them with.
 
 Layout: `templates/<situation>/<stage>.<part>[.<locale>].j2`; no locale suffix means English.
 """
@@ -25,7 +26,7 @@ STAGES = ("initial", "update", "resolved")
 PARTS = ("subject", "text", "html", "sms")
 FALLBACK_LOCALE = "en"
 
-_FILE_NAME = re.compile(r"(?P<stage>[a-z_]+)\.(?P<part>[a-z]+)(?:\.(?P<locale>[A-Za-z0-9-]+))?\.j2")
+_FILE_NAME = re.compile(r"(?P<stage>[a-z_]+)\.(?P<part>[a-z]+)(?:\.(?P<locale>[A-Za-z0-9_-]+))?\.j2")
 _LOCALE = re.compile(r"[a-z]{2,3}(?:-[A-Z]{2}|-[0-9]{3}|-[A-Z][a-z]{3})*")
 
 
@@ -61,9 +62,7 @@ def locale_fallbacks(locale: str) -> list[str]:
 def parse_template_path(root: Path, path: Path) -> TemplateKey:
     """Read the key out of a template's path, or say exactly what is wrong with the name."""
     relative = path.relative_to(root)
-    expected = (
-        "templates/<situation>/<stage>.<part>[.<locale>].j2, e.g. shipment.delayed/initial.sms.pt-BR.j2"
-    )
+    expected = "templates/<situation>/<stage>.<part>[.<locale>].j2, e.g. shipment.delayed/initial.sms.pt-BR.j2"
     if len(relative.parts) != 2:
         raise TemplateError(f"{relative}: templates live one folder deep; expected {expected}")
     situation, name = relative.parts
@@ -72,9 +71,7 @@ def parse_template_path(root: Path, path: Path) -> TemplateKey:
         raise TemplateError(f"{relative}: malformed template file name; expected {expected}")
     stage, part, locale = match["stage"], match["part"], match["locale"]
     if situation not in SITUATION_KINDS:
-        raise TemplateError(
-            f"{relative}: unknown situation {situation!r}; known: {', '.join(SITUATION_KINDS)}"
-        )
+        raise TemplateError(f"{relative}: unknown situation {situation!r}; known: {', '.join(SITUATION_KINDS)}")
     if stage not in STAGES:
         raise TemplateError(f"{relative}: unknown stage {stage!r}; known: {', '.join(STAGES)}")
     if part not in PARTS:
@@ -82,9 +79,7 @@ def parse_template_path(root: Path, path: Path) -> TemplateKey:
     if locale is None:
         locale = FALLBACK_LOCALE
     elif locale == FALLBACK_LOCALE:
-        raise TemplateError(
-            f"{relative}: English templates have no locale suffix; rename to {stage}.{part}.j2"
-        )
+        raise TemplateError(f"{relative}: English templates have no locale suffix; rename to {stage}.{part}.j2")
     elif not _LOCALE.fullmatch(locale):
         raise TemplateError(f"{relative}: locale {locale!r} is not a tag like 'pt-BR' or 'es'")
     return TemplateKey(situation, stage, part, locale)
@@ -168,7 +163,7 @@ def sample_context(
     if situation.startswith("service."):
         context["incident"] = {
             "id": "INC-7",
-            "title": "Checkout errors",
+            "title": "Erros no checkout" if portuguese else "Checkout errors",
             "components": ["checkout", "payments"],
             "status": "operational" if resolved else "partial_outage",
             "message": None,
@@ -176,6 +171,7 @@ def sample_context(
             "resolved_at": now - timedelta(minutes=5) if resolved else None,
         }
         context["links"]["status_page"] = f"{base}/status"
+        context["next_update_at"] = None if resolved else now + timedelta(hours=1)
         return context
     name = "luminária de mesa" if portuguese else "desk lamp"
     context["order"] = {
@@ -190,9 +186,7 @@ def sample_context(
     context["links"].update(tracking=f"{base}/t/A10042", order=f"{base}/orders/A10042")
     if situation == "order.late_to_ship" and not resolved:
         return context
-    status = {"shipment.exception": "exception", "order.late_to_ship": "in_transit"}.get(
-        situation, "in_transit"
-    )
+    status = {"shipment.exception": "exception", "order.late_to_ship": "in_transit"}.get(situation, "in_transit")
     context["shipment"] = {
         "carrier": "correios" if portuguese else "ups",
         "carrier_name": "Correios" if portuguese else "UPS",

@@ -39,9 +39,7 @@ class TemplateStore:
         with self._lock:
             self._stamp = None
 
-    def resolve(
-        self, session: Session, *, situation: str, stage: str, channel: str, locale: str
-    ) -> ResolvedTemplate:
+    def resolve(self, session: Session, *, situation: str, stage: str, channel: str, locale: str) -> ResolvedTemplate:
         self._refresh(session)
         parts = PARTS_BY_CHANNEL[channel]
         for candidate in locale_fallbacks(locale):
@@ -50,9 +48,7 @@ class TemplateStore:
                 sources = {part: item[0] for part, item in zip(parts, found, strict=True) if item}
                 versions = ",".join(str(item[1]) for item in found if item)
                 suffix = "" if candidate == "en" else f".{candidate}"
-                return ResolvedTemplate(
-                    sources, candidate, f"{situation}/{stage}.{channel}{suffix}@v{versions}"
-                )
+                return ResolvedTemplate(sources, candidate, f"{situation}/{stage}.{channel}{suffix}@v{versions}")
         raise TemplateError(f"no {channel} template for {situation}/{stage} (locale {locale} or English)")
 
     def _refresh(self, session: Session) -> None:
@@ -61,29 +57,20 @@ class TemplateStore:
         with self._lock:
             if self._stamp is not None and now - self._checked < self._recheck:
                 return
-        row = session.exec(
-            select(func.max(MessageTemplate.updated_at), func.count(col(MessageTemplate.id)))
-        ).one()
+        row = session.exec(select(func.max(MessageTemplate.updated_at), func.count(col(MessageTemplate.id)))).one()
         stamp = (row[0], row[1])
         with self._lock:
             self._checked = now
             if stamp == self._stamp:
                 return
         rows = session.exec(
-            select(
-                MessageTemplate.situation,
-                MessageTemplate.stage,
-                MessageTemplate.part,
-                MessageTemplate.locale,
-                TemplateVersion.source,
-                TemplateVersion.version,
-            ).join(
+            select(MessageTemplate, TemplateVersion.source, TemplateVersion.version).join(
                 TemplateVersion,
                 (col(TemplateVersion.template_id) == col(MessageTemplate.id))
                 & (col(TemplateVersion.version) == col(MessageTemplate.active_version)),
             )
         ).all()
-        cache = {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in rows}
+        cache = {(t.situation, t.stage, t.part, t.locale): (source, version) for t, source, version in rows}
         with self._lock:
             self._cache, self._stamp = cache, stamp
 
@@ -110,12 +97,10 @@ def seed_templates(session: Session, *, now: datetime, root: Path = DEFAULT_TEMP
         situation, stage, part, locale = key
         template = existing.get((situation, stage, part, locale))
         if template is None:
-            template = MessageTemplate(
-                situation=situation, stage=stage, part=part, locale=locale, updated_at=now
-            )
+            template = MessageTemplate(situation=situation, stage=stage, part=part, locale=locale, updated_at=now)
             session.add(template)
             session.flush()
-            session.add(TemplateVersion(template_id=template.id, version=1, source=source, created_at=now))
+            session.add(TemplateVersion(template_id=template.id or 0, version=1, source=source, created_at=now))
             changed += 1
             continue
         active = session.exec(
@@ -128,7 +113,7 @@ def seed_templates(session: Session, *, now: datetime, root: Path = DEFAULT_TEMP
             template.updated_at = now
             session.add(
                 TemplateVersion(
-                    template_id=template.id,
+                    template_id=template.id or 0,
                     version=template.active_version,
                     source=source,
                     created_at=now,

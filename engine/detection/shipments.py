@@ -29,16 +29,36 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
     if shipment.status in TROUBLE:
         new_trouble = change.previous_status != shipment.status or change.previous_exception != shipment.exception
         raise_situation(
-            session, rt, customer=customer, kind="shipment.exception", subject_key=key, subject=subject,
+            session,
+            rt,
+            customer=customer,
+            kind="shipment.exception",
+            subject_key=key,
+            subject=subject,
             details={"status": shipment.status, "exception": shipment.exception, "carrier": shipment.carrier},
-            material=new_trouble, reason=f"carrier reported {shipment.status} ({shipment.exception})",
+            material=new_trouble,
+            reason=f"carrier reported {shipment.status} ({shipment.exception})",
         )
     elif shipment.status == "delivered" and change.previous_status != "delivered":
-        resolve_subject(session, rt, customer=customer, subject_key=key, subject=subject,
-                        reason="parcel delivered", follow_up=True)
+        resolve_subject(
+            session,
+            rt,
+            customer=customer,
+            subject_key=key,
+            subject=subject,
+            reason="parcel delivered",
+            follow_up=True,
+        )
 
 
 def on_order_canceled(session: Session, rt: Runtime, *, customer: Customer, order_id: str) -> None:
     # A canceled order needs no more delay news: close its thread quietly.
-    resolve_subject(session, rt, customer=customer, subject_key=order_subject_key(order_id),
-                    subject=Subject(), reason="order canceled", follow_up=False)
+    resolve_subject(
+        session,
+        rt,
+        customer=customer,
+        subject_key=order_subject_key(order_id),
+        subject=Subject(),
+        reason="order canceled",
+        follow_up=False,
+    )

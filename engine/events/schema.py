@@ -118,9 +118,7 @@ class ShipmentBody(_Open):
     order_id: str = Field(min_length=1)
     carrier: str = ""
     tracking_number: str = ""
-    status: Literal[
-        "label_created", "in_transit", "out_for_delivery", "delivered", "exception", "returned", "lost"
-    ]
+    status: Literal["label_created", "in_transit", "out_for_delivery", "delivered", "exception", "returned", "lost"]
     estimated_delivery_at: datetime | None = None
     exception: str | None = None
     location: str | None = None
@@ -145,7 +143,12 @@ class ServiceBody(_Open):
 class CanonicalEvent(_Open):
     id: str = Field(min_length=1, max_length=200)
     type: Literal[
-        "customer.upserted", "order.created", "order.updated", "order.canceled", "shipment.updated", "service.status"
+        "customer.upserted",
+        "order.created",
+        "order.updated",
+        "order.canceled",
+        "shipment.updated",
+        "service.status",
     ]
     occurred_at: datetime
     received_at: datetime | None = None

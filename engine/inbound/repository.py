@@ -21,7 +21,7 @@ def insert_if_new(session: Session, row: dict[str, Any]) -> int | None:
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
         .returning(col(InboundEvent.id))
     )
-    new_id: int | None = session.exec(statement).scalar_one_or_none()  # type: ignore[call-overload]
+    new_id: int | None = session.exec(statement).scalar_one_or_none()
     return new_id
 
 

@@ -1,4 +1,4 @@
-"""Situations: what the customer experiences ("my order is late"), one per customer × subject × kind."""
+"""Situations: what the customer experiences ("my order is late"), one per customer, subject and kind."""
 
 from __future__ import annotations
 

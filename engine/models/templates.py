@@ -12,9 +12,7 @@ from engine.db import UTCDateTime
 
 class MessageTemplate(SQLModel, table=True):
     __tablename__ = "templates"
-    __table_args__ = (
-        UniqueConstraint("situation", "stage", "part", "locale", name="uq_templates_key"),
-    )
+    __table_args__ = (UniqueConstraint("situation", "stage", "part", "locale", name="uq_templates_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     situation: str = Field(max_length=64)

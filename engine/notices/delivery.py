@@ -72,8 +72,14 @@ def _claim(rt: Runtime, notice_id: int) -> OutboundMessage | DeliveryOutcome:
         situation = session.get(Situation, notice.situation_id)
         if notice.stage in WARNING_STAGES and situation is not None and situation.status == SituationStatus.RESOLVED:
             _finish(notice, NoticeStatus.DROPPED, "the problem was fixed before this was sent")
-            audit.append(session, at=now, actor="system", action="notice.dropped", subject=f"notice:{notice.id}",
-                         details={"channel": notice.channel, "stage": notice.stage, "reason": notice.status_reason})
+            audit.append(
+                session,
+                at=now,
+                actor="system",
+                action="notice.dropped",
+                subject=f"notice:{notice.id}",
+                details={"channel": notice.channel, "stage": notice.stage, "reason": notice.status_reason},
+            )
             return DeliveryOutcome(NoticeStatus.DROPPED)
         notice.status, notice.claimed_at = NoticeStatus.SENDING, now
         notice.attempts += 1
@@ -92,9 +98,16 @@ def _message(rt: Runtime, notice: Notice) -> OutboundMessage:
         headers["List-Unsubscribe"] = f"<{base}/unsubscribe/{token}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return OutboundMessage(
-        notice_id=notice.id, channel="sms" if notice.channel == "sms" else "email", recipient=notice.recipient,
-        body=notice.body, subject=notice.subject, html=notice.html, message_id=notice.message_id,
-        in_reply_to=notice.in_reply_to, headers=headers, status_callback=callback,
+        notice_id=notice.id,
+        channel="sms" if notice.channel == "sms" else "email",
+        recipient=notice.recipient,
+        body=notice.body,
+        subject=notice.subject,
+        html=notice.html,
+        message_id=notice.message_id,
+        in_reply_to=notice.in_reply_to,
+        headers=headers,
+        status_callback=callback,
     )
 
 
@@ -104,9 +117,20 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
         notice = repository.get_for_claim(session, notice_id)
         assert notice is not None
         outcome = "sent" if result.ok else ("rejected" if result.permanent else "transient")
-        session.add(DeliveryAttempt(notice_id=notice_id, attempted_at=now, outcome=outcome,
-                                    provider_id=result.provider_id, error=(result.error or "")[:1000] or None))
-        details: dict[str, object] = {"channel": notice.channel, "stage": notice.stage, "attempt": notice.attempts}
+        session.add(
+            DeliveryAttempt(
+                notice_id=notice_id,
+                attempted_at=now,
+                outcome=outcome,
+                provider_id=result.provider_id,
+                error=(result.error or "")[:1000] or None,
+            )
+        )
+        details: dict[str, object] = {
+            "channel": notice.channel,
+            "stage": notice.stage,
+            "attempt": notice.attempts,
+        }
         if result.ok:
             _finish(notice, NoticeStatus.SENT, None)
             notice.sent_at, notice.provider_id = now, result.provider_id

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from engine import audit
+from engine.channels import ChannelName
 from engine.compose.context import build_context
 from engine.compose.render import render_message
 from engine.errors import TemplateError
@@ -47,9 +48,16 @@ def plan_notices(
     routes = [r for r in routing.routes if only_channels is None or r.channel in only_channels]
     if not routes:
         audit.append(
-            session, at=now, actor="system", action="notice.suppressed", subject=f"situation:{situation.id}",
-            details={"stage": stage, "customer_id": customer.id,
-                     "reason": "; ".join(routing.skipped.values()) or "customer consented to no channel we use"},
+            session,
+            at=now,
+            actor="system",
+            action="notice.suppressed",
+            subject=f"situation:{situation.id}",
+            details={
+                "stage": stage,
+                "customer_id": customer.id,
+                "reason": "; ".join(routing.skipped.values()) or "customer consented to no channel we use",
+            },
         )
         return []
     thread = repository.in_thread(session, customer_id=customer.id, thread_key=situation.subject_key)
@@ -57,8 +65,16 @@ def plan_notices(
     for route in routes:
         first_email = next((n for n in thread if n.channel == "email" and n.message_id), None)
         notice = _compose(
-            session, rt, situation=situation, stage=stage, customer=customer, subject=subject,
-            channel=route.channel, recipient=route.recipient, now=now, next_update_at=next_update_at,
+            session,
+            rt,
+            situation=situation,
+            stage=stage,
+            customer=customer,
+            subject=subject,
+            channel=route.channel,
+            recipient=route.recipient,
+            now=now,
+            next_update_at=next_update_at,
             in_reply_to=first_email.message_id if first_email else None,
         )
         planned.append(notice)
@@ -73,7 +89,7 @@ def _compose(
     stage: str,
     customer: Customer,
     subject: Subject,
-    channel: str,
+    channel: ChannelName,
     recipient: str,
     now: datetime,
     next_update_at: datetime | None,
@@ -83,24 +99,46 @@ def _compose(
     if channel == "sms":
         send_at = defer(now, timezone=customer.timezone, window=customer.quiet_hours or rt.settings.quiet_hours)
     notice = Notice(
-        situation_id=situation.id or 0, customer_id=customer.id, order_id=situation.order_id,
-        incident_id=situation.incident_id, thread_key=situation.subject_key, situation=situation.kind,
-        stage=stage, channel=channel, recipient=recipient, locale=customer.locale, template="",
-        body="", send_at=send_at, deferred=send_at > now, in_reply_to=in_reply_to, created_at=now,
+        situation_id=situation.id or 0,
+        customer_id=customer.id,
+        order_id=situation.order_id,
+        incident_id=situation.incident_id,
+        thread_key=situation.subject_key,
+        situation=situation.kind,
+        stage=stage,
+        channel=channel,
+        recipient=recipient,
+        locale=customer.locale,
+        template="",
+        body="",
+        send_at=send_at,
+        deferred=send_at > now,
+        in_reply_to=in_reply_to,
+        created_at=now,
     )
     try:
         resolved = rt.templates.resolve(
             session, situation=situation.kind, stage=stage, channel=channel, locale=customer.locale
         )
         context = build_context(
-            settings=rt.settings, customer=customer, situation=situation, stage=stage, locale=resolved.locale,
-            now=now, order=subject.order, shipment=subject.shipment, incident=subject.incident,
+            settings=rt.settings,
+            customer=customer,
+            situation=situation,
+            stage=stage,
+            locale=resolved.locale,
+            now=now,
+            order=subject.order,
+            shipment=subject.shipment,
+            incident=subject.incident,
             next_update_at=next_update_at,
             first_sms=channel == "sms" and not repository.has_texted(session, recipient=recipient),
             unsubscribe_url=unsubscribe_url(rt.settings, customer.id) if channel == "email" else None,
         )
         rendered = render_message(
-            resolved.sources, context, channel=channel, locale=resolved.locale,  # type: ignore[arg-type]
+            resolved.sources,
+            context,
+            channel=channel,
+            locale=resolved.locale,
             timezone=customer.timezone,
         )
         notice.template, notice.locale = resolved.label, resolved.locale
@@ -113,13 +151,22 @@ def _compose(
     if channel == "email":
         notice.message_id = _message_id(rt, notice)
     audit.append(
-        session, at=now, actor="system",
-        action="notice.failed" if notice.status == NoticeStatus.FAILED else (
-            "notice.deferred" if notice.deferred else "notice.planned"),
+        session,
+        at=now,
+        actor="system",
+        action="notice.failed"
+        if notice.status == NoticeStatus.FAILED
+        else ("notice.deferred" if notice.deferred else "notice.planned"),
         subject=f"notice:{notice.id}",
-        details={"situation": situation.kind, "stage": stage, "channel": channel, "customer_id": customer.id,
-                 "send_at": send_at, "template": notice.template, "reason": notice.status_reason or (
-                     "recipient's quiet hours" if notice.deferred else None)},
+        details={
+            "situation": situation.kind,
+            "stage": stage,
+            "channel": channel,
+            "customer_id": customer.id,
+            "send_at": send_at,
+            "template": notice.template,
+            "reason": notice.status_reason or ("recipient's quiet hours" if notice.deferred else None),
+        },
     )
     if notice.status == NoticeStatus.PENDING and not notice.deferred:
         notice.enqueued_at = now

@@ -50,7 +50,7 @@ def due_for_relay(session: Session, *, now: datetime, enqueued_before: datetime,
 
 def mark_enqueued(session: Session, notice_ids: list[int], *, now: datetime) -> None:
     if notice_ids:
-        session.exec(update(Notice).where(col(Notice.id).in_(notice_ids)).values(enqueued_at=now))  # type: ignore[call-overload]
+        session.exec(update(Notice).where(col(Notice.id).in_(notice_ids)).values(enqueued_at=now))
 
 
 def due_pending(session: Session, *, now: datetime, limit: int) -> list[Notice]:

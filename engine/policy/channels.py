@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.channels import CHANNELS, ChannelName
 from engine.models import Customer
 
 
 @dataclass(frozen=True)
 class Route:
-    channel: str
+    channel: ChannelName
     recipient: str
 
 
@@ -22,7 +23,7 @@ class Routing:
 def routes_for(customer: Customer) -> Routing:
     routes: list[Route] = []
     skipped: dict[str, str] = {}
-    for channel in ("email", "sms"):
+    for channel in CHANNELS:
         if channel not in customer.channels:
             continue
         if channel == "email":

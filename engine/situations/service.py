@@ -35,10 +35,14 @@ def raise_situation(
     situation = repository.find(session, customer_id=customer.id, subject_key=subject_key, kind=kind)
     if situation is None:
         situation = Situation(
-            customer_id=customer.id, kind=kind, subject_key=subject_key,
+            customer_id=customer.id,
+            kind=kind,
+            subject_key=subject_key,
             order_id=subject.order.id if subject.order else None,
             incident_id=subject.incident.id if subject.incident else None,
-            details=details, opened_at=now, updated_at=now,
+            details=details,
+            opened_at=now,
+            updated_at=now,
         )
         session.add(situation)
         session.flush()
@@ -51,12 +55,25 @@ def raise_situation(
     else:
         return situation
     situation.details, situation.updated_at = details, now
-    audit.append(session, at=now, actor="system", action=action, subject=f"situation:{situation.id}",
-                 details={"kind": kind, "subject": subject_key, "customer_id": customer.id, "reason": reason})
+    audit.append(
+        session,
+        at=now,
+        actor="system",
+        action=action,
+        subject=f"situation:{situation.id}",
+        details={"kind": kind, "subject": subject_key, "customer_id": customer.id, "reason": reason},
+    )
     thread = notices_repo.in_thread(session, customer_id=customer.id, thread_key=subject_key)
     told = any(n.stage in WARNING_STAGES and n.status in notices_repo.LIVE for n in thread)
-    plan_notices(session, rt, situation=situation, stage="update" if told else "initial", customer=customer,
-                 subject=subject, next_update_at=next_update_at)
+    plan_notices(
+        session,
+        rt,
+        situation=situation,
+        stage="update" if told else "initial",
+        customer=customer,
+        subject=subject,
+        next_update_at=next_update_at,
+    )
     return situation
 
 
@@ -77,16 +94,30 @@ def resolve_subject(
         return []
     for situation in situations:
         situation.status, situation.resolved_at, situation.updated_at = SituationStatus.RESOLVED, now, now
-        audit.append(session, at=now, actor="system", action="situation.resolved",
-                     subject=f"situation:{situation.id}", details={"kind": situation.kind, "reason": reason})
+        audit.append(
+            session,
+            at=now,
+            actor="system",
+            action="situation.resolved",
+            subject=f"situation:{situation.id}",
+            details={"kind": situation.kind, "reason": reason},
+        )
     thread = notices_repo.in_thread(session, customer_id=customer.id, thread_key=subject_key)
     _drop_unsent_warnings(session, thread, now=now, reason=f"{reason} before it was sent")
-    warned = {n.channel for n in thread if n.stage in WARNING_STAGES and n.status in
-              (NoticeStatus.SENT, NoticeStatus.SENDING)}
+    warned = {
+        n.channel for n in thread if n.stage in WARNING_STAGES and n.status in (NoticeStatus.SENT, NoticeStatus.SENDING)
+    }
     already = any(n.stage == "resolved" and n.status in notices_repo.LIVE for n in thread)
     if follow_up and warned and not already:
-        plan_notices(session, rt, situation=situations[0], stage="resolved", customer=customer, subject=subject,
-                     only_channels=warned)
+        plan_notices(
+            session,
+            rt,
+            situation=situations[0],
+            stage="resolved",
+            customer=customer,
+            subject=subject,
+            only_channels=warned,
+        )
     return situations
 
 
@@ -94,5 +125,11 @@ def _drop_unsent_warnings(session: Session, thread: list[Notice], *, now: dateti
     for notice in thread:
         if notice.stage in WARNING_STAGES and notice.status == NoticeStatus.PENDING:
             notice.status, notice.status_reason = NoticeStatus.DROPPED, reason
-            audit.append(session, at=now, actor="system", action="notice.dropped", subject=f"notice:{notice.id}",
-                         details={"channel": notice.channel, "stage": notice.stage, "reason": reason})
+            audit.append(
+                session,
+                at=now,
+                actor="system",
+                action="notice.dropped",
+                subject=f"notice:{notice.id}",
+                details={"channel": notice.channel, "stage": notice.stage, "reason": reason},
+            )

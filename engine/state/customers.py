@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.db import row_locks
 from sqlmodel import Session
 
+from engine.db import row_locks
 from engine.events.schema import CustomerRef
 from engine.models import Customer
 
@@ -40,4 +40,3 @@ def ensure_customer(session: Session, customer_id: str, *, now: datetime) -> Cus
         customer = Customer(id=customer_id, created_at=now, updated_at=now)
         session.add(customer)
     return customer
-

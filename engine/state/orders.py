@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.db import row_locks
 from sqlmodel import Session, select
 
+from engine.db import row_locks
 from engine.events.schema import CanonicalEvent, OrderBody, ShipmentBody
 from engine.models import Order, Shipment
 from engine.state.customers import ensure_customer, upsert_customer
@@ -70,11 +70,14 @@ def apply_shipment(session: Session, event: CanonicalEvent, *, now: datetime) ->
     shipment = _find_shipment(session, order.id, body)
     if shipment is None:
         shipment = Shipment(
-            order_id=order.id, carrier=body.carrier, tracking_number=body.tracking_number,
-            created_at=now, updated_at=now,
+            order_id=order.id,
+            carrier=body.carrier,
+            tracking_number=body.tracking_number,
+            created_at=now,
+            updated_at=now,
         )
         session.add(shipment)
-        previous = (None, None, None)
+        previous: tuple[str | None, str | None, datetime | None] = (None, None, None)
     else:
         previous = (shipment.status, shipment.exception, shipment.estimated_delivery_at)
     at = event.occurred_at
@@ -118,4 +121,3 @@ def _apply_scan(shipment: Shipment, body: ShipmentBody, at: datetime) -> None:
         shipment.message = body.message[:500]
     if body.status == "delivered" and shipment.delivered_at is None:
         shipment.delivered_at = at
-

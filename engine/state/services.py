@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.db import row_locks
 from sqlmodel import Session
 
+from engine.db import row_locks
 from engine.events.schema import CanonicalEvent
 from engine.models import Component, Incident
 
@@ -35,8 +35,9 @@ def apply_service_status(session: Session, event: CanonicalEvent, *, now: dateti
     if body.incident_id:
         incident = session.get(Incident, body.incident_id)
         if incident is None:
-            incident = Incident(id=body.incident_id, title=body.title, status=body.status, started_at=at,
-                                updated_at=now)
+            incident = Incident(
+                id=body.incident_id, title=body.title, status=body.status, started_at=at, updated_at=now
+            )
             session.add(incident)
     if component.status_at is not None and at < component.status_at:
         return ComponentChange(component, incident, previous, stale=True)
@@ -55,4 +56,3 @@ def apply_service_status(session: Session, event: CanonicalEvent, *, now: dateti
         incident.resolved_at = at if body.status == "operational" else None
         incident.updated_at = now
     return ComponentChange(component, incident, previous, stale=False)
-

@@ -37,9 +37,7 @@ _FIELD_NAME = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")
 POLICY = email.policy.default.clone(cte_type="7bit")
 
 
-def build_email(
-    message: OutboundMessage, *, sender: str, reply_to: str | None, date: datetime
-) -> EmailMessage:
+def build_email(message: OutboundMessage, *, sender: str, reply_to: str | None, date: datetime) -> EmailMessage:
     """Turn a rendered notice into a MIME message: text, plus an HTML alternative when given."""
     if message.subject is None:
         raise TemplateError(f"notice {message.notice_id}: an email needs a subject")

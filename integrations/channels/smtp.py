@@ -149,9 +149,7 @@ class SmtpChannel:
                 context=self.ssl_context,
             )
         else:
-            conn = smtplib.SMTP(
-                target.host, target.port, local_hostname=self.local_hostname, timeout=self.timeout
-            )
+            conn = smtplib.SMTP(target.host, target.port, local_hostname=self.local_hostname, timeout=self.timeout)
         try:
             conn.ehlo()
             if target.starttls:

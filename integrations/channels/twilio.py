@@ -96,9 +96,7 @@ class TwilioSmsChannel:
         self.from_number = from_number or None
         self.messaging_service_sid = messaging_service_sid or None
         self.http = HttpxTwilioHttpClient(base_url, timeout=timeout)
-        self.client = Client(
-            account_sid, auth_token, http_client=self.http, environment=dict(_NO_ENVIRONMENT)
-        )
+        self.client = Client(account_sid, auth_token, http_client=self.http, environment=dict(_NO_ENVIRONMENT))
 
     def send(self, message: OutboundMessage) -> SendResult:
         sender: dict[str, str] = (

@@ -22,7 +22,10 @@ class CanonicalEventsFeed:
         from datetime import timedelta
 
         standard_webhooks.verify(
-            self._secret, request.headers, request.body, now=request.received_at,
+            self._secret,
+            request.headers,
+            request.body,
+            now=request.received_at,
             tolerance=timedelta(seconds=self._tolerance),
         )
 

@@ -27,9 +27,7 @@ def sign(secret: str, *, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(mac.digest()).decode()
 
 
-def verify(
-    secret: str, headers: Mapping[str, str], body: bytes, *, now: datetime, tolerance: timedelta
-) -> None:
+def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: datetime, tolerance: timedelta) -> None:
     msg_id = headers.get("webhook-id", "")
     stamp = headers.get("webhook-timestamp", "")
     signatures = headers.get("webhook-signature", "")

@@ -30,10 +30,14 @@ def notices(rt: Runtime) -> list[Notice]:
 
 def test_exception_warns_then_delivery_follows_up(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
     t = clock.now()
-    post(client, clock, builders.customer_upserted(t - timedelta(days=3)),
-         builders.order_created(t - timedelta(days=2)),
-         builders.shipment(t - timedelta(days=1), "in_transit"),
-         builders.shipment(t, "exception", exception="weather"))
+    post(
+        client,
+        clock,
+        builders.customer_upserted(t - timedelta(days=3)),
+        builders.order_created(t - timedelta(days=2)),
+        builders.shipment(t - timedelta(days=1), "in_transit"),
+        builders.shipment(t, "exception", exception="weather"),
+    )
     drain(rt)
     sent = notices(rt)
     assert [(n.situation, n.stage, n.channel, n.status) for n in sent] == [

@@ -8,11 +8,11 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
 from engine.db import make_engine
 from engine.migrations import upgrade
 from engine.models import *  # noqa: F403  (every table)
-from sqlmodel import SQLModel
 
 TEST_DB = "forewarn_test"
 

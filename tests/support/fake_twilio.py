@@ -63,9 +63,7 @@ class FakeTwilio:
             self._script.append(Scripted(status, body, headers or {}))
 
     def rate_limit_next(self, *, retry_after: int = 30) -> None:
-        self.reply_next(
-            429, twilio_error(429, 20429, "Too Many Requests"), headers={"Retry-After": str(retry_after)}
-        )
+        self.reply_next(429, twilio_error(429, 20429, "Too Many Requests"), headers={"Retry-After": str(retry_after)})
 
     def server_error_next(self) -> None:
         self.reply_next(500, twilio_error(500, 20500, "Internal Server Error"))
@@ -73,9 +71,7 @@ class FakeTwilio:
     def unsubscribed_next(self) -> None:
         self.reply_next(400, twilio_error(400, 21610, "Attempt to send to unsubscribed recipient"))
 
-    def handle(
-        self, path: str, authorization: str | None, body: bytes
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(self, path: str, authorization: str | None, body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Answer one POST as Twilio would: (status, JSON body, extra headers)."""
         match = _MESSAGES_PATH.match(path)
         if match is None:

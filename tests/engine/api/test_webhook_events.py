@@ -17,7 +17,9 @@ from engine.models import AuditEntry, InboundEvent
 from engine.runtime import Runtime
 from integrations.feeds import standard_webhooks
 
-VECTOR = json.loads((Path(__file__).parents[3] / "tests/fixtures/payloads/standard_webhooks_test_vector.json").read_text())
+VECTOR = json.loads(
+    (Path(__file__).parents[3] / "tests/fixtures/payloads/standard_webhooks_test_vector.json").read_text()
+)
 
 
 def count(rt: Runtime, model: type) -> int:
@@ -33,12 +35,14 @@ def test_reference_vector_verifies_and_a_changed_body_does_not() -> None:
     with pytest.raises(SignatureError):
         standard_webhooks.verify(VECTOR["secret"], headers, body + b" ", now=now, tolerance=timedelta(minutes=5))
     with pytest.raises(SignatureError, match="tolerance"):
-        standard_webhooks.verify(VECTOR["secret"], headers, body, now=now + timedelta(minutes=6),
-                                 tolerance=timedelta(minutes=5))
+        standard_webhooks.verify(
+            VECTOR["secret"], headers, body, now=now + timedelta(minutes=6), tolerance=timedelta(minutes=5)
+        )
 
 
-def test_accepts_once_and_a_repeat_delivery_changes_nothing(client: TestClient, rt: Runtime,
-                                                            clock: SimulatedClock) -> None:
+def test_accepts_once_and_a_repeat_delivery_changes_nothing(
+    client: TestClient, rt: Runtime, clock: SimulatedClock
+) -> None:
     event = builders.customer_upserted(clock.now())
     body, headers = builders.signed(event, now=clock.now())
     first = client.post("/webhooks/events", content=body, headers=headers)
@@ -60,8 +64,9 @@ def test_accepts_once_and_a_repeat_delivery_changes_nothing(client: TestClient, 
         (lambda h: h.update({"webhook-timestamp": str(int(h["webhook-timestamp"]) - 301)}), "tolerance"),
     ],
 )
-def test_bad_or_missing_signature_is_401_and_writes_nothing(client: TestClient, rt: Runtime, clock: SimulatedClock,
-                                                           tamper, message: str) -> None:
+def test_bad_or_missing_signature_is_401_and_writes_nothing(
+    client: TestClient, rt: Runtime, clock: SimulatedClock, tamper, message: str
+) -> None:
     body, headers = builders.signed(builders.customer_upserted(clock.now()), now=clock.now())
     tamper(headers)
     audit_before = count(rt, AuditEntry)
@@ -82,18 +87,49 @@ def test_rotated_secrets_any_matching_signature_is_enough(client: TestClient, cl
     [
         (b"{not json", "not valid JSON"),
         (b"[]", "empty"),
-        (json.dumps({"id": "e1", "type": "shipment.updated", "occurred_at": "2026-03-03T10:00:00Z",
-                     "shipment": {"order_id": "A1", "status": "teleported"}}).encode(), "shipment.status"),
-        (json.dumps({"id": "e1", "type": "order.created", "occurred_at": "2026-03-03T10:00:00Z",
-                     "order": {"id": "A1", "customer": {"id": "C1"}}}).encode(), "promised_by"),
-        (json.dumps({"id": "e1", "type": "teleport", "occurred_at": "2026-03-03T10:00:00Z"}).encode(), "type"),
-        (json.dumps({"id": "e1", "type": "service.status", "occurred_at": "yesterday",
-                     "service": {"component": "checkout", "status": "major_outage"}}).encode(), "occurred_at"),
+        (
+            json.dumps(
+                {
+                    "id": "e1",
+                    "type": "shipment.updated",
+                    "occurred_at": "2026-03-03T10:00:00Z",
+                    "shipment": {"order_id": "A1", "status": "teleported"},
+                }
+            ).encode(),
+            "shipment.status",
+        ),
+        (
+            json.dumps(
+                {
+                    "id": "e1",
+                    "type": "order.created",
+                    "occurred_at": "2026-03-03T10:00:00Z",
+                    "order": {"id": "A1", "customer": {"id": "C1"}},
+                }
+            ).encode(),
+            "promised_by",
+        ),
+        (
+            json.dumps({"id": "e1", "type": "teleport", "occurred_at": "2026-03-03T10:00:00Z"}).encode(),
+            "type",
+        ),
+        (
+            json.dumps(
+                {
+                    "id": "e1",
+                    "type": "service.status",
+                    "occurred_at": "yesterday",
+                    "service": {"component": "checkout", "status": "major_outage"},
+                }
+            ).encode(),
+            "occurred_at",
+        ),
         (b"\xff\xfe", "UTF-8"),
     ],
 )
-def test_malformed_body_is_400_saying_what_is_wrong(client: TestClient, rt: Runtime, clock: SimulatedClock,
-                                                    payload: bytes, expected: str) -> None:
+def test_malformed_body_is_400_saying_what_is_wrong(
+    client: TestClient, rt: Runtime, clock: SimulatedClock, payload: bytes, expected: str
+) -> None:
     body, headers = builders.signed(payload, now=clock.now())
     response = client.post("/webhooks/events", content=body, headers=headers)
     assert response.status_code == 400
@@ -101,8 +137,9 @@ def test_malformed_body_is_400_saying_what_is_wrong(client: TestClient, rt: Runt
     assert count(rt, InboundEvent) == 0
 
 
-def test_one_bad_event_in_a_list_rejects_the_whole_request(client: TestClient, rt: Runtime,
-                                                           clock: SimulatedClock) -> None:
+def test_one_bad_event_in_a_list_rejects_the_whole_request(
+    client: TestClient, rt: Runtime, clock: SimulatedClock
+) -> None:
     good = builders.customer_upserted(clock.now())
     bad = {"id": "x", "type": "order.created", "occurred_at": "2026-03-03T10:00:00Z"}
     body, headers = builders.signed([good, bad], now=clock.now())

@@ -65,9 +65,7 @@ def test_email_is_written_as_a_readable_eml_file(channel: FileEmailChannel, tmp_
     assert sorted(p.name for p in (tmp_path / "outbox").iterdir()) == ["42.eml"]  # no temp files left
 
 
-def test_the_file_uses_crlf_line_endings_and_ascii_only_headers(
-    channel: FileEmailChannel, tmp_path: Path
-) -> None:
+def test_the_file_uses_crlf_line_endings_and_ascii_only_headers(channel: FileEmailChannel, tmp_path: Path) -> None:
     channel.send(email_notice())
 
     raw = (tmp_path / "outbox" / "42.eml").read_bytes()
@@ -77,9 +75,7 @@ def test_the_file_uses_crlf_line_endings_and_ascii_only_headers(
 
 
 def test_follow_up_threads_under_the_first_notice(channel: FileEmailChannel, tmp_path: Path) -> None:
-    channel.send(
-        email_notice(notice_id=43, message_id="notice-43@shop.example", in_reply_to="notice-42@shop.example")
-    )
+    channel.send(email_notice(notice_id=43, message_id="notice-43@shop.example", in_reply_to="notice-42@shop.example"))
 
     msg = read_eml(tmp_path / "outbox" / "43.eml")
     assert msg["In-Reply-To"] == "<notice-42@shop.example>"
@@ -95,9 +91,7 @@ def test_text_only_email_has_a_single_plain_part(channel: FileEmailChannel, tmp_
 
 
 def test_reply_to_is_set_when_configured(tmp_path: Path) -> None:
-    channel = FileEmailChannel(
-        tmp_path, sender=SENDER, reply_to="help@shop.example", clock=SimulatedClock(NOW)
-    )
+    channel = FileEmailChannel(tmp_path, sender=SENDER, reply_to="help@shop.example", clock=SimulatedClock(NOW))
     channel.send(email_notice())
 
     assert read_eml(tmp_path / "42.eml")["Reply-To"] == "help@shop.example"
@@ -161,9 +155,7 @@ def test_sms_is_written_as_json(tmp_path: Path) -> None:
 
 
 def test_sms_without_a_segment_counter_records_none(tmp_path: Path) -> None:
-    FileSmsChannel(tmp_path).send(
-        OutboundMessage(notice_id=8, channel="sms", recipient="+14155550100", body="Hi")
-    )
+    FileSmsChannel(tmp_path).send(OutboundMessage(notice_id=8, channel="sms", recipient="+14155550100", body="Hi"))
 
     assert json.loads((tmp_path / "8.json").read_text())["segments"] is None
 

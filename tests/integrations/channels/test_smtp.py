@@ -110,9 +110,7 @@ def test_worker_threads_share_the_pool(smtp_server: SmtpTestServer) -> None:
     assert smtp_server.connections <= 4  # at most one per thread, never one per message
 
 
-def test_a_connection_the_server_dropped_is_replaced(
-    channel: SmtpChannel, smtp_server: SmtpTestServer
-) -> None:
+def test_a_connection_the_server_dropped_is_replaced(channel: SmtpChannel, smtp_server: SmtpTestServer) -> None:
     assert channel.send(notice(1)).ok
     smtp_server.drop_connections()
 
@@ -138,9 +136,7 @@ def test_a_slow_reply_is_transient_and_not_resent(smtp_server: SmtpTestServer) -
     assert len(smtp_server.messages) == 2  # accepted once; a resend would have made it three
 
 
-def test_451_is_transient_and_the_next_try_goes_through(
-    channel: SmtpChannel, smtp_server: SmtpTestServer
-) -> None:
+def test_451_is_transient_and_the_next_try_goes_through(channel: SmtpChannel, smtp_server: SmtpTestServer) -> None:
     smtp_server.fail_next("451 4.3.0 Mailbox temporarily unavailable")
 
     first = channel.send(notice())
@@ -152,9 +148,7 @@ def test_451_is_transient_and_the_next_try_goes_through(
     assert len(smtp_server.messages) == 1
 
 
-def test_550_at_data_is_rejected_with_the_reply_text(
-    channel: SmtpChannel, smtp_server: SmtpTestServer
-) -> None:
+def test_550_at_data_is_rejected_with_the_reply_text(channel: SmtpChannel, smtp_server: SmtpTestServer) -> None:
     smtp_server.fail_next("550 5.7.1 Message refused by policy")
 
     result = channel.send(notice())
@@ -220,9 +214,7 @@ def test_an_untrusted_certificate_is_not_accepted(tls_files: TlsFiles) -> None:
 
 def test_implicit_tls_with_smtps(tls_files: TlsFiles) -> None:
     with running_smtp_server(auth=("forewarn", "s3cret"), tls=tls_files, implicit_tls=True) as server:
-        channel = make_channel(
-            server.url(user="forewarn", password="s3cret"), ssl_context=tls_files.client_context()
-        )
+        channel = make_channel(server.url(user="forewarn", password="s3cret"), ssl_context=tls_files.client_context())
         result = channel.send(notice())
         channel.close()
 

@@ -60,9 +60,7 @@ def test_each_message_gets_its_own_sid(channel: TwilioSmsChannel, fake_twilio: F
 
 def test_a_messaging_service_replaces_the_from_number(fake_twilio: FakeTwilio) -> None:
     service = "MG" + "a" * 32
-    channel = TwilioSmsChannel(
-        ACCOUNT_SID, AUTH_TOKEN, messaging_service_sid=service, base_url=fake_twilio.base_url
-    )
+    channel = TwilioSmsChannel(ACCOUNT_SID, AUTH_TOKEN, messaging_service_sid=service, base_url=fake_twilio.base_url)
     result = channel.send(sms(status_callback=None))
     channel.close()
 
@@ -116,9 +114,7 @@ def test_an_unreachable_api_is_transient() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # bound but not listening: connections are refused
-        channel = TwilioSmsChannel(
-            ACCOUNT_SID, AUTH_TOKEN, from_number=FROM, base_url=f"http://127.0.0.1:{port}"
-        )
+        channel = TwilioSmsChannel(ACCOUNT_SID, AUTH_TOKEN, from_number=FROM, base_url=f"http://127.0.0.1:{port}")
         result = channel.send(sms())
         channel.close()
 

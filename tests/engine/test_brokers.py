@@ -1,0 +1,127 @@
+"""Scaled out for real: PostgreSQL + Redis or RabbitMQ, a separate `forewarn worker` process, real SMTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+from support import builders
+from support.databases import truncate_all
+from support.services import require
+from support.smtp_server import SmtpTestServer
+
+from engine.api.app import create_app
+from engine.broker import BrokerDispatcher, make_broker
+from engine.clock import SystemClock
+from engine.compose.store import TemplateStore, seed_templates
+from engine.config import Settings
+from engine.db import make_engine
+from engine.models import Notice
+from engine.runtime import Runtime
+from engine.tasks import HANDLERS
+from integrations.feeds import build_feeds
+
+BROKERS = {"redis": "FOREWARN_TEST_REDIS_URL", "rabbitmq": "FOREWARN_TEST_AMQP_URL"}
+
+
+def wait_until(predicate: Any, *, timeout: float = 45.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(params=list(BROKERS))
+def scaled_out(
+    request: pytest.FixtureRequest, postgres_url: str, smtp_server: SmtpTestServer, tmp_path: Path
+) -> Iterator[tuple[TestClient, Runtime, BrokerDispatcher]]:
+    broker_url = require(BROKERS[request.param])
+    truncate_all(postgres_url)
+    env = {
+        **os.environ,
+        "FOREWARN_DATABASE_URL": postgres_url,
+        "FOREWARN_BROKER_URL": broker_url,
+        "FOREWARN_SMTP_URL": smtp_server.url(),
+        "FOREWARN_SMS_DIR": str(tmp_path / "sms"),
+        "FOREWARN_WEBHOOK_SECRET_EVENTS": builders.SECRET,
+        "FOREWARN_LOG_LEVEL": "WARNING",
+    }
+    settings = Settings(
+        database_url=postgres_url,
+        broker_url=broker_url,
+        smtp_url=smtp_server.url(),
+        webhook_secret_events=builders.SECRET,
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    broker = make_broker(broker_url)
+    dispatcher = BrokerDispatcher(broker, HANDLERS)
+    broker.flush_all()  # messages left by an earlier run would name rows that no longer exist
+    rt = Runtime(
+        settings=settings,
+        db=make_engine(postgres_url),
+        clock=SystemClock(),
+        templates=TemplateStore(),
+        dispatcher=dispatcher,
+    )
+    with rt.unit_of_work() as session:
+        seed_templates(session, now=rt.clock.now())
+    log_path = tmp_path / "worker.log"
+    log = log_path.open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "worker", "--threads", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        with TestClient(create_app(rt, feeds=build_feeds(settings), broker_ping=dispatcher.ping)) as client:
+            yield client, rt, dispatcher
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
+        broker.close()
+        rt.close()
+    output = log_path.read_text()
+    assert "Traceback" not in output, output
+
+
+def test_a_worker_process_delivers_through_the_broker_exactly_once(
+    scaled_out: tuple[TestClient, Runtime, BrokerDispatcher], smtp_server: SmtpTestServer
+) -> None:
+    client, rt, dispatcher = scaled_out
+    now = rt.clock.now()
+    events = [
+        builders.customer_upserted(now, channels=["email"]),
+        builders.order_created(now),
+        builders.shipment(now, "exception", exception="damaged"),
+    ]
+    body, headers = builders.signed(events, now=now)
+    assert client.post("/webhooks/events", content=body, headers=headers).status_code == 202
+    assert client.get("/healthz").json()["broker"] == "ok"
+
+    wait_until(lambda: len(smtp_server.messages) == 1, what="the warning email at the SMTP server")
+    message = smtp_server.messages[0].parsed()
+    assert message["To"] == "ana@example.com"
+    assert "desk lamp" in message.get_body(preferencelist=("plain",)).get_content().lower()
+
+    with Session(rt.db) as session:
+        notice = session.exec(select(Notice).order_by(col(Notice.id))).one()
+        wait_until(lambda: (session.refresh(notice), notice.status)[1] == "sent", what="the notice marked sent")
+    # The broker may deliver a message twice; the claim on the row makes the second a no-op.
+    dispatcher.send("notices.deliver", notice.id)
+    dispatcher.send("notices.deliver", notice.id)
+    time.sleep(3)
+    assert len(smtp_server.messages) == 1
