@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
@@ -47,8 +48,12 @@ class BrokerDispatcher:
                 options={"max_retries": max_retries, "min_backoff": 500, "max_backoff": 60_000},
             )
 
-    def send(self, actor_name: str, *args: Any) -> None:
-        self.actors[actor_name].send(*args)
+    def send(self, actor_name: str, *args: Any, delay: timedelta | None = None) -> None:
+        actor = self.actors[actor_name]
+        if delay is None:
+            actor.send(*args)
+        else:
+            actor.send_with_options(args=args, delay=int(delay.total_seconds() * 1000))
 
     def ping(self) -> None:
         """Raise unless the broker answers (used by /healthz)."""

@@ -94,6 +94,14 @@ def transaction(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any], keys: list[str]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING: concurrent workers creating the same row both succeed."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return session.exec(insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))
+
+
 def row_locks(session: Session) -> bool:
     """Whether SELECT … FOR UPDATE means anything here (SQLite serialises writers instead)."""
     return session.get_bind().dialect.name == "postgresql"

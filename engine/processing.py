@@ -3,36 +3,67 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlmodel import Session
 
 from engine.detection.shipments import on_order_canceled, on_shipment_change
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
+from engine.inbound.service import APPLY_ACTOR
 from engine.models import Customer, InboundEvent
 from engine.runtime import Runtime
 from engine.state.customers import upsert_customer
-from engine.state.orders import apply_order, apply_shipment
+from engine.state.orders import UnknownOrder, apply_order, apply_shipment
 from engine.state.services import apply_service_status
 
 log = logging.getLogger(__name__)
 
+# How long an event about an unknown order waits for the order to arrive before it is ignored.
+WAIT_FOR_ORDER = timedelta(days=1)
+
 
 def apply_event(rt: Runtime, event_id: int) -> str | None:
-    """Idempotent: an event already handled is left alone. Returns the outcome recorded."""
+    """Idempotent: an event already handled is left alone. Returns the outcome recorded.
+
+    An event about an order not known yet stays unhandled and is queued again after a short delay
+    (the scheduler's relay is the backstop if that job is lost).
+    """
+    outcome, retry_in = _apply_stored(rt, event_id)
+    if retry_in is not None:
+        rt.dispatcher.send(APPLY_ACTOR, event_id, delay=retry_in)
+    return outcome
+
+
+def _apply_stored(rt: Runtime, event_id: int) -> tuple[str | None, timedelta | None]:
     with rt.unit_of_work() as session:
         row = session.get(InboundEvent, event_id)
         if row is None or row.handled_at is not None:
-            return None
+            return None, None
+        now = rt.clock.now()
+        row.attempts += 1
         try:
             event = parse_event(row.payload)
-            outcome = _apply(session, rt, event)
-        except (InvalidEvent, LookupError) as exc:
+            with session.begin_nested():
+                outcome = _apply(session, rt, event)
+        except UnknownOrder as exc:
+            if now - row.received_at < WAIT_FOR_ORDER:
+                # Feeds deliver out of order (a scan before its order): try again later.
+                delay = _retry_delay(row.attempts)
+                row.outcome, row.next_attempt_at = f"waiting: {exc}", now + delay
+                return row.outcome, delay
+            outcome = "ignored: unknown order"
+        except InvalidEvent as exc:
             # Stored events were validated on the way in; this guards against older rows and feed bugs.
             outcome, row.error = "rejected", str(exc)[:2000]
             log.warning("inbound event %s could not be applied: %s", event_id, type(exc).__name__)
-        row.handled_at, row.outcome = rt.clock.now(), outcome
-        return outcome
+        row.handled_at, row.outcome = now, outcome
+        return outcome, None
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    delay: timedelta = min(timedelta(seconds=5) * 2 ** min(attempts - 1, 10), timedelta(hours=1))
+    return delay
 
 
 def _apply(session: Session, rt: Runtime, event: CanonicalEvent) -> str:
@@ -50,8 +81,6 @@ def _apply(session: Session, rt: Runtime, event: CanonicalEvent) -> str:
         return "applied"
     if event.type == "shipment.updated":
         change = apply_shipment(session, event, now=now)
-        if change is None:
-            return "ignored: unknown order"
         on_shipment_change(session, rt, change)
         return "stale" if change.stale else "applied"
     if event.type == "service.status":

@@ -23,6 +23,7 @@ from engine.config import Settings
 from engine.db import make_engine
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
+from engine.inbound import repository as inbound_repo
 from engine.inbound.service import store_events
 from engine.models import Notice, NoticeStatus
 from engine.notices.delivery import deliver_due
@@ -141,6 +142,10 @@ def replay(
 
 
 def _tick(rt: Runtime) -> None:
+    with rt.unit_of_work() as session:
+        waiting = inbound_repo.due_unhandled(session, now=rt.clock.now(), limit=10_000)
+    for event_id in waiting:
+        apply_event(rt, event_id)
     deliver_due(rt, jitter=False)
 
 

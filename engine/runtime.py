@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
@@ -21,7 +22,7 @@ _JOBS = "forewarn.jobs"
 
 
 class Dispatcher(Protocol):
-    def send(self, actor_name: str, *args: Any) -> None:
+    def send(self, actor_name: str, *args: Any, delay: timedelta | None = None) -> None:
         """Queue one background job (after the transaction that asked for it committed)."""
         ...
 
@@ -29,7 +30,7 @@ class Dispatcher(Protocol):
 class NullDispatcher:
     """Drops jobs: replay and synchronous callers run the steps themselves."""
 
-    def send(self, actor_name: str, *args: Any) -> None:
+    def send(self, actor_name: str, *args: Any, delay: timedelta | None = None) -> None:
         return None
 
 

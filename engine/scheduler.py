@@ -31,7 +31,8 @@ def tick(rt: Runtime) -> TickReport:
     now = rt.clock.now()
     relay_after = parse_duration(rt.settings.relay_after)
     with rt.unit_of_work() as session:
-        events = inbound_repo.unhandled_before(session, cutoff=now - relay_after, limit=BATCH)
+        events = inbound_repo.due_unhandled(session, now=now, limit=BATCH)
+        inbound_repo.postpone(session, events, until=now + relay_after)
         for event_id in events:
             enqueue_after_commit(session, APPLY_ACTOR, event_id)
         notice_ids = notices_repo.due_for_relay(session, now=now, enqueued_before=now - relay_after, limit=BATCH)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from engine.models import InboundEvent
 
@@ -25,11 +25,17 @@ def insert_if_new(session: Session, row: dict[str, Any]) -> int | None:
     return new_id
 
 
-def unhandled_before(session: Session, *, cutoff: datetime, limit: int) -> list[int]:
+def due_unhandled(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Events not applied yet whose next attempt is due, oldest first."""
     statement = (
         select(InboundEvent.id)
-        .where(col(InboundEvent.handled_at).is_(None), InboundEvent.received_at <= cutoff)
-        .order_by(col(InboundEvent.received_at))
+        .where(col(InboundEvent.handled_at).is_(None), InboundEvent.next_attempt_at <= now)
+        .order_by(col(InboundEvent.next_attempt_at), col(InboundEvent.id))
         .limit(limit)
     )
     return [i for i in session.exec(statement).all() if i is not None]
+
+
+def postpone(session: Session, event_ids: list[int], *, until: datetime) -> None:
+    if event_ids:
+        session.exec(update(InboundEvent).where(col(InboundEvent.id).in_(event_ids)).values(next_attempt_at=until))

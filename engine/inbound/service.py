@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -22,7 +22,13 @@ class StoreResult:
 
 
 def store_events(
-    session: Session, *, source: str, events: list[CanonicalEvent], received_at: datetime, queue: bool = True
+    session: Session,
+    *,
+    source: str,
+    events: list[CanonicalEvent],
+    received_at: datetime,
+    queue: bool = True,
+    relay_after: timedelta = timedelta(minutes=2),
 ) -> StoreResult:
     result = StoreResult()
     for event in events:
@@ -35,6 +41,8 @@ def store_events(
                 "type": event.type,
                 "occurred_at": event.occurred_at,
                 "received_at": received_at,
+                "next_attempt_at": received_at + relay_after,
+                "attempts": 0,
                 "payload": payload,
                 "customer_id": event.customer_id,
                 "order_id": event.order_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from engine.durations import parse_duration
 from engine.errors import SignatureError
 from engine.feeds import Feed, WebhookRequest
 from engine.inbound.service import StoreResult, store_events
@@ -18,4 +19,10 @@ def receive(rt: Runtime, feeds: Mapping[str, Feed], source: str, request: Webhoo
     feed.verify(request)
     events = feed.parse(request)
     with rt.unit_of_work() as session:
-        return store_events(session, source=source, events=events, received_at=request.received_at)
+        return store_events(
+            session,
+            source=source,
+            events=events,
+            received_at=request.received_at,
+            relay_after=parse_duration(rt.settings.relay_after),
+        )

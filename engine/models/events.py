@@ -15,7 +15,7 @@ class InboundEvent(SQLModel, table=True):
     __tablename__ = "inbound_events"
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_inbound_events_source_external_id"),
-        Index("ix_inbound_events_unhandled", "handled_at", "received_at"),
+        Index("ix_inbound_events_unhandled", "handled_at", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -26,6 +26,10 @@ class InboundEvent(SQLModel, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the relay should (re)queue this event if it is still unhandled: a lost job, or an event
+    # that waits for its order to arrive.
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = Field(default=0)
     outcome: str | None = Field(default=None, max_length=64)
     error: str | None = Field(default=None, max_length=2000)
     # Ids the event touches, for filtering the read API without unpacking JSON.

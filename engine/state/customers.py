@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from engine.db import row_locks
+from engine.db import insert_if_absent, row_locks
 from engine.events.schema import CustomerRef
 from engine.models import Customer
 
@@ -15,12 +15,9 @@ _FIELDS = ("name", "email", "phone", "locale", "timezone", "components", "channe
 
 def upsert_customer(session: Session, ref: CustomerRef, *, occurred_at: datetime, now: datetime) -> Customer:
     """Create or update; fields from an older event never overwrite a newer one's."""
-    customer = session.get(Customer, ref.id, with_for_update=row_locks(session))
+    customer = ensure_customer(session, ref.id, now=now)
     given = ref.model_dump(include=set(_FIELDS), exclude_unset=True)
-    if customer is None:
-        customer = Customer(id=ref.id, created_at=now, updated_at=now)
-        session.add(customer)
-    elif customer.state_at is not None and occurred_at < customer.state_at and given:
+    if customer.state_at is not None and occurred_at < customer.state_at and given:
         return customer
     for name, value in given.items():
         if value is not None:
@@ -35,8 +32,24 @@ def upsert_customer(session: Session, ref: CustomerRef, *, occurred_at: datetime
 
 
 def ensure_customer(session: Session, customer_id: str, *, now: datetime) -> Customer:
-    customer = session.get(Customer, customer_id)
+    """The customer row, created empty if new, locked for this transaction on PostgreSQL."""
+    customer = session.get(Customer, customer_id, with_for_update=row_locks(session))
     if customer is None:
-        customer = Customer(id=customer_id, created_at=now, updated_at=now)
-        session.add(customer)
+        blank = {"channels": [], "components": [], "extra": {}, "email_opted_out": False, "sms_opted_out": False}
+        insert_if_absent(
+            session,
+            Customer,
+            {
+                "id": customer_id,
+                "name": "",
+                "locale": "en",
+                "timezone": "UTC",
+                **blank,
+                "created_at": now,
+                "updated_at": now,
+            },
+            ["id"],
+        )
+        customer = session.get(Customer, customer_id, with_for_update=row_locks(session))
+    assert customer is not None
     return customer

@@ -7,10 +7,18 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from engine.db import row_locks
+from engine.db import insert_if_absent, row_locks
 from engine.events.schema import CanonicalEvent, OrderBody, ShipmentBody
 from engine.models import Order, Shipment
 from engine.state.customers import ensure_customer, upsert_customer
+
+
+class UnknownOrder(LookupError):
+    """The event is about an order Forewarn has not seen; it is retried for a while, then ignored."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} is not known yet")
+        self.order_id = order_id
 
 
 @dataclass(frozen=True)
@@ -34,10 +42,12 @@ def apply_order(session: Session, event: CanonicalEvent, *, now: datetime) -> Or
     if order is None:
         customer_id = body.customer.id if body.customer else None
         if customer_id is None:
-            raise LookupError(f"order {body.id} is unknown and the event names no customer")
+            raise UnknownOrder(body.id)
         ensure_customer(session, customer_id, now=now)
-        order = Order(id=body.id, customer_id=customer_id, created_at=now, updated_at=now)
-        session.add(order)
+        values = {"id": body.id, "customer_id": customer_id, "lines": [], "created_at": now, "updated_at": now}
+        insert_if_absent(session, Order, values, ["id"])
+        order = session.get(Order, body.id, with_for_update=row_locks(session))
+        assert order is not None
     elif order.state_at is not None and event.occurred_at < order.state_at and event.type != "order.canceled":
         return order
     _copy_order_fields(order, body)
@@ -61,12 +71,14 @@ def _copy_order_fields(order: Order, body: OrderBody) -> None:
         order.total_amount, order.total_currency = body.total.amount, body.total.currency
 
 
-def apply_shipment(session: Session, event: CanonicalEvent, *, now: datetime) -> ShipmentChange | None:
+def apply_shipment(session: Session, event: CanonicalEvent, *, now: datetime) -> ShipmentChange:
+    """Raises UnknownOrder when the order has not arrived (yet): feeds deliver out of order."""
     body = event.shipment
     assert body is not None
+    # The order row lock serialises every change to this order's shipments and situations.
     order = session.get(Order, body.order_id, with_for_update=row_locks(session))
     if order is None:
-        return None
+        raise UnknownOrder(body.order_id)
     shipment = _find_shipment(session, order.id, body)
     if shipment is None:
         shipment = Shipment(

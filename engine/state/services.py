@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from engine.db import row_locks
+from engine.db import insert_if_absent, row_locks
 from engine.events.schema import CanonicalEvent
 from engine.models import Component, Incident
 
@@ -28,17 +28,27 @@ def apply_service_status(session: Session, event: CanonicalEvent, *, now: dateti
     at = event.occurred_at
     component = session.get(Component, body.component, with_for_update=row_locks(session))
     if component is None:
-        component = Component(name=body.component, updated_at=now)
-        session.add(component)
+        insert_if_absent(
+            session, Component, {"name": body.component, "status": "operational", "updated_at": now}, ["name"]
+        )
+        component = session.get(Component, body.component, with_for_update=row_locks(session))
+        assert component is not None
     previous = component.status if component.status_at is not None else None
     incident = None
     if body.incident_id:
-        incident = session.get(Incident, body.incident_id)
+        incident = session.get(Incident, body.incident_id, with_for_update=row_locks(session))
         if incident is None:
-            incident = Incident(
-                id=body.incident_id, title=body.title, status=body.status, started_at=at, updated_at=now
-            )
-            session.add(incident)
+            values = {
+                "id": body.incident_id,
+                "title": body.title,
+                "status": body.status,
+                "components": [],
+                "started_at": at,
+                "updated_at": now,
+            }
+            insert_if_absent(session, Incident, values, ["id"])
+            incident = session.get(Incident, body.incident_id, with_for_update=row_locks(session))
+            assert incident is not None
     if component.status_at is not None and at < component.status_at:
         return ComponentChange(component, incident, previous, stale=True)
     component.status, component.status_at, component.updated_at = body.status, at, now

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
@@ -60,3 +61,126 @@ def test_exception_warns_then_delivery_follows_up(client: TestClient, rt: Runtim
     with Session(rt.db) as session:
         situation = session.exec(select(Situation)).one()
     assert situation.status == "resolved"
+
+
+def story(client: TestClient, clock: SimulatedClock, **customer: object) -> None:
+    t = clock.now()
+    post(
+        client,
+        clock,
+        builders.customer_upserted(t - timedelta(days=3), **customer),
+        builders.order_created(t - timedelta(days=2)),
+        builders.shipment(t - timedelta(days=1), "in_transit"),
+    )
+
+
+def test_only_consented_channels_are_used(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
+    story(client, clock, channels=["email"])
+    post(client, clock, builders.shipment(clock.now(), "exception", exception="damaged"))
+    drain(rt)
+    assert [(n.channel, n.status) for n in notices(rt)] == [("email", "sent")]
+    assert not Path(rt.settings.sms_dir).exists()
+
+
+def test_no_channel_at_all_is_an_audited_suppression(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
+    story(client, clock, channels=["sms"], phone=None)
+    post(client, clock, builders.shipment(clock.now(), "exception", exception="damaged"))
+    drain(rt)
+    assert notices(rt) == []
+    response = client.get(
+        "/api/audit", params={"action": "notice.suppressed"}, headers={"Authorization": "Bearer test-token"}
+    )
+    [entry] = response.json()["items"]
+    assert "no phone number" in entry["details"]["reason"]
+
+
+def test_sms_waits_for_morning_and_email_does_not(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
+    clock.set(datetime(2026, 3, 8, 3, 30, tzinfo=UTC))  # 23:30 in New York, the night DST starts
+    story(client, clock)
+    post(client, clock, builders.shipment(clock.now(), "exception", exception="weather"))
+    drain(rt)
+    email_notice, sms_notice = notices(rt)
+    assert email_notice.status == "sent"
+    assert sms_notice.status == "pending" and sms_notice.deferred
+    assert sms_notice.send_at.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M %Z") == "08:00 EDT"
+    clock.set(sms_notice.send_at)
+    drain(rt)
+    assert notices(rt)[1].status == "sent"
+
+
+def test_deferred_text_is_dropped_when_the_parcel_arrives_first(
+    client: TestClient, rt: Runtime, clock: SimulatedClock
+) -> None:
+    clock.set(datetime(2026, 3, 10, 3, 0, tzinfo=UTC))  # 23:00 in New York
+    story(client, clock)
+    post(client, clock, builders.shipment(clock.now(), "exception", exception="weather"))
+    drain(rt)
+    clock.advance(timedelta(hours=2))
+    post(client, clock, builders.shipment(clock.now(), "delivered"))
+    drain(rt)
+    clock.advance(timedelta(hours=12))
+    drain(rt)
+    got = [(n.stage, n.channel, n.status) for n in notices(rt)]
+    # The customer was told by email, so the email thread closes; no text about it at all.
+    assert got == [("initial", "email", "sent"), ("initial", "sms", "dropped"), ("resolved", "email", "sent")]
+
+
+def test_one_thread_per_order_new_trouble_is_an_update_repeats_are_silent(
+    client: TestClient, rt: Runtime, clock: SimulatedClock
+) -> None:
+    story(client, clock, channels=["email"])
+    post(client, clock, builders.shipment(clock.now(), "exception", exception="weather"))
+    clock.advance(timedelta(hours=3))
+    post(client, clock, builders.shipment(clock.now(), "exception", exception="weather"))  # same news again
+    clock.advance(timedelta(hours=3))
+    post(client, clock, builders.shipment(clock.now(), "lost"))
+    drain(rt)
+    assert [n.stage for n in notices(rt)] == ["initial", "update"]
+    with Session(rt.db) as session:
+        assert len(session.exec(select(Situation)).all()) == 1
+
+
+def test_an_older_scan_never_overwrites_newer_state(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
+    story(client, clock, channels=["email"])
+    now = clock.now()
+    post(client, clock, builders.shipment(now, "delivered"))
+    post(client, clock, builders.shipment(now - timedelta(hours=5), "exception", exception="weather"))  # late
+    drain(rt)
+    assert notices(rt) == []
+    events = client.get("/api/events", params={"status": "stale"}, headers={"Authorization": "Bearer test-token"})
+    assert len(events.json()["items"]) == 1
+
+
+def test_a_scan_that_arrives_before_its_order_waits_for_it(
+    client: TestClient, rt: Runtime, clock: SimulatedClock
+) -> None:
+    t = clock.now()
+    post(
+        client,
+        clock,
+        builders.customer_upserted(t, channels=["email"]),
+        builders.shipment(t, "exception", exception="damaged"),
+    )
+    drain(rt)
+    assert notices(rt) == []
+    clock.advance(timedelta(minutes=1))
+    post(client, clock, builders.order_created(t - timedelta(days=1)))
+    drain(rt)
+    drain(rt)  # the waiting scan is due again
+    assert [(n.situation, n.status) for n in notices(rt)] == [("shipment.exception", "sent")]
+
+
+def test_a_canceled_order_hears_nothing_more(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
+    story(client, clock, channels=["email"])
+    post(client, clock, builders.shipment(clock.now(), "exception", exception="damaged"))
+    drain(rt)
+    clock.advance(timedelta(hours=1))
+    post(
+        client,
+        clock,
+        {"id": "cancel-1", "type": "order.canceled", "occurred_at": clock.now().isoformat(), "order": {"id": "A1001"}},
+    )
+    clock.advance(timedelta(days=2))
+    post(client, clock, builders.shipment(clock.now(), "delivered"))
+    drain(rt)
+    assert [n.stage for n in notices(rt)] == ["initial"]

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 from support.pipeline import drain
 
+from engine.clock import SimulatedClock
 from engine.errors import InvalidEvent, SignatureError
 from engine.feeds import WebhookRequest
 from engine.models import InboundEvent
@@ -224,7 +225,7 @@ def count(rt: Runtime) -> int:
         return session.exec(select(func.count()).select_from(InboundEvent)).one()
 
 
-def test_http_signed_update_is_stored_once(client: TestClient, rt: Runtime) -> None:
+def test_http_signed_update_is_stored_once(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
     body = json.dumps(payload()).encode()
     headers = {"aftership-hmac-sha256": sign(body), "Content-Type": "application/json"}
     first = client.post("/webhooks/aftership", content=body, headers=headers)
@@ -237,6 +238,10 @@ def test_http_signed_update_is_stored_once(client: TestClient, rt: Runtime) -> N
     response = client.post("/webhooks/aftership", content=garbage, headers={"aftership-hmac-sha256": sign(garbage)})
     assert response.status_code == 400 and "msg" in response.json()["error"]
     assert count(rt) == 1
+    drain(rt)
+    with Session(rt.db) as session:
+        assert session.exec(select(InboundEvent.outcome)).one().startswith("waiting: order")
+    clock.advance(timedelta(days=1, minutes=1))  # the order never came: stop waiting for it
     drain(rt)
     with Session(rt.db) as session:
         assert session.exec(select(InboundEvent.outcome)).one() == "ignored: unknown order"

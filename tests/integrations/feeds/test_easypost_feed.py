@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 from support.pipeline import drain
 
+from engine.clock import SimulatedClock
 from engine.errors import InvalidEvent, SignatureError
 from engine.feeds import WebhookRequest
 from engine.models import InboundEvent
@@ -181,7 +182,7 @@ def count(rt: Runtime) -> int:
         return session.exec(select(func.count()).select_from(InboundEvent)).one()
 
 
-def test_http_signed_fixture_is_stored_once(client: TestClient, rt: Runtime) -> None:
+def test_http_signed_fixture_is_stored_once(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
     body = compact(fixture())
     headers = {"X-Hmac-Signature": VECTOR["hmac_signature"], "Content-Type": "application/json"}
     first = client.post("/webhooks/easypost", content=body, headers=headers)
@@ -195,5 +196,9 @@ def test_http_signed_fixture_is_stored_once(client: TestClient, rt: Runtime) -> 
     assert response.status_code == 400
     assert count(rt) == 1
     drain(rt)  # a bare tracker's scan is recorded against an order the engine does not know
+    with Session(rt.db) as session:
+        assert session.exec(select(InboundEvent.outcome)).one().startswith("waiting: order")
+    clock.advance(timedelta(days=1, minutes=1))  # the order never came: stop waiting for it
+    drain(rt)
     with Session(rt.db) as session:
         assert session.exec(select(InboundEvent.outcome)).one() == "ignored: unknown order"

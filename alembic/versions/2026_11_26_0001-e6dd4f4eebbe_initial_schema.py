@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3b2f4931be42
+Revision ID: e6dd4f4eebbe
 Revises: 
-Create Date: 2026-11-26 10:01:11.929071
+Create Date: 2026-11-26 10:26:15.874478
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import engine.db
 import sqlmodel
 
-revision: str = '3b2f4931be42'
+revision: str = 'e6dd4f4eebbe'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -76,6 +76,8 @@ def upgrade() -> None:
     sa.Column('received_at', engine.db.UTCDateTime(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('handled_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('next_attempt_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.Column('customer_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
@@ -88,7 +90,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inbound_events_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_events_received_at'), ['received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_events_source'), ['source'], unique=False)
-        batch_op.create_index('ix_inbound_events_unhandled', ['handled_at', 'received_at'], unique=False)
+        batch_op.create_index('ix_inbound_events_unhandled', ['handled_at', 'next_attempt_at'], unique=False)
 
     op.create_table('incidents',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
