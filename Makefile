@@ -5,9 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-# Local development defaults; real deployments set their own secrets.
-export FOREWARN_WEBHOOK_SECRET_EVENTS ?= whsec_ZGV2LW9ubHktZXZlbnRzLXNlY3JldC0xMjM0NQ==
-export FOREWARN_API_TOKEN ?= dev-token
+# Local development defaults for `make run` only; real deployments set their own secrets.
+DEV_EVENTS_SECRET ?= whsec_ZGV2LW9ubHktZXZlbnRzLXNlY3JldC0xMjM0NQ==
+DEV_API_TOKEN ?= dev-token
+RUN_ENV = FOREWARN_WEBHOOK_SECRET_EVENTS="$${FOREWARN_WEBHOOK_SECRET_EVENTS:-$(DEV_EVENTS_SECRET)}" \
+	FOREWARN_API_TOKEN="$${FOREWARN_API_TOKEN:-$(DEV_API_TOKEN)}"
 
 # The services this machine kind runs; tests skip (or, with CI=true, fail) when one is missing.
 export FOREWARN_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -27,9 +29,9 @@ $(STAMP): pyproject.toml
 run: install
 	@mkdir -p var
 	$(BIN)/forewarn db upgrade
-	$(BIN)/forewarn demo
-	@echo "API token for /api: $$FOREWARN_API_TOKEN   (curl -H 'Authorization: Bearer $$FOREWARN_API_TOKEN' http://127.0.0.1:8000/api/notices)"
-	$(BIN)/forewarn serve --host 127.0.0.1 --port 8000
+	$(RUN_ENV) $(BIN)/forewarn demo
+	@$(RUN_ENV) sh -c 'echo "API token for /api: $$FOREWARN_API_TOKEN  (curl -H \"Authorization: Bearer $$FOREWARN_API_TOKEN\" http://127.0.0.1:8000/api/notices)"'
+	$(RUN_ENV) $(BIN)/forewarn serve --host 127.0.0.1 --port 8000
 
 test: install
 	$(BIN)/python -m pytest -q

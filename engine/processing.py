@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from engine.detection.shipments import on_order_canceled, on_shipment_change
+from engine.detection.shipments import on_order_canceled, on_order_changed, on_shipment_change
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound.service import APPLY_ACTOR
@@ -44,8 +44,8 @@ def _apply_stored(rt: Runtime, event_id: int) -> tuple[str | None, timedelta | N
         row.attempts += 1
         try:
             event = parse_event(row.payload)
-            with session.begin_nested():
-                outcome = _apply(session, rt, event)
+            # UnknownOrder is raised before anything is written, so no savepoint is needed.
+            outcome = _apply(session, rt, event)
         except UnknownOrder as exc:
             if now - row.received_at < WAIT_FOR_ORDER:
                 # Feeds deliver out of order (a scan before its order): try again later.
@@ -74,6 +74,7 @@ def _apply(session: Session, rt: Runtime, event: CanonicalEvent) -> str:
         return "applied"
     if event.type in ("order.created", "order.updated", "order.canceled"):
         order = apply_order(session, event, now=now)
+        on_order_changed(session, rt, order)
         if event.type == "order.canceled":
             customer = session.get(Customer, order.customer_id)
             if customer is not None:

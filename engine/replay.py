@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 import time as wallclock
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlmodel import SQLModel, col, select
 
@@ -21,16 +20,33 @@ from engine.clock import SimulatedClock, format_instant
 from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
+from engine.detection.orders import scan_due
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound import repository as inbound_repo
-from engine.inbound.service import store_events
+from engine.inbound.service import APPLY_ACTOR, store_events
 from engine.models import Notice, NoticeStatus
-from engine.notices.delivery import deliver_due
+from engine.notices.delivery import deliver_due, deliver_notice
+from engine.notices.planner import DELIVER_ACTOR
 from engine.processing import apply_event
 from engine.runtime import Runtime
 
 TAIL = timedelta(days=14)
+
+
+class InlineDispatcher:
+    """Runs each job as soon as the transaction that asked for it commits, like an idle worker would."""
+
+    def __init__(self) -> None:
+        self.rt: Runtime | None = None
+
+    def send(self, actor_name: str, *args: Any, delay: timedelta | None = None) -> None:
+        assert self.rt is not None
+        if actor_name == DELIVER_ACTOR:
+            deliver_notice(self.rt, args[0], jitter=False)
+        elif actor_name == APPLY_ACTOR and delay is None:
+            apply_event(self.rt, args[0])
+        # Delayed retries are picked up by the tick through the relay query, as in production.
 
 
 class ReplayChannel:
@@ -97,45 +113,45 @@ def replay(
     arrival = [ev.received_at or ev.occurred_at for _, ev in events]
     first = min(arrival)
     end = until or (max(arrival) + TAIL)
-    with tempfile.TemporaryDirectory(prefix="forewarn-replay-") as tmp:
-        replay_settings = settings.model_copy(update={"database_url": f"sqlite:///{tmp}/replay.db"})
-        clock = SimulatedClock(first)
-        rt = Runtime(
-            settings=replay_settings,
-            db=make_engine(replay_settings.database_url),
-            clock=clock,
-            templates=TemplateStore(recheck_seconds=math.inf),
-            channels={"email": ReplayChannel("email"), "sms": ReplayChannel("sms")},
-        )
-        SQLModel.metadata.create_all(rt.db)
-        with rt.unit_of_work() as session:
-            seed_templates(session, now=first)
-        next_tick = _floor(first, tick) + tick
-        step = max(1, len(events) // 10)
-        for index, ((_, event), at) in enumerate(zip(events, arrival, strict=True)):
-            if at > end:
-                break
-            while next_tick <= at:
-                clock.set(next_tick)
-                _tick(rt)
-                summary.ticks += 1
-                next_tick += tick
-            clock.set(max(clock.now(), at))
-            with rt.unit_of_work() as session:
-                stored = store_events(session, source="replay", events=[event], received_at=clock.now(), queue=False)
-            summary.duplicates += stored.duplicates
-            for event_id in stored.accepted:
-                apply_event(rt, event_id)
-            deliver_due(rt, jitter=False)
-            if progress and (index + 1) % step == 0:
-                progress(f"  {index + 1:>7}/{len(events)} events  (simulated {format_instant(clock.now())})")
-        while next_tick <= end:
+    # A private in-memory database: replay never touches the configured one.
+    replay_settings = settings.model_copy(update={"database_url": "sqlite://"})
+    clock = SimulatedClock(first)
+    dispatcher = InlineDispatcher()
+    rt = Runtime(
+        settings=replay_settings,
+        db=make_engine(replay_settings.database_url),
+        clock=clock,
+        templates=TemplateStore(recheck_seconds=math.inf),
+        channels={"email": ReplayChannel("email"), "sms": ReplayChannel("sms")},
+        dispatcher=dispatcher,
+    )
+    dispatcher.rt = rt
+    SQLModel.metadata.create_all(rt.db)
+    with rt.unit_of_work() as session:
+        seed_templates(session, now=first)
+    next_tick = _floor(first, tick) + tick
+    step = max(1, len(events) // 10)
+    for index, ((_, event), at) in enumerate(zip(events, arrival, strict=True)):
+        if at > end:
+            break
+        while next_tick <= at:
             clock.set(next_tick)
             _tick(rt)
             summary.ticks += 1
             next_tick += tick
-        _write(rt, out, summary)
-        rt.close()
+        clock.set(max(clock.now(), at))
+        with rt.unit_of_work() as session:
+            stored = store_events(session, source="replay", events=[event], received_at=clock.now())
+        summary.duplicates += stored.duplicates
+        if progress and (index + 1) % step == 0:
+            progress(f"  {index + 1:>7}/{len(events)} events  (simulated {format_instant(clock.now())})")
+    while next_tick <= end:
+        clock.set(next_tick)
+        _tick(rt)
+        summary.ticks += 1
+        next_tick += tick
+    _write(rt, out, summary)
+    rt.close()
     summary.started_at, summary.ended_at = first, end
     summary.seconds = wallclock.perf_counter() - started
     return summary
@@ -146,6 +162,7 @@ def _tick(rt: Runtime) -> None:
         waiting = inbound_repo.due_unhandled(session, now=rt.clock.now(), limit=10_000)
     for event_id in waiting:
         apply_event(rt, event_id)
+    scan_due(rt, limit=100_000)
     deliver_due(rt, jitter=False)
 
 

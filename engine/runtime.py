@@ -42,6 +42,7 @@ class Runtime:
     templates: TemplateStore
     channels: dict[str, Channel] = field(default_factory=dict)
     dispatcher: Dispatcher = field(default_factory=NullDispatcher)
+    memo: dict[str, Any] = field(default_factory=dict)  # per-process caches, e.g. the delivery model
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, func, select
 
+from engine.detection.orders import scan_due
 from engine.durations import parse_duration
 from engine.inbound import repository as inbound_repo
 from engine.inbound.service import APPLY_ACTOR
@@ -25,11 +26,13 @@ class TickReport:
     events_requeued: int
     notices_queued: int
     stuck_sending: int
+    orders_checked: int
 
 
 def tick(rt: Runtime) -> TickReport:
     now = rt.clock.now()
     relay_after = parse_duration(rt.settings.relay_after)
+    checked = scan_due(rt)
     with rt.unit_of_work() as session:
         events = inbound_repo.due_unhandled(session, now=now, limit=BATCH)
         inbound_repo.postpone(session, events, until=now + relay_after)
@@ -50,7 +53,7 @@ def tick(rt: Runtime) -> TickReport:
             stuck,
             rt.settings.relay_after,
         )
-    return TickReport(len(events), len(notice_ids), stuck)
+    return TickReport(len(events), len(notice_ids), stuck, checked)
 
 
 class SchedulerThread:

@@ -121,6 +121,8 @@ def _shipment(shipment: Shipment) -> dict[str, Any]:
         "estimated_delivery_at": shipment.estimated_delivery_at,
         "previous_estimated_delivery_at": shipment.previous_estimated_delivery_at,
         "delivered_at": shipment.delivered_at,
+        "last_scan_at": shipment.last_scan_at,
+        "handed_over_at": shipment.handed_over_at,
     }
 
 

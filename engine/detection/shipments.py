@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from engine.models import Customer
+from engine.detection.model import learn_from_delivery
+from engine.detection.orders import evaluate_order, order_subject_key
+from engine.models import Customer, Order
 from engine.notices.planner import Subject
 from engine.runtime import Runtime
 from engine.situations.service import raise_situation, resolve_subject
 from engine.state.orders import ShipmentChange
 
 TROUBLE = ("exception", "returned", "lost")
-
-
-def order_subject_key(order_id: str) -> str:
-    return f"order:{order_id}"
 
 
 def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) -> None:
@@ -39,16 +37,30 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
             material=new_trouble,
             reason=f"carrier reported {shipment.status} ({shipment.exception})",
         )
-    elif shipment.status == "delivered" and change.previous_status != "delivered":
-        resolve_subject(
-            session,
-            rt,
-            customer=customer,
-            subject_key=key,
-            subject=subject,
-            reason="parcel delivered",
-            follow_up=True,
-        )
+    if shipment.status == "delivered":
+        if change.previous_status != "delivered":
+            learn_from_delivery(session, order, shipment, now=rt.clock.now())
+            rt.memo.pop("delivery_model", None)
+            order.next_check_at = None
+            resolve_subject(
+                session,
+                rt,
+                customer=customer,
+                subject_key=key,
+                subject=subject,
+                reason="parcel delivered",
+                follow_up=True,
+            )
+        return
+    evaluate_order(session, rt, order, shipment=shipment)
+
+
+def on_order_changed(session: Session, rt: Runtime, order: Order) -> None:
+    """A new or changed promise: look again now, and schedule the next look."""
+    if order.canceled_at is not None:
+        order.next_check_at = None
+        return
+    evaluate_order(session, rt, order)
 
 
 def on_order_canceled(session: Session, rt: Runtime, *, customer: Customer, order_id: str) -> None:

@@ -1,6 +1,7 @@
 """Tables. Importing this package registers every table on `SQLModel.metadata` (Alembic reads it)."""
 
 from engine.models.audit import AuditEntry
+from engine.models.carriers import CarrierStats
 from engine.models.customers import Customer
 from engine.models.events import InboundEvent
 from engine.models.incidents import Component, Incident
@@ -12,6 +13,7 @@ from engine.models.templates import MessageTemplate, TemplateVersion
 
 __all__ = [
     "AuditEntry",
+    "CarrierStats",
     "Component",
     "Customer",
     "DeliveryAttempt",

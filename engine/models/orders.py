@@ -49,6 +49,13 @@ class Shipment(SQLModel, table=True):
     message: str | None = Field(default=None, max_length=500)
     handed_over_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_scan_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    out_for_delivery_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The longest silence between two scans so far, learned from when the parcel is delivered.
+    max_scan_gap_hours: float = Field(default=0.0)
+    # The carrier's estimate when the parcel was handed over, and when we judged it stalled or overdue.
+    first_estimated_delivery_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    stalled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    overdue_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

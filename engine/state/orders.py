@@ -117,11 +117,18 @@ def _find_shipment(session: Session, order_id: str, body: ShipmentBody) -> Shipm
 def _apply_scan(shipment: Shipment, body: ShipmentBody, at: datetime) -> None:
     if body.carrier:
         shipment.carrier = body.carrier
+    if shipment.last_scan_at is not None and body.status not in ("label_created", "delivered"):
+        gap = (at - shipment.last_scan_at).total_seconds() / 3600
+        shipment.max_scan_gap_hours = max(shipment.max_scan_gap_hours, gap)
     shipment.status = body.status
     shipment.status_at = at
     shipment.last_scan_at = at
+    if body.status == "out_for_delivery" and shipment.out_for_delivery_at is None:
+        shipment.out_for_delivery_at = at
     if body.status != "label_created" and shipment.handed_over_at is None:
         shipment.handed_over_at = at
+    if body.estimated_delivery_at is not None and shipment.first_estimated_delivery_at is None:
+        shipment.first_estimated_delivery_at = body.estimated_delivery_at
     if body.estimated_delivery_at is not None and body.estimated_delivery_at != shipment.estimated_delivery_at:
         shipment.previous_estimated_delivery_at = shipment.estimated_delivery_at
         shipment.estimated_delivery_at = body.estimated_delivery_at

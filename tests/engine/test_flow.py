@@ -130,12 +130,17 @@ def test_one_thread_per_order_new_trouble_is_an_update_repeats_are_silent(
 ) -> None:
     story(client, clock, channels=["email"])
     post(client, clock, builders.shipment(clock.now(), "exception", exception="weather"))
+    drain(rt)
     clock.advance(timedelta(hours=3))
     post(client, clock, builders.shipment(clock.now(), "exception", exception="weather"))  # same news again
+    drain(rt)
     clock.advance(timedelta(hours=3))
     post(client, clock, builders.shipment(clock.now(), "lost"))
     drain(rt)
-    assert [n.stage for n in notices(rt)] == ["initial", "update"]
+    assert [(n.situation, n.stage) for n in notices(rt)] == [
+        ("shipment.exception", "initial"),
+        ("shipment.exception", "update"),
+    ]
     with Session(rt.db) as session:
         assert len(session.exec(select(Situation)).all()) == 1
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e6dd4f4eebbe
+Revision ID: 5af9f2dba3bd
 Revises: 
-Create Date: 2026-11-26 10:26:15.874478
+Create Date: 2026-11-26 10:36:07.871746
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import engine.db
 import sqlmodel
 
-revision: str = 'e6dd4f4eebbe'
+revision: str = '5af9f2dba3bd'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -37,6 +37,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_entries_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entries_subject'), ['subject'], unique=False)
 
+    op.create_table('carrier_stats',
+    sa.Column('carrier', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('deliveries', sa.Integer(), nullable=False),
+    sa.Column('samples', sa.JSON(), nullable=False),
+    sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('carrier')
+    )
     op.create_table('components',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -240,6 +247,11 @@ def upgrade() -> None:
     sa.Column('message', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('handed_over_at', engine.db.UTCDateTime(), nullable=True),
     sa.Column('last_scan_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('out_for_delivery_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('max_scan_gap_hours', sa.Float(), nullable=False),
+    sa.Column('first_estimated_delivery_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('stalled_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('overdue_at', engine.db.UTCDateTime(), nullable=True),
     sa.Column('delivered_at', engine.db.UTCDateTime(), nullable=True),
     sa.Column('created_at', engine.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
@@ -320,6 +332,7 @@ def downgrade() -> None:
 
     op.drop_table('customers')
     op.drop_table('components')
+    op.drop_table('carrier_stats')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entries_subject'))
         batch_op.drop_index(batch_op.f('ix_audit_entries_at'))

@@ -1,0 +1,129 @@
+"""Judge one open order at one moment: is it late, or will it be, and when to look again.
+
+Pure: it reads the order, its parcel, the time and the learned model, and returns a verdict.
+Warnings are raised only when the evidence says the promise will be missed (or already was),
+so customers hear early without being cried wolf at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.detection.model import POOLED, DeliveryModel
+from engine.models import Order, Shipment
+
+# Cautious priors, used only until the engine has seen enough deliveries to learn its own.
+PRIOR_TRANSIT_H = 72.0
+PRIOR_SCAN_GAP_H = 36.0
+PRIOR_ETA_ERROR_H = 12.0
+PRIOR_OFD_LEAD_H = 8.0
+PRIOR_STALL_REMAINING_H = 72.0
+PRIOR_OVERDUE_REMAINING_H = 24.0
+RECHECK = timedelta(hours=6)  # while a parcel is stalled or overdue, look again this often
+TROUBLE = ("exception", "returned", "lost")
+
+
+@dataclass
+class Verdict:
+    kind: str | None = None  # situation to raise, if any
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    next_check_at: datetime | None = None
+    stalled: bool = False
+    overdue: bool = False
+
+
+def _h(hours: float) -> timedelta:
+    return timedelta(hours=hours)
+
+
+def assess(order: Order, shipment: Shipment | None, now: datetime, model: DeliveryModel) -> Verdict:
+    promise = order.promised_by
+    if promise is None or order.canceled_at is not None or order.delivered_at is not None:
+        return Verdict()
+    if shipment is not None and shipment.delivered_at is not None:
+        return Verdict()
+    carrier = shipment.carrier if shipment is not None and shipment.carrier else POOLED
+    if shipment is None or shipment.handed_over_at is None:
+        return _not_shipped(order, promise, carrier, now, model)
+    return _in_transit(promise, shipment, carrier, now, model)
+
+
+def _not_shipped(order: Order, promise: datetime, carrier: str, now: datetime, model: DeliveryModel) -> Verdict:
+    transit = _h(model.quantile(carrier, "transit", 0.5, prior=PRIOR_TRANSIT_H))
+    if now + transit > promise:
+        # Even if it left today, a typical trip for this carrier would arrive after the promise.
+        return Verdict(
+            "order.late_to_ship",
+            "not with the carrier in time to make the promise",
+            {"expected_arrival": now + transit},
+            now + RECHECK,
+        )
+    return Verdict(next_check_at=promise - transit)
+
+
+def _in_transit(promise: datetime, shipment: Shipment, carrier: str, now: datetime, model: DeliveryModel) -> Verdict:
+    eta = shipment.estimated_delivery_at
+    checks: list[datetime] = []
+    if shipment.status in TROUBLE:
+        return Verdict(next_check_at=now + RECHECK)  # the exception rule already told them
+    if eta is not None and eta > promise:
+        return Verdict(
+            "shipment.delayed", "the carrier's estimate is after the promise", {"eta": eta}, max(eta, now + RECHECK)
+        )
+    verdict = Verdict()
+    last_scan = shipment.last_scan_at or shipment.handed_over_at
+    assert last_scan is not None
+    if shipment.status != "out_for_delivery":
+        gap = _h(max(model.quantile(carrier, "scan_gap", 0.99, prior=PRIOR_SCAN_GAP_H) * 1.25, 12.0))
+        if now >= last_scan + gap:
+            verdict.stalled = True
+            remaining = _h(model.quantile(carrier, "stall_remaining", 0.5, prior=PRIOR_STALL_REMAINING_H))
+            if now + remaining > promise:
+                return _warn(
+                    verdict,
+                    "shipment.stalled",
+                    "no scan for longer than is normal for this carrier",
+                    {"last_scan_at": last_scan},
+                    now,
+                )
+            checks += [promise - remaining, now + RECHECK]
+        else:
+            checks.append(last_scan + gap)
+    if eta is not None:
+        tolerance = _h(max(model.quantile(carrier, "eta_error", 0.95, prior=PRIOR_ETA_ERROR_H), 1.0))
+        if now >= eta + tolerance:
+            verdict.overdue = True
+            remaining = _h(model.quantile(carrier, "overdue_remaining", 0.5, prior=PRIOR_OVERDUE_REMAINING_H))
+            if now + remaining > promise:
+                return _warn(
+                    verdict,
+                    "shipment.delayed",
+                    "past the carrier's estimate and still not delivered",
+                    {"eta": None},
+                    now,
+                )
+            checks += [promise - remaining, now + RECHECK]
+        else:
+            checks.append(eta + tolerance)
+    if shipment.status != "out_for_delivery":
+        # The last call: parcels that make it are usually out for delivery by now.
+        last_call = promise - _h(model.quantile(carrier, "ofd_lead", 0.95, prior=PRIOR_OFD_LEAD_H))
+        if now >= last_call:
+            return _warn(
+                verdict, "shipment.delayed", "not out for delivery this close to the promise", {"eta": None}, now
+            )
+        checks.append(last_call)
+    if now > promise:
+        return _warn(verdict, "shipment.delayed", "the promised time has passed", {"eta": None}, now)
+    checks.append(promise + timedelta(minutes=1))
+    verdict.next_check_at = min(c for c in checks if c > now) if any(c > now for c in checks) else now + RECHECK
+    return verdict
+
+
+def _warn(verdict: Verdict, kind: str, reason: str, details: dict[str, Any], now: datetime) -> Verdict:
+    verdict.kind, verdict.reason, verdict.details = kind, reason, details
+    verdict.next_check_at = now + RECHECK
+    return verdict

@@ -1,0 +1,102 @@
+"""Apply an assessment: mark the parcel, raise the situation it calls for, schedule the next look."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from engine.clock import format_instant, parse_instant
+from engine.detection.assess import assess
+from engine.detection.model import DeliveryModel, ModelCache
+from engine.models import Customer, Order, Shipment
+from engine.notices.planner import Subject
+from engine.runtime import Runtime
+from engine.situations import repository as situations_repo
+from engine.situations.service import raise_situation
+
+# Inferred warnings (a stall, a missed last call) add nothing once the customer already knows.
+INFERRED = ("order.late_to_ship", "shipment.stalled")
+MATERIAL_SLIP = timedelta(days=1)
+
+
+def order_subject_key(order_id: str) -> str:
+    return f"order:{order_id}"
+
+
+def delivery_model(session: Session, rt: Runtime) -> DeliveryModel:
+    cache: ModelCache = rt.memo.setdefault("delivery_model", ModelCache())
+    return cache.get(session, rt.clock.now())
+
+
+def latest_shipment(session: Session, order_id: str) -> Shipment | None:
+    statement = select(Shipment).where(Shipment.order_id == order_id).order_by(col(Shipment.updated_at).desc()).limit(1)
+    return session.exec(statement).first()
+
+
+def evaluate_order(
+    session: Session,
+    rt: Runtime,
+    order: Order,
+    *,
+    model: DeliveryModel | None = None,
+    shipment: Shipment | None = None,
+) -> None:
+    now = rt.clock.now()
+    shipment = shipment or latest_shipment(session, order.id)
+    verdict = assess(order, shipment, now, model or delivery_model(session, rt))
+    order.next_check_at = verdict.next_check_at
+    if shipment is not None:
+        if verdict.stalled and shipment.stalled_at is None:
+            shipment.stalled_at = now
+        if verdict.overdue and shipment.overdue_at is None:
+            shipment.overdue_at = now
+    if verdict.kind is None:
+        return
+    customer = session.get(Customer, order.customer_id)
+    if customer is None:
+        return
+    key = order_subject_key(order.id)
+    open_now = situations_repo.open_for_subject(session, customer_id=customer.id, subject_key=key)
+    same = next((s for s in open_now if s.kind == verdict.kind), None)
+    if same is None and open_now and (verdict.kind in INFERRED or verdict.details.get("eta") is None):
+        return
+    material = same is None or _slipped_again(same.details.get("eta"), verdict.details.get("eta"))
+    details = {k: format_instant(v) if isinstance(v, datetime) else v for k, v in verdict.details.items()}
+    raise_situation(
+        session,
+        rt,
+        customer=customer,
+        kind=verdict.kind,
+        subject_key=key,
+        subject=Subject(order=order, shipment=shipment),
+        details=details,
+        material=material,
+        reason=verdict.reason,
+    )
+
+
+def _slipped_again(before: object, after: object) -> bool:
+    """An estimate that moves a day or more later is news; anything smaller is not."""
+    if not isinstance(after, datetime):
+        return False
+    if not isinstance(before, str):
+        return True
+    return after - parse_instant(before) >= MATERIAL_SLIP
+
+
+def scan_due(rt: Runtime, *, limit: int = 1000, batch: int = 200) -> int:
+    """Look at orders whose next check is due; costs what is due, not what is open."""
+    now = rt.clock.now()
+    with rt.unit_of_work() as session:
+        due = session.exec(
+            select(Order.id).where(col(Order.next_check_at) <= now).order_by(col(Order.next_check_at)).limit(limit)
+        ).all()
+    for start in range(0, len(due), batch):
+        with rt.unit_of_work() as session:
+            model = delivery_model(session, rt)
+            for order_id in due[start : start + batch]:
+                order = session.get(Order, order_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+                if order is not None and order.next_check_at is not None and order.next_check_at <= now:
+                    evaluate_order(session, rt, order, model=model)
+    return len(due)

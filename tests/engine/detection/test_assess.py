@@ -1,0 +1,102 @@
+"""The late-order judgement on its own: evidence in, verdict and next look out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from engine.detection.assess import PRIOR_SCAN_GAP_H, assess
+from engine.detection.model import DeliveryModel
+from engine.models import Order, Shipment
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def order(promised_in: timedelta, **fields: object) -> Order:
+    return Order(
+        id="A1",
+        customer_id="C1",
+        placed_at=NOW - timedelta(days=2),
+        promised_by=NOW + promised_in,
+        created_at=NOW,
+        updated_at=NOW,
+        **fields,
+    )
+
+
+def parcel(**fields: object) -> Shipment:
+    base: dict[str, object] = {
+        "order_id": "A1",
+        "carrier": "ups",
+        "status": "in_transit",
+        "handed_over_at": NOW - timedelta(days=1),
+        "last_scan_at": NOW - timedelta(hours=2),
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    return Shipment(**{**base, **fields})
+
+
+def learned(carrier: str = "ups", **measures: list[float]) -> DeliveryModel:
+    return DeliveryModel({carrier: {name: sorted(values) for name, values in measures.items()}})
+
+
+def test_a_carrier_estimate_past_the_promise_is_a_delay() -> None:
+    verdict = assess(
+        order(timedelta(days=2)), parcel(estimated_delivery_at=NOW + timedelta(days=3)), NOW, DeliveryModel()
+    )
+    assert verdict.kind == "shipment.delayed"
+
+
+def test_on_track_parcel_raises_nothing_and_says_when_to_look_again() -> None:
+    verdict = assess(
+        order(timedelta(days=3)), parcel(estimated_delivery_at=NOW + timedelta(days=1)), NOW, DeliveryModel()
+    )
+    assert verdict.kind is None
+    assert verdict.next_check_at is not None and NOW < verdict.next_check_at <= NOW + timedelta(days=3)
+
+
+def test_silence_longer_than_this_carrier_ever_goes_quiet_is_a_stall_when_the_promise_is_near() -> None:
+    model = learned(scan_gap=[10.0] * 20, stall_remaining=[60.0] * 20)
+    quiet = parcel(last_scan_at=NOW - timedelta(hours=20))
+    verdict = assess(order(timedelta(days=2)), quiet, NOW, model)
+    assert verdict.kind == "shipment.stalled" and verdict.stalled
+
+
+def test_a_stall_with_plenty_of_time_left_is_noted_but_not_told_yet() -> None:
+    model = learned(scan_gap=[10.0] * 20, stall_remaining=[30.0] * 20)
+    verdict = assess(order(timedelta(days=5)), parcel(last_scan_at=NOW - timedelta(hours=20)), NOW, model)
+    assert verdict.kind is None and verdict.stalled
+    assert verdict.next_check_at is not None and verdict.next_check_at <= NOW + timedelta(days=5)
+
+
+def test_what_counts_as_a_stall_is_learned_per_carrier() -> None:
+    slow_scanner = learned(scan_gap=[40.0] * 20)
+    assert not assess(
+        order(timedelta(days=2)), parcel(last_scan_at=NOW - timedelta(hours=45)), NOW, slow_scanner
+    ).stalled
+    assert assess(
+        order(timedelta(days=2)),
+        parcel(last_scan_at=NOW - timedelta(hours=PRIOR_SCAN_GAP_H * 1.3)),
+        NOW,
+        DeliveryModel(),
+    ).stalled
+
+
+def test_not_shipped_when_a_typical_trip_would_miss_the_promise_is_late_to_ship() -> None:
+    model = learned("*", transit=[48.0] * 20)
+    assert assess(order(timedelta(hours=40)), None, NOW, model).kind == "order.late_to_ship"
+    early = assess(order(timedelta(days=4)), None, NOW, model)
+    assert early.kind is None and early.next_check_at == NOW + timedelta(days=4) - timedelta(hours=48)
+
+
+def test_not_out_for_delivery_at_the_last_call_is_at_risk() -> None:
+    model = learned(ofd_lead=[6.0] * 20)
+    on_van = parcel(status="out_for_delivery", estimated_delivery_at=NOW + timedelta(hours=3))
+    assert assess(order(timedelta(hours=5)), on_van, NOW, model).kind is None
+    still_at_hub = parcel(estimated_delivery_at=NOW + timedelta(hours=3))
+    assert assess(order(timedelta(hours=5)), still_at_hub, NOW, model).kind == "shipment.delayed"
+
+
+def test_delivered_or_canceled_orders_are_left_alone() -> None:
+    assert assess(order(timedelta(days=-1), delivered_at=NOW), None, NOW, DeliveryModel()).next_check_at is None
+    assert assess(order(timedelta(days=-1), canceled_at=NOW), None, NOW, DeliveryModel()).next_check_at is None

@@ -1,0 +1,107 @@
+"""Detection through the real pipeline: warnings come from evidence and the scan of what is due."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+from support import builders
+from support.pipeline import drain
+
+from engine.clock import SimulatedClock, format_instant
+from engine.detection.orders import scan_due
+from engine.events import parse_events
+from engine.inbound.service import store_events
+from engine.models import CarrierStats, Notice, Order
+from engine.runtime import Runtime
+
+
+def feed(rt: Runtime, *events: dict) -> None:
+    with rt.unit_of_work() as session:
+        store_events(
+            session, source="events", events=parse_events(list(events)), received_at=rt.clock.now(), queue=False
+        )
+    drain(rt)
+
+
+def warnings(rt: Runtime) -> list[tuple[str, str]]:
+    with Session(rt.db) as session:
+        rows = session.exec(select(Notice).where(Notice.channel == "email").order_by(col(Notice.id))).all()
+    return [(n.situation, n.stage) for n in rows]
+
+
+def start(rt: Runtime, clock: SimulatedClock, promised_in: timedelta) -> None:
+    t = clock.now()
+    feed(
+        rt,
+        builders.customer_upserted(t, channels=["email"]),
+        builders.order_created(t, promised_in=promised_in),
+        builders.shipment(t, "in_transit", estimated_delivery_at=format_instant(t + timedelta(days=2))),
+    )
+
+
+def test_a_new_estimate_past_the_promise_warns_at_once(rt: Runtime, clock: SimulatedClock) -> None:
+    start(rt, clock, timedelta(days=4))
+    clock.advance(timedelta(hours=12))
+    later = format_instant(clock.now() + timedelta(days=6))
+    feed(rt, builders.shipment(clock.now(), "in_transit", estimated_delivery_at=later))
+    assert warnings(rt) == [("shipment.delayed", "initial")]
+    clock.advance(timedelta(hours=12))  # slips again by hours: not news
+    feed(
+        rt,
+        builders.shipment(
+            clock.now(), "in_transit", estimated_delivery_at=format_instant(clock.now() + timedelta(days=5, hours=20))
+        ),
+    )
+    clock.advance(timedelta(hours=12))  # slips by two more days: an update
+    feed(
+        rt,
+        builders.shipment(
+            clock.now(), "in_transit", estimated_delivery_at=format_instant(clock.now() + timedelta(days=8))
+        ),
+    )
+    assert warnings(rt) == [("shipment.delayed", "initial"), ("shipment.delayed", "update")]
+
+
+def test_the_scan_warns_about_a_silent_parcel_before_the_promise(rt: Runtime, clock: SimulatedClock) -> None:
+    start(rt, clock, timedelta(days=3))
+    promised = clock.now() + timedelta(days=3)
+    for _ in range(4 * 24 * 3):  # three days of 15-minute ticks with no scan at all
+        clock.advance(timedelta(minutes=15))
+        scan_due(rt)
+        drain(rt)
+        if warnings(rt):
+            break
+    assert warnings(rt)[0][1] == "initial"
+    assert warnings(rt)[0][0] in ("shipment.stalled", "shipment.delayed")
+    assert clock.now() < promised
+
+
+def test_a_parcel_on_track_is_never_warned_and_is_thanked_for_nothing(rt: Runtime, clock: SimulatedClock) -> None:
+    start(rt, clock, timedelta(days=4))
+    for hour in range(0, 48, 12):
+        clock.advance(timedelta(hours=12))
+        scan_due(rt)
+        feed(rt, builders.shipment(clock.now(), "in_transit", location=f"Hub {hour}"))
+    feed(rt, builders.shipment(clock.now(), "out_for_delivery"))
+    clock.advance(timedelta(hours=4))
+    feed(rt, builders.shipment(clock.now(), "delivered"))
+    scan_due(rt)
+    assert warnings(rt) == []
+    with Session(rt.db) as session:
+        assert session.get(Order, "A1001").next_check_at is None  # nothing left to watch
+        learned = session.get(CarrierStats, "ups")
+    assert learned is not None and learned.deliveries == 1
+    assert 47 < learned.samples["transit"][0] < 53
+
+
+def test_an_order_not_shipped_in_time_is_late_to_ship(rt: Runtime, clock: SimulatedClock) -> None:
+    t = clock.now()
+    feed(
+        rt, builders.customer_upserted(t, channels=["email"]), builders.order_created(t, promised_in=timedelta(days=4))
+    )
+    for _ in range(4 * 24 * 2):
+        clock.advance(timedelta(minutes=15))
+        scan_due(rt)
+        drain(rt)
+    assert warnings(rt) == [("order.late_to_ship", "initial")]
