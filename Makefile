@@ -37,18 +37,19 @@ test: install
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check engine integrations tests alembic
-	$(BIN)/ruff format --check engine integrations tests alembic
+	$(BIN)/ruff check engine integrations tests alembic bench
+	$(BIN)/ruff format --check engine integrations tests alembic bench
 
 format: install
-	$(BIN)/ruff format engine integrations tests alembic
-	$(BIN)/ruff check --fix engine integrations tests alembic
+	$(BIN)/ruff format engine integrations tests alembic bench
+	$(BIN)/ruff check --fix engine integrations tests alembic bench
 
 types: install
 	$(BIN)/mypy engine integrations
 
 bench: install
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.scan
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -19,18 +19,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             trace, out = Path(tmp) / f"trace-{seed}.jsonl", Path(tmp) / f"notices-{seed}.jsonl"
-            made = subprocess.run([sys.executable, str(TOOLS / "make_scenario.py"), "--seed", str(seed), "--days", days],
-                                  check=True, capture_output=True, text=True)
+            made = subprocess.run(
+                [sys.executable, str(TOOLS / "make_scenario.py"), "--seed", str(seed), "--days", days],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             trace.write_text(made.stdout)
             events = made.stdout.count("\n")
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "engine.cli", "replay", str(trace), "--out", str(out)], check=True,
-                           capture_output=True, text=True)
+            subprocess.run(
+                [sys.executable, "-m", "engine.cli", "replay", str(trace), "--out", str(out)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             seconds = time.perf_counter() - started
-            score = json.loads(subprocess.run([sys.executable, str(TOOLS / "score_replay.py"), str(trace), str(out),
-                                               "--json"], check=True, capture_output=True, text=True).stdout)
-            print(f"replay seed={seed} days={days}: {events} events in {seconds:.1f} s "
-                  f"({events / seconds:.0f} events/s)")
+            score = json.loads(
+                subprocess.run(
+                    [sys.executable, str(TOOLS / "score_replay.py"), str(trace), str(out), "--json"],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+            print(
+                f"replay seed={seed} days={days}: {events} events in {seconds:.1f} s ({events / seconds:.0f} events/s)"
+            )
             print("  score: " + json.dumps(score))
 
 
