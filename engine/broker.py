@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 QUEUE = "forewarn"
 
 
-def make_broker(url: str, *, namespace: str = "forewarn") -> dramatiq.Broker:
+def make_broker(url: str, *, namespace: str = QUEUE) -> dramatiq.Broker:
     if not url:
         return StubBroker()
     if url.startswith(("redis://", "rediss://", "unix://")):
@@ -34,7 +34,12 @@ class BrokerDispatcher:
     """Sends jobs by actor name through a broker; actors are declared on it once."""
 
     def __init__(
-        self, broker: dramatiq.Broker, handlers: dict[str, Callable[..., Any]], *, max_retries: int = 20
+        self,
+        broker: dramatiq.Broker,
+        handlers: dict[str, Callable[..., Any]],
+        *,
+        queue: str = QUEUE,
+        max_retries: int = 20,
     ) -> None:
         self.broker = broker
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
@@ -43,7 +48,7 @@ class BrokerDispatcher:
                 fn,
                 broker=broker,
                 actor_name=name,
-                queue_name=QUEUE,
+                queue_name=queue,
                 priority=0,
                 options={"max_retries": max_retries, "min_backoff": 500, "max_backoff": 60_000},
             )

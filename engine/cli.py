@@ -68,8 +68,8 @@ def _prepare(settings: Settings, *, migrate: bool) -> tuple[object, object]:
     rt = build_runtime(settings)
     with rt.unit_of_work() as session:
         seed_templates(session, now=rt.clock.now())
-    broker = make_broker(settings.broker_url)
-    dispatcher = BrokerDispatcher(broker, HANDLERS)
+    broker = make_broker(settings.broker_url, namespace=settings.queue_name)
+    dispatcher = BrokerDispatcher(broker, HANDLERS, queue=settings.queue_name)
     rt.dispatcher = dispatcher
     install_runtime(rt)
     return rt, dispatcher

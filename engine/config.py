@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     fanout_approval: int = 1000
     max_notices_per_day: int = 3
 
+    queue_name: str = "forewarn"  # broker queue (and Redis namespace); separate deployments on one broker differ
     worker_threads: int = 4
     scheduler_interval: str = "15s"
     relay_after: str = "2m"

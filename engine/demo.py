@@ -67,6 +67,7 @@ def demo_events(now: datetime) -> list[dict[str, Any]]:
         ),
         ("demo-A1003", "demo-mei", [{"name": "Wool blanket", "quantity": 1}], "dhl", "GB"),
     ]
+    hubs = {"BR": "Campinas, SP", "US": "Louisville, KY", "GB": "Birmingham"}
     for order_id, customer_id, lines, carrier, country in orders:
         events.append(
             {
@@ -106,7 +107,7 @@ def demo_events(now: datetime) -> list[dict[str, Any]]:
                     **ship,
                     "status": "in_transit",
                     "estimated_delivery_at": at(30),
-                    "location": "Sorting hub",
+                    "location": hubs[country],
                 },
             }
         )

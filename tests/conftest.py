@@ -1,5 +1,6 @@
 """Shared fixtures: real databases (SQLite and PostgreSQL), a runtime on a simulated clock, real servers."""
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from support import builders
-from support.databases import fresh_postgres, migrated_sqlite_template, sqlite_copy, truncate_all
+from support.databases import drop_postgres, fresh_postgres, migrated_sqlite_template, sqlite_copy, truncate_all
 from support.fake_twilio import FakeTwilio, running_fake_twilio
 from support.services import require
 from support.smtp_server import SmtpTestServer, TlsFiles, make_tls_files, running_smtp_server
@@ -55,8 +56,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    return fresh_postgres(require("FOREWARN_TEST_POSTGRES_URL"))
+def postgres_url() -> Iterator[str]:
+    # A database of this run's own, so concurrent runs on one server never trip over each other.
+    admin = require("FOREWARN_TEST_POSTGRES_URL")
+    name = f"forewarn_test_{os.getpid()}"
+    yield fresh_postgres(admin, name=name)
+    drop_postgres(admin, name)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -201,14 +201,19 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-_SPACES = re.compile(r"[^\S\r\n]+")  # whitespace other than line breaks
+# Whitespace other than line breaks: tabs, and the no-break spaces CLDR and pasted product names bring
+# (U+00A0, narrow U+202F, thin U+2009, ideographic U+3000, …) — Python's \s knows them all.
+_SPACES = re.compile(r"[^\S\r\n]+")
+# Zero-width characters are not whitespace, so " \u200b " would survive as two visible spaces.
+_INVISIBLE = re.compile("[\u180e\u200b\u2060\ufeff]")
 _LINE_BREAK = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def clean_subject(rendered: str) -> str:
-    """One line: runs of spaces collapse, the ends are trimmed, a line break left inside is an error."""
-    subject = _SPACES.sub(" ", rendered).strip()
+    """One line: runs of any kind of space collapse to one plain space (zero-width characters go), the ends
+    are trimmed, a line break left inside is an error."""
+    subject = _SPACES.sub(" ", _INVISIBLE.sub("", rendered)).strip()
     if _LINE_BREAK.search(subject):
         raise TemplateError(f"subject template: the subject must be one line, got {subject!r}")
     if not subject:

@@ -187,6 +187,13 @@ def sample_context(
     if situation == "order.late_to_ship" and not resolved:
         return context
     status = {"shipment.exception": "exception", "order.late_to_ship": "in_transit"}.get(situation, "in_transit")
+    # The carrier's latest scan: the delivery itself once resolved; a stalled parcel last moved two days ago.
+    if resolved:
+        last_scan = now - timedelta(hours=2)
+    elif situation == "shipment.stalled":
+        last_scan = now - timedelta(days=2, hours=4)
+    else:
+        last_scan = now - timedelta(hours=1)
     context["shipment"] = {
         "carrier": "correios" if portuguese else "ups",
         "carrier_name": "Correios" if portuguese else "UPS",
@@ -197,5 +204,7 @@ def sample_context(
         "estimated_delivery_at": now + timedelta(days=5),
         "previous_estimated_delivery_at": now + timedelta(days=3) if stage == "update" else None,
         "delivered_at": now - timedelta(hours=2) if resolved else None,
+        "last_scan_at": last_scan,
+        "handed_over_at": now - timedelta(days=3),
     }
     return context

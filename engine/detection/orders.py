@@ -41,7 +41,12 @@ def evaluate_order(
     *,
     model: DeliveryModel | None = None,
     shipment: Shipment | None = None,
+    scheduled: bool = False,
 ) -> None:
+    """Judge the order now. Called on an event, only hard evidence (a later estimate) is told at once:
+    inferences from what has *not* happened yet wait for the scheduled scan, because the events that
+    would contradict them (a batch of scans arriving together) may still be in the queue.
+    """
     now = rt.clock.now()
     shipment = shipment or latest_shipment(session, order.id)
     verdict = assess(order, shipment, now, model or delivery_model(session, rt))
@@ -52,6 +57,9 @@ def evaluate_order(
         if verdict.overdue and shipment.overdue_at is None:
             shipment.overdue_at = now
     if verdict.kind is None:
+        return
+    if not scheduled and verdict.details.get("eta") is None:
+        order.next_check_at = now
         return
     customer = session.get(Customer, order.customer_id)
     if customer is None:
@@ -98,5 +106,5 @@ def scan_due(rt: Runtime, *, limit: int = 1000, batch: int = 200) -> int:
             for order_id in due[start : start + batch]:
                 order = session.get(Order, order_id, with_for_update=session.get_bind().dialect.name == "postgresql")
                 if order is not None and order.next_check_at is not None and order.next_check_at <= now:
-                    evaluate_order(session, rt, order, model=model)
+                    evaluate_order(session, rt, order, model=model, scheduled=True)
     return len(due)

@@ -35,6 +35,15 @@ _FIELD_NAME = re.compile(r"^[\x21-\x39\x3b-\x7e]+$")
 # 7-bit transfer encodings (quoted-printable or base64, whichever is shorter) survive any relay, with or
 # without 8BITMIME, and carry utf-8 text in any language.
 POLICY = email.policy.default.clone(cte_type="7bit")
+# On the wire headers are not folded at 78 columns: CPython's folder (before python/cpython#144692)
+# doubles the space where it wraps an encoded word, so "coffee beans — new" read back with two spaces.
+# RFC 5322 allows lines up to 998 characters; bodies keep the encoding they were given when built.
+WIRE_POLICY = POLICY.clone(linesep="\r\n", max_line_length=998)
+
+
+def to_wire(msg: EmailMessage) -> bytes:
+    """The message as bytes with CRLF line endings, exactly what an SMTP relay receives."""
+    return msg.as_bytes(policy=WIRE_POLICY)
 
 
 def build_email(message: OutboundMessage, *, sender: str, reply_to: str | None, date: datetime) -> EmailMessage:
@@ -105,4 +114,4 @@ def _check_header(name: str, value: str) -> None:
         raise TemplateError(f"the {name} header contains a line break (CR/LF), which is not allowed")
 
 
-__all__ = ["POLICY", "RESERVED_HEADERS", "build_email", "message_id_of"]
+__all__ = ["POLICY", "RESERVED_HEADERS", "WIRE_POLICY", "build_email", "message_id_of", "to_wire"]

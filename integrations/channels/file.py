@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.policy
 import json
 import os
 import tempfile
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from engine.channels import ChannelName, OutboundMessage, SendResult
 from engine.clock import Clock, SystemClock
-from integrations.channels.email_message import build_email
+from integrations.channels.email_message import build_email, to_wire
 
 DEFAULT_SENDER = "Forewarn <notices@localhost>"
 
@@ -37,7 +36,7 @@ class FileEmailChannel:
     def send(self, message: OutboundMessage) -> SendResult:
         msg = build_email(message, sender=self.sender, reply_to=self.reply_to, date=self.clock.now())
         # The SMTP policy gives CRLF line endings: the file is byte for byte what a relay would receive.
-        data = msg.as_bytes(policy=email.policy.SMTP)
+        data = to_wire(msg)
         path = write_atomically(self.outbox_dir / f"{message.notice_id}.eml", data)
         return SendResult.sent(provider_id=f"file:{path.name}")
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine.channels import ChannelName, OutboundMessage, SendResult
 from engine.clock import Clock
-from integrations.channels.email_message import build_email, message_id_of
+from integrations.channels.email_message import build_email, message_id_of, to_wire
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class SmtpChannel:
         conn, reused = self._checkout()
         while True:
             try:
-                conn.send_message(msg, from_addr=self._envelope_from, to_addrs=[recipient])
+                conn.sendmail(self._envelope_from, [recipient], to_wire(msg))
             except BaseException as exc:
                 self._discard(conn)
                 if not (reused and _went_stale(exc)):

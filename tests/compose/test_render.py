@@ -175,6 +175,39 @@ def test_subject_whitespace_collapses_to_one_line() -> None:
 
 
 @pytest.mark.parametrize(
+    "gap",
+    [
+        "  ",  # a value ending in a space, then the template's own space
+        "\xa0 ",  # no-break space (CLDR, pasted product names)
+        "\u202f",  # narrow no-break space (CLDR's "6:00 PM")
+        " \u2009",  # thin space
+        "\u3000",  # ideographic space
+        "\t ",  # a tab from an indented template line
+        " \u200b ",  # zero-width space between two spaces: still looks like two
+        "\ufeff\xa0",  # a byte-order mark pasted from a spreadsheet
+    ],
+    ids=["spaces", "nbsp", "narrow-nbsp", "thin", "ideographic", "tab", "zero-width", "bom"],
+)
+def test_any_run_of_spaces_in_a_subject_becomes_one_plain_space(gap: str) -> None:
+    # "…coffee beans  — new estimate Saturday" must never reach an inbox with two spaces in it.
+    source = "Bad weather has held up your {{ items }}{{ gap }}— new estimate {{ when }}"
+    context = {"items": "espresso grinder and coffee beans", "gap": gap, "when": "Saturday or Sunday"}
+    message = render_message(email(subject=source), context, channel="email", locale="en", timezone="UTC")
+    assert (
+        message.subject
+        == "Bad weather has held up your espresso grinder and coffee beans — new estimate Saturday or Sunday"
+    )
+
+
+def test_a_value_padded_with_no_break_spaces_is_trimmed_in_a_subject() -> None:
+    context = {"items": "\u202fcoffee beans\xa0", "now": NOW}
+    message = render_message(
+        email(subject="Your {{ items }} — {{ now|time }}"), context, channel="email", locale="en", timezone="UTC"
+    )
+    assert message.subject == "Your coffee beans — 3:00 PM"
+
+
+@pytest.mark.parametrize(
     ("subject", "context"),
     [("Line one\nLine two", {}), ("Hi {{ name }}", {"name": "Ana\r\nBcc: someone@example.com"})],
 )

@@ -64,8 +64,10 @@ def scaled_out(
         webhook_secret_events=builders.SECRET,
         _env_file=None,
     )  # type: ignore[call-arg]
-    broker = make_broker(broker_url)
-    dispatcher = BrokerDispatcher(broker, HANDLERS)
+    queue = f"forewarn-test-{os.getpid()}"  # concurrent test runs on one broker must not share jobs
+    env["FOREWARN_QUEUE_NAME"] = queue
+    broker = make_broker(broker_url, namespace=queue)
+    dispatcher = BrokerDispatcher(broker, HANDLERS, queue=queue)
     broker.flush_all()  # messages left by an earlier run would name rows that no longer exist
     rt = Runtime(
         settings=settings,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
-from support.databases import fresh_postgres
+from support.databases import drop_postgres, fresh_postgres
 from support.services import require
 
 from engine.db import make_engine
@@ -17,12 +19,15 @@ from engine.migrations import downgrade, upgrade
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.db'}"
-    url = fresh_postgres(require("FOREWARN_TEST_POSTGRES_URL"), name="forewarn_migrations")
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin, name = require("FOREWARN_TEST_POSTGRES_URL"), f"forewarn_migrations_{os.getpid()}"
+    url = fresh_postgres(admin, name=name)
     downgrade(url, "base")
-    return url
+    yield url
+    drop_postgres(admin, name)
 
 
 def test_upgrade_from_empty_has_no_drift_and_downgrades_to_nothing(empty_url: str) -> None:

@@ -45,6 +45,13 @@ def fresh_postgres(admin_url: str, name: str = TEST_DB) -> str:
     return migrated
 
 
+def drop_postgres(admin_url: str, name: str) -> None:
+    url = make_url(admin_url)
+    conninfo = f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def truncate_all(database_url: str) -> None:
     engine = make_engine(database_url, pool_size=1)
     names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)

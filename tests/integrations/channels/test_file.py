@@ -169,3 +169,22 @@ def test_build_channels_defaults_to_files(tmp_path: Path) -> None:
     assert isinstance(channels["sms"], FileSmsChannel)
     channels["email"].send(email_notice())
     assert read_eml(tmp_path / "outbox" / "42.eml")["From"] == "Forewarn <notices@localhost>"
+
+
+@pytest.mark.parametrize("padding", range(0, 41, 4))
+def test_a_long_subject_reads_back_exactly_as_written(tmp_path: Path, padding: int) -> None:
+    subject = "x" * padding + "Bad weather has held up your espresso grinder and coffee beans — new estimate Saturday"
+    channel = FileEmailChannel(str(tmp_path))
+    channel.send(
+        OutboundMessage(
+            notice_id=1,
+            channel="email",
+            recipient="sam@example.com",
+            body="Hi",
+            subject=subject,
+            html="<p>Hi</p>",
+            message_id="n1@example.com",
+        )
+    )
+    parsed = BytesParser(policy=policy.default).parsebytes((tmp_path / "1.eml").read_bytes())
+    assert parsed["Subject"] == subject
