@@ -37,11 +37,12 @@ class DeliveryModel:
         return prior
 
 
-MODEL_TTL = timedelta(minutes=10)
+# The model moves slowly (hundreds of samples per measure); an hour of engine time is fresh enough.
+MODEL_TTL = timedelta(hours=1)
 
 
 class ModelCache:
-    """The model reloaded at most every ten minutes of engine time, or when this process learned."""
+    """The model, reloaded at most once an hour of engine time."""
 
     def __init__(self) -> None:
         self._model: DeliveryModel | None = None

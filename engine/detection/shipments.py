@@ -40,7 +40,6 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
     if shipment.status == "delivered":
         if change.previous_status != "delivered":
             learn_from_delivery(session, order, shipment, now=rt.clock.now())
-            rt.memo.pop("delivery_model", None)
             order.next_check_at = None
             resolve_subject(
                 session,

@@ -13,16 +13,18 @@ from engine.models import InboundEvent
 
 def insert_if_new(session: Session, row: dict[str, Any]) -> int | None:
     """Insert unless (source, external_id) exists; the new id, or None for a repeat delivery."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(InboundEvent)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(col(InboundEvent.id))
-    )
-    new_id: int | None = session.exec(statement).scalar_one_or_none()
+    statement = _INSERT_IF_NEW[session.get_bind().dialect.name == "postgresql"]
+    new_id: int | None = session.exec(statement, params=row).scalar_one_or_none()
     return new_id
+
+
+# Built once with bound parameters, so SQLAlchemy compiles it once per dialect, not once per event.
+_INSERT_IF_NEW = {
+    is_pg: (postgresql.insert if is_pg else sqlite.insert)(InboundEvent)
+    .on_conflict_do_nothing(index_elements=["source", "external_id"])
+    .returning(col(InboundEvent.id))
+    for is_pg in (False, True)
+}
 
 
 def due_unhandled(session: Session, *, now: datetime, limit: int) -> list[int]:
