@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
+from engine.detection.outages import on_component_change
 from engine.detection.shipments import on_order_canceled, on_order_changed, on_shipment_change
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
@@ -86,5 +87,6 @@ def _apply(session: Session, rt: Runtime, event: CanonicalEvent) -> str:
         return "stale" if change.stale else "applied"
     if event.type == "service.status":
         component_change = apply_service_status(session, event, now=now)
+        on_component_change(session, rt, component_change)
         return "stale" if component_change.stale else "applied"
     return "ignored"

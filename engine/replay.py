@@ -21,6 +21,7 @@ from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
 from engine.detection.orders import scan_due
+from engine.detection.outages import scan_outages
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound import repository as inbound_repo
@@ -134,27 +135,32 @@ def replay(
     for index, ((_, event), at) in enumerate(zip(events, arrival, strict=True)):
         if at > end:
             break
-        while next_tick <= at:
-            clock.set(next_tick)
-            _tick(rt)
-            summary.ticks += 1
-            next_tick += tick
+        next_tick = _ticks_until(rt, next_tick, tick, at, summary)
         clock.set(max(clock.now(), at))
         with rt.unit_of_work() as session:
             stored = store_events(session, source="replay", events=[event], received_at=clock.now())
         summary.duplicates += stored.duplicates
         if progress and (index + 1) % step == 0:
             progress(f"  {index + 1:>7}/{len(events)} events  (simulated {format_instant(clock.now())})")
-    while next_tick <= end:
-        clock.set(next_tick)
-        _tick(rt)
-        summary.ticks += 1
-        next_tick += tick
+    _ticks_until(rt, next_tick, tick, end, summary)
     _write(rt, out, summary)
     rt.close()
     summary.started_at, summary.ended_at = first, end
     summary.seconds = wallclock.perf_counter() - started
     return summary
+
+
+def _ticks_until(
+    rt: Runtime, next_tick: datetime, step: timedelta, moment: datetime, summary: ReplaySummary
+) -> datetime:
+    """Run every tick of simulated time up to `moment`; returns the next one."""
+    assert isinstance(rt.clock, SimulatedClock)
+    while next_tick <= moment:
+        rt.clock.set(next_tick)
+        _tick(rt)
+        summary.ticks += 1
+        next_tick += step
+    return next_tick
 
 
 def _tick(rt: Runtime) -> None:
@@ -163,6 +169,7 @@ def _tick(rt: Runtime) -> None:
     for event_id in waiting:
         apply_event(rt, event_id)
     scan_due(rt, limit=100_000)
+    scan_outages(rt)
     deliver_due(rt, jitter=False)
 
 

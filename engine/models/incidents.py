@@ -19,6 +19,9 @@ class Component(SQLModel, table=True):
     # When the current non-operational spell began (the debounce counts from here).
     down_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     incident_id: str | None = Field(default=None, max_length=128)
+    # When customers are to be told about the current spell (down_since + FOREWARN_OUTAGE_DEBOUNCE);
+    # cleared once they have been told or the component is back. The scheduler scans what is due.
+    notify_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

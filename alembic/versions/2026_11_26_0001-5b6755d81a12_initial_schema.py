@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5af9f2dba3bd
+Revision ID: 5b6755d81a12
 Revises: 
-Create Date: 2026-11-26 10:36:07.871746
+Create Date: 2026-11-26 10:52:33.288850
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import engine.db
 import sqlmodel
 
-revision: str = '5af9f2dba3bd'
+revision: str = '5b6755d81a12'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -50,9 +50,13 @@ def upgrade() -> None:
     sa.Column('status_at', engine.db.UTCDateTime(), nullable=True),
     sa.Column('down_since', engine.db.UTCDateTime(), nullable=True),
     sa.Column('incident_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('notify_at', engine.db.UTCDateTime(), nullable=True),
     sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
+    with op.batch_alter_table('components', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_components_notify_at'), ['notify_at'], unique=False)
+
     op.create_table('customers',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -331,6 +335,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_customers_phone'))
 
     op.drop_table('customers')
+    with op.batch_alter_table('components', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_components_notify_at'))
+
     op.drop_table('components')
     op.drop_table('carrier_stats')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:

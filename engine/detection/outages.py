@@ -1,0 +1,258 @@
+"""Outages: tell subscribed customers once a component has stayed down past the debounce.
+
+Nothing is sent when a component goes down: its `notify_at` (down_since + FOREWARN_OUTAGE_DEBOUNCE)
+is set, and the scheduler's `scan_outages` fans out when that is due, so a blip that heals inside the
+window sends nothing. Each customer hears one thread per incident (`incident:<id>`): an `initial`, an
+`update` only on news (worse severity or a new message, at most every UPDATE_EVERY), and a `resolved`
+once none of the incident's components is down, to exactly the channels that were told.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, cast
+from sqlmodel import Session, col, select
+
+from engine import audit
+from engine.clock import format_instant
+from engine.db import row_locks
+from engine.durations import parse_duration
+from engine.models import Component, Customer, Incident, NoticeStatus, Situation, SituationStatus
+from engine.notices import repository as notices_repo
+from engine.notices.planner import Subject
+from engine.notices.repository import WARNING_STAGES
+from engine.runtime import Runtime
+from engine.situations import repository as situations_repo
+from engine.situations.service import raise_situation, resolve_subject
+from engine.state.services import DOWN, ComponentChange
+
+KIND = "service.disruption"
+SEVERITY = {"degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
+# An incident thread gets at most one update in this long, however chatty the status page is.
+UPDATE_EVERY = timedelta(hours=2)
+BATCH = 500
+
+
+def incident_subject_key(incident_id: str) -> str:
+    return f"incident:{incident_id}"
+
+
+def outage_debounce(rt: Runtime) -> timedelta:
+    return parse_duration(rt.settings.outage_debounce)
+
+
+def on_component_change(session: Session, rt: Runtime, change: ComponentChange) -> None:
+    """A status event was applied: start the debounce, update those told, or resolve their threads."""
+    if change.stale:
+        return
+    component, incident = change.component, change.incident
+    old = change.previous_incident_id
+    if component.status in DOWN:
+        if change.previous_status not in DOWN and component.down_since is not None:
+            # A new spell: customers hear about it only if it lasts (the scan does the telling).
+            component.notify_at = component.down_since + outage_debounce(rt)
+        elif old is not None and old != component.incident_id and component.down_since is not None:
+            # Still down, now filed under another incident: that one is announced at the next scan.
+            component.notify_at = component.down_since + outage_debounce(rt)
+        if incident is not None:
+            _update_told(session, rt, incident)
+    else:
+        component.notify_at = None
+        if incident is not None and not _still_down(session, incident):
+            _resolve_told(session, rt, incident)
+    if old is not None and old != (incident.id if incident is not None else None):
+        previous = session.get(Incident, old)
+        if previous is not None and not _still_down(session, previous):
+            _resolve_told(session, rt, previous)
+
+
+def scan_outages(rt: Runtime, *, batch: int = BATCH) -> int:
+    """Announce every outage whose debounce has run out; returns the customers newly told."""
+    now = rt.clock.now()
+    with rt.unit_of_work() as session:
+        due = session.exec(
+            select(Component.name)
+            .where(col(Component.notify_at) <= now)
+            .order_by(col(Component.notify_at), col(Component.name))
+        ).all()
+    return sum(_announce(rt, name, now=now, batch=batch) for name in due)
+
+
+def _announce(rt: Runtime, name: str, *, now: datetime, batch: int) -> int:
+    """Fan out to the component's subscribers in id-ordered batches, one transaction each.
+
+    `notify_at` is cleared only after the last batch, so a crash part-way resumes from the start on the
+    next scan; customers already in an open thread about the incident are skipped, so nobody hears twice.
+    """
+    told, after = 0, ""
+    while True:
+        with rt.unit_of_work() as session:
+            component = session.get(Component, name, with_for_update=row_locks(session))
+            if (
+                component is None
+                or component.notify_at is None
+                or component.notify_at > now
+                or component.status not in DOWN
+            ):
+                return told  # healed (or announced) meanwhile
+            incident = session.get(Incident, component.incident_id) if component.incident_id else None
+            if incident is None:
+                component.notify_at = None
+                return told
+            customers, last = _subscribers(session, name, after=after, limit=batch)
+            if last is None:
+                component.notify_at = None
+                audit.append(
+                    session,
+                    at=now,
+                    actor="system",
+                    action="incident.announced",
+                    subject=f"incident:{incident.id}",
+                    details={
+                        "component": name,
+                        "status": component.status,
+                        "down_since": component.down_since,
+                        "recipients": told,
+                    },
+                )
+                return told
+            for customer in customers:
+                if _tell(session, rt, customer, incident, component):
+                    told += 1
+            after = last
+
+
+def _subscribers(session: Session, name: str, *, after: str, limit: int) -> tuple[list[Customer], str | None]:
+    """The next batch of customers subscribed to `name`, and the last id looked at (None when done).
+
+    The JSON column is matched coarsely as text in the database (portable across SQLite and
+    PostgreSQL) and exactly here.
+    """
+    needle = json.dumps(name).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = session.exec(
+        select(Customer)
+        .where(col(Customer.id) > after, cast(col(Customer.components), String).like(f"%{needle}%", escape="\\"))
+        .order_by(col(Customer.id))
+        .limit(limit)
+    ).all()
+    if not rows:
+        return [], None
+    return [c for c in rows if name in (c.components or [])], rows[-1].id
+
+
+def _tell(session: Session, rt: Runtime, customer: Customer, incident: Incident, component: Component) -> bool:
+    key = incident_subject_key(incident.id)
+    existing = situations_repo.find(session, customer_id=customer.id, subject_key=key, kind=KIND)
+    if existing is not None and existing.status == SituationStatus.OPEN:
+        return False  # already told about this incident (another of its components)
+    down_since = format_instant(component.down_since) if component.down_since else "?"
+    raise_situation(
+        session,
+        rt,
+        customer=customer,
+        kind=KIND,
+        subject_key=key,
+        subject=Subject(incident=incident),
+        details=_details(incident),
+        material=True,
+        reason=f"{component.name} {component.status} since {down_since}",
+    )
+    return True
+
+
+def _details(incident: Incident) -> dict[str, Any]:
+    return {
+        "incident_id": incident.id,
+        "status": incident.status,
+        "message": incident.message,
+        "components": list(incident.components),
+    }
+
+
+def _news(told: dict[str, Any], incident: Incident) -> str | None:
+    """Why this incident state is worth an update to someone told `told`, or None."""
+    if SEVERITY.get(incident.status, 0) > SEVERITY.get(str(told.get("status")), 0):
+        return f"worse: {told.get('status')} -> {incident.status}"
+    if incident.message and incident.message != told.get("message"):
+        return "new message from the status page"
+    return None
+
+
+def _update_told(session: Session, rt: Runtime, incident: Incident) -> None:
+    now = rt.clock.now()
+    key = incident_subject_key(incident.id)
+    for situation in _open_threads(session, key):
+        if now - situation.updated_at < UPDATE_EVERY:
+            continue
+        reason = _news(situation.details, incident)
+        customer = session.get(Customer, situation.customer_id) if reason else None
+        if reason is None or customer is None:
+            continue
+        _drop_deferred(session, customer_id=customer.id, key=key, now=now)
+        raise_situation(
+            session,
+            rt,
+            customer=customer,
+            kind=KIND,
+            subject_key=key,
+            subject=Subject(incident=incident),
+            details=_details(incident),
+            material=True,
+            reason=reason,
+        )
+
+
+def _drop_deferred(session: Session, *, customer_id: str, key: str, now: datetime) -> None:
+    """A warning still waiting out quiet hours is stale once there is news: the newer one replaces it,
+    so nobody wakes up to two texts about the same incident."""
+    for notice in notices_repo.in_thread(session, customer_id=customer_id, thread_key=key):
+        if notice.stage in WARNING_STAGES and notice.status == NoticeStatus.PENDING and notice.deferred:
+            notice.status, notice.status_reason = NoticeStatus.DROPPED, "replaced by newer news before it was sent"
+            audit.append(
+                session,
+                at=now,
+                actor="system",
+                action="notice.dropped",
+                subject=f"notice:{notice.id}",
+                details={"channel": notice.channel, "stage": notice.stage, "reason": notice.status_reason},
+            )
+
+
+def _still_down(session: Session, incident: Incident) -> bool:
+    for name in incident.components:
+        other = session.get(Component, name)
+        if other is not None and other.status in DOWN and other.incident_id == incident.id:
+            return True
+    return False
+
+
+def _resolve_told(session: Session, rt: Runtime, incident: Incident) -> None:
+    key = incident_subject_key(incident.id)
+    for situation in _open_threads(session, key):
+        customer = session.get(Customer, situation.customer_id)
+        if customer is None:
+            continue
+        resolve_subject(
+            session,
+            rt,
+            customer=customer,
+            subject_key=key,
+            subject=Subject(incident=incident),
+            reason="incident resolved",
+            follow_up=True,
+        )
+
+
+def _open_threads(session: Session, key: str, *, batch: int = BATCH) -> Iterator[Situation]:
+    """Every open disruption thread about the incident, fetched in id-ordered batches as it goes."""
+    after = 0
+    while True:
+        page = situations_repo.open_about(session, subject_key=key, kind=KIND, after_id=after, limit=batch)
+        if not page:
+            return
+        yield from page
+        after = page[-1].id or after
