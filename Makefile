@@ -50,6 +50,7 @@ types: install
 bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.scan
+	$(BIN)/python -m bench.smtp_rate
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
