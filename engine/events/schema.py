@@ -53,15 +53,15 @@ def _instant(value: Any) -> Any:
 
 
 class CustomerRef(_Open):
-    id: str = Field(min_length=1)
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    locale: str | None = None
+    id: str = Field(min_length=1, max_length=128)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    locale: str | None = Field(default=None, max_length=16)
     timezone: str | None = None
     components: list[str] | None = None
     channels: list[Literal["email", "sms"]] | None = None
-    quiet_hours: str | None = None
+    quiet_hours: str | None = Field(default=None, max_length=16)
 
     @field_validator("id", mode="before")
     @classmethod
@@ -98,7 +98,7 @@ class Money(_Open):
 
 
 class OrderBody(_Open):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=128)
     customer: CustomerRef | None = None
     placed_at: datetime | None = None
     promised_by: datetime | None = None
@@ -115,9 +115,9 @@ class OrderBody(_Open):
 
 
 class ShipmentBody(_Open):
-    order_id: str = Field(min_length=1)
-    carrier: str = ""
-    tracking_number: str = ""
+    order_id: str = Field(min_length=1, max_length=128)
+    carrier: str = Field(default="", max_length=64)
+    tracking_number: str = Field(default="", max_length=128)
     status: Literal["label_created", "in_transit", "out_for_delivery", "delivered", "exception", "returned", "lost"]
     estimated_delivery_at: datetime | None = None
     exception: str | None = None
@@ -133,9 +133,9 @@ class ShipmentBody(_Open):
 
 
 class ServiceBody(_Open):
-    component: str = Field(min_length=1)
+    component: str = Field(min_length=1, max_length=128)
     status: Literal["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"]
-    incident_id: str | None = None
+    incident_id: str | None = Field(default=None, max_length=128)
     title: str = ""
     message: str | None = None
 

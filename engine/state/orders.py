@@ -135,7 +135,7 @@ def _apply_scan(shipment: Shipment, body: ShipmentBody, at: datetime) -> None:
     if body.status in ("exception", "returned", "lost"):
         shipment.exception = body.exception or ("other" if body.status == "exception" else body.status)
     if body.location is not None:
-        shipment.location = body.location
+        shipment.location = body.location[:200]
     if body.message is not None:
         shipment.message = body.message[:500]
     if body.status == "delivered" and shipment.delivered_at is None:

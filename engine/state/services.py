@@ -56,7 +56,7 @@ def apply_service_status(session: Session, event: CanonicalEvent, *, now: dateti
         if incident is None:
             values = {
                 "id": incident_id,
-                "title": body.title,
+                "title": body.title[:300],
                 "status": body.status,
                 "components": [],
                 "started_at": at,
@@ -74,8 +74,8 @@ def apply_service_status(session: Session, event: CanonicalEvent, *, now: dateti
     else:
         component.down_since = None
     if incident is not None:
-        incident.title = body.title or incident.title
-        incident.message = body.message or incident.message
+        incident.title = body.title[:300] or incident.title
+        incident.message = (body.message or incident.message or "")[:2000] or None
         incident.status = body.status
         if body.component not in incident.components:
             incident.components = [*incident.components, body.component]

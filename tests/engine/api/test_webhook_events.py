@@ -170,3 +170,46 @@ def test_unknown_fields_are_kept(client: TestClient, rt: Runtime, clock: Simulat
     with Session(rt.db) as session:
         stored = session.exec(select(InboundEvent).order_by(col(InboundEvent.id))).one()
     assert stored.payload["x-vendor"] == {"batch": 7}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "customer.upserted", "customer": {"id": "C" * 129}},
+        {
+            "type": "order.created",
+            "order": {"id": "A" * 129, "customer": {"id": "C1"}, "promised_by": "2026-03-09T00:00:00Z"},
+        },
+        {"type": "shipment.updated", "shipment": {"order_id": "A1", "status": "in_transit", "carrier": "x" * 65}},
+        {"type": "service.status", "service": {"component": "c" * 129, "status": "major_outage"}},
+    ],
+)
+def test_oversized_ids_are_400_not_a_database_error(
+    client: TestClient, rt: Runtime, clock: SimulatedClock, event: dict
+) -> None:
+    body, headers = builders.signed({"id": "e1", "occurred_at": "2026-03-03T10:00:00Z", **event}, now=clock.now())
+    response = client.post("/webhooks/events", content=body, headers=headers)
+    assert response.status_code == 400 and "at most" in response.json()["error"]
+    assert count(rt, InboundEvent) == 0
+
+
+def test_long_free_text_is_kept_short_not_refused(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
+    from support.pipeline import drain
+
+    t = clock.now()
+    events = [
+        builders.customer_upserted(t),
+        builders.order_created(t),
+        builders.shipment(t, "in_transit", location="Hub " + "x" * 400, message="m" * 900),
+        {
+            "id": "s1",
+            "type": "service.status",
+            "occurred_at": t.isoformat(),
+            "service": {"component": "checkout", "status": "major_outage", "incident_id": "I1", "title": "t" * 400},
+        },
+    ]
+    body, headers = builders.signed(events, now=t)
+    assert client.post("/webhooks/events", content=body, headers=headers).status_code == 202
+    drain(rt)
+    handled = client.get("/api/events", headers={"Authorization": "Bearer test-token"}).json()["items"]
+    assert {e["outcome"] for e in handled} == {"applied"}
