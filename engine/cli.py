@@ -14,6 +14,7 @@ import typer
 from engine.clock import parse_instant
 from engine.config import Settings, get_settings
 from engine.durations import parse_duration
+from engine.logmask import RedactingFilter
 
 app = typer.Typer(
     help="Forewarn: tell customers about delays and outages before they have to ask.",
@@ -30,6 +31,9 @@ def _logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The twilio client logs request parameters (phone numbers, bodies) at INFO; keep them out.
     logging.getLogger("twilio").setLevel(logging.WARNING)
+    # Defence in depth: an address or number in an exception message is masked before it is written.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
 
 
 def _is_embedded_db(settings: Settings) -> bool:

@@ -1,10 +1,18 @@
-"""Customer contact preferences changed by the customer (unsubscribe) or staff; always audited."""
+"""Customer contact preferences changed by the customer (unsubscribe, STOP), staff or the provider; audited."""
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
 from engine import audit
-from engine.models import Customer
+from engine.logmask import mask_phone
+from engine.models import Customer, Notice, NoticeStatus
 from engine.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 def set_email_opt_out(rt: Runtime, customer_id: str, *, opted_out: bool, actor: str) -> bool:
@@ -24,3 +32,57 @@ def set_email_opt_out(rt: Runtime, customer_id: str, *, opted_out: bool, actor: 
                 details={},
             )
         return True
+
+
+def set_sms_opt_out_for_number(
+    session: Session,
+    *,
+    phone: str,
+    opted_out: bool,
+    actor: str,
+    at: datetime,
+    reason: str,
+) -> list[str]:
+    """Opt every customer with this number out of SMS (or back in), in the caller's transaction.
+
+    A phone number can be shared (a household, a business line): STOP from it stops them all. Opting
+    out also drops texts to the number still waiting to go out. Returns the ids of the customers with
+    this number, changed or not; each actual change is audited.
+    """
+    customers = list(session.exec(select(Customer).where(Customer.phone == phone).order_by(col(Customer.id))).all())
+    for customer in customers:
+        if customer.sms_opted_out == opted_out:
+            continue
+        customer.sms_opted_out = opted_out
+        customer.updated_at = at
+        audit.append(
+            session,
+            at=at,
+            actor=actor,
+            action="customer.sms_opted_out" if opted_out else "customer.sms_opted_in",
+            subject=f"customer:{customer.id}",
+            details={"reason": reason},
+        )
+    if opted_out:
+        _drop_pending_texts(session, phone=phone, at=at, reason=reason)
+    if customers:
+        log.info(
+            "sms %s for %s (%d customers)", "opt-out" if opted_out else "opt-in", mask_phone(phone), len(customers)
+        )
+    return [c.id for c in customers]
+
+
+def _drop_pending_texts(session: Session, *, phone: str, at: datetime, reason: str) -> None:
+    statement = select(Notice).where(
+        Notice.channel == "sms", Notice.recipient == phone, Notice.status == NoticeStatus.PENDING
+    )
+    for notice in session.exec(statement).all():
+        notice.status, notice.status_reason = NoticeStatus.DROPPED, f"number opted out of SMS ({reason})"[:500]
+        audit.append(
+            session,
+            at=at,
+            actor="system",
+            action="notice.dropped",
+            subject=f"notice:{notice.id}",
+            details={"channel": notice.channel, "stage": notice.stage, "reason": notice.status_reason},
+        )

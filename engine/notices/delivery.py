@@ -3,6 +3,9 @@
 The one crash window: a worker that dies after the provider accepted the message but before the
 "sent" row commits leaves the notice in `sending`. It is never sent again automatically (at most once);
 the relay reports such notices so staff can check the provider's log and decide.
+
+A text that fails for good may become an email (`engine/notices/fallback.py`); Twilio's 21610 opts the
+number out of SMS. See docs/delivery.md.
 """
 
 from __future__ import annotations
@@ -12,16 +15,21 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlmodel import Session
+
 from engine import audit
 from engine.channels import OutboundMessage, SendResult
 from engine.errors import TemplateError
 from engine.models import DeliveryAttempt, Notice, NoticeStatus, Situation, SituationStatus
 from engine.notices import repository
+from engine.notices.fallback import plan_email_fallback
+from engine.preferences import set_sms_opt_out_for_number
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+TWILIO_UNSUBSCRIBED = "21610"  # Twilio: "Attempt to send to unsubscribed recipient" (the number sent STOP)
 WARNING_STAGES = ("initial", "update")
 
 
@@ -116,6 +124,7 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
         now = rt.clock.now()
         notice = repository.get_for_claim(session, notice_id)
         assert notice is not None
+        failed_text: Notice | None = None
         outcome = "sent" if result.ok else ("rejected" if result.permanent else "transient")
         session.add(
             DeliveryAttempt(
@@ -138,13 +147,30 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
         elif result.permanent or notice.attempts >= MAX_ATTEMPTS:
             _finish(notice, NoticeStatus.FAILED, result.error or "provider refused")
             action, details["reason"] = "notice.failed", notice.status_reason
+            failed_text = notice
         else:
             delay = _backoff(notice.attempts, result.retry_after, jitter=jitter)
             notice.status, notice.send_at, notice.enqueued_at = NoticeStatus.PENDING, now + delay, None
             notice.status_reason = f"retrying: {result.error}"[:500]
             action, details["retry_at"] = "notice.retry_scheduled", notice.send_at
         audit.append(session, at=now, actor="system", action=action, subject=f"notice:{notice_id}", details=details)
+        if failed_text is not None and failed_text.channel == "sms":
+            after_text_failed(session, rt, failed_text, error=failed_text.status_reason or "")
         return DeliveryOutcome(notice.status, result.error)
+
+
+def after_text_failed(session: Session, rt: Runtime, notice: Notice, *, error: str) -> None:
+    """A text failed for good: honour an unsubscribed number (21610), then try email instead."""
+    if error.startswith(f"twilio {TWILIO_UNSUBSCRIBED}"):
+        set_sms_opt_out_for_number(
+            session,
+            phone=notice.recipient,
+            opted_out=True,
+            actor="twilio",
+            at=rt.clock.now(),
+            reason=f"twilio {TWILIO_UNSUBSCRIBED}: the number replied STOP",
+        )
+    plan_email_fallback(session, rt, notice, reason=error)
 
 
 def _finish(notice: Notice, status: NoticeStatus, reason: str | None) -> None:
