@@ -115,7 +115,8 @@ def replay(
     first = min(arrival)
     end = until or (max(arrival) + TAIL)
     # A private in-memory database: replay never touches the configured one.
-    replay_settings = settings.model_copy(update={"database_url": "sqlite://"})
+    # Large fan-outs wait for a staff approval in production; a back-test assumes staff said yes.
+    replay_settings = settings.model_copy(update={"database_url": "sqlite://", "fanout_approval": 10**9})
     clock = SimulatedClock(first)
     dispatcher = InlineDispatcher()
     rt = Runtime(

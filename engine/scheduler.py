@@ -16,6 +16,7 @@ from engine.inbound.service import APPLY_ACTOR
 from engine.models import Notice, NoticeStatus
 from engine.notices import repository as notices_repo
 from engine.notices.planner import DELIVER_ACTOR
+from engine.pause import is_paused
 from engine.runtime import Runtime, enqueue_after_commit
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class TickReport:
     notices_queued: int
     stuck_sending: int
     orders_checked: int
+    paused: bool = False
 
 
 def tick(rt: Runtime) -> TickReport:
@@ -40,7 +42,13 @@ def tick(rt: Runtime) -> TickReport:
         inbound_repo.postpone(session, events, until=now + relay_after)
         for event_id in events:
             enqueue_after_commit(session, APPLY_ACTOR, event_id)
-        notice_ids = notices_repo.due_for_relay(session, now=now, enqueued_before=now - relay_after, limit=BATCH)
+        # Paused (engine/pause.py): due notices stay pending, unqueued, until staff resume sending.
+        paused = is_paused(session)
+        notice_ids = (
+            []
+            if paused
+            else notices_repo.due_for_relay(session, now=now, enqueued_before=now - relay_after, limit=BATCH)
+        )
         notices_repo.mark_enqueued(session, notice_ids, now=now)
         for notice_id in notice_ids:
             enqueue_after_commit(session, DELIVER_ACTOR, notice_id)
@@ -55,7 +63,7 @@ def tick(rt: Runtime) -> TickReport:
             stuck,
             rt.settings.relay_after,
         )
-    return TickReport(len(events), len(notice_ids), stuck, checked)
+    return TickReport(len(events), len(notice_ids), stuck, checked, paused)
 
 
 class SchedulerThread:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from engine.api import health, read, twilio, unsubscribe, webhooks
+from engine.api import health, ops, read, twilio, unsubscribe, webhooks
 from engine.feeds import Feed
 from engine.runtime import Runtime
 
@@ -27,6 +27,7 @@ def create_app(
     app.state.feeds = dict(feeds) if feeds is not None else build_feeds(rt.settings)
     app.state.broker_ping = broker_ping
     app.include_router(twilio.router)
+    app.include_router(ops.router)
     app.include_router(webhooks.router)
     app.include_router(read.router)
     app.include_router(health.router)

@@ -5,6 +5,10 @@ is set, and the scheduler's `scan_outages` fans out when that is due, so a blip 
 window sends nothing. Each customer hears one thread per incident (`incident:<id>`): an `initial`, an
 `update` only on news (worse severity or a new message, at most every UPDATE_EVERY), and a `resolved`
 once none of the incident's components is down, to exactly the channels that were told.
+
+Two brakes (docs/architecture.md, "Blast-radius guard and pause"): while sending is paused nothing is
+announced (due components stay due), and a component with more than FOREWARN_FANOUT_APPROVAL subscribers
+is announced only once staff approved it (`engine.approvals`); a declined one is never announced.
 """
 
 from __future__ import annotations
@@ -14,21 +18,29 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast
+from sqlalchemy import String, cast, func
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from engine import audit
+from engine.approvals import repository as approvals_repo
+from engine.approvals.service import request_approval
 from engine.clock import format_instant
+from engine.compose.context import build_context
+from engine.compose.render import render_message
 from engine.db import row_locks
 from engine.durations import parse_duration
-from engine.models import Component, Customer, Incident, NoticeStatus, Situation, SituationStatus
+from engine.errors import TemplateError
+from engine.models import ApprovalStatus, Component, Customer, Incident, NoticeStatus, Situation, SituationStatus
 from engine.notices import repository as notices_repo
 from engine.notices.planner import Subject
 from engine.notices.repository import WARNING_STAGES
+from engine.pause import is_paused
 from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
 from engine.situations.service import raise_situation, resolve_subject
 from engine.state.services import DOWN, ComponentChange
+from engine.unsubscribe import unsubscribe_url
 
 KIND = "service.disruption"
 SEVERITY = {"degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
@@ -74,6 +86,8 @@ def scan_outages(rt: Runtime, *, batch: int = BATCH) -> int:
     """Announce every outage whose debounce has run out; returns the customers newly told."""
     now = rt.clock.now()
     with rt.unit_of_work() as session:
+        if is_paused(session):
+            return 0  # sending is paused: due components stay due until staff resume
         due = session.exec(
             select(Component.name)
             .where(col(Component.notify_at) <= now)
@@ -103,6 +117,8 @@ def _announce(rt: Runtime, name: str, *, now: datetime, batch: int) -> int:
             if incident is None:
                 component.notify_at = None
                 return told
+            if not after and not _cleared(session, rt, component, incident, now=now):
+                return told  # waiting for (or declined by) staff
             customers, last = _subscribers(session, name, after=after, limit=batch)
             if last is None:
                 component.notify_at = None
@@ -126,18 +142,117 @@ def _announce(rt: Runtime, name: str, *, now: datetime, batch: int) -> int:
             after = last
 
 
-def _subscribers(session: Session, name: str, *, after: str, limit: int) -> tuple[list[Customer], str | None]:
-    """The next batch of customers subscribed to `name`, and the last id looked at (None when done).
+def _cleared(session: Session, rt: Runtime, component: Component, incident: Incident, *, now: datetime) -> bool:
+    """Whether the fan-out may start: small enough, or approved by staff.
 
-    The JSON column is matched coarsely as text in the database (portable across SQLite and
-    PostgreSQL) and exactly here.
+    A big one asks for approval once per incident and component and stays due meanwhile; a declined one
+    has its `notify_at` cleared, so nothing is sent about the spell.
     """
+    approval = approvals_repo.find(session, incident_id=incident.id, component=component.name)
+    if approval is not None:
+        if approval.status == ApprovalStatus.DECLINED:
+            component.notify_at = None
+            audit.append(
+                session,
+                at=now,
+                actor="system",
+                action="incident.not_announced",
+                subject=f"incident:{incident.id}",
+                details={"component": component.name, "reason": "fan-out declined", "approval_id": approval.id},
+            )
+        return approval.status == ApprovalStatus.APPROVED
+    recipients = _count_over(session, component.name, rt.settings.fanout_approval)
+    if recipients is None:
+        return True
+    first = _first_subscriber(session, component.name)
+    subject, text = _preview(session, rt, first, incident, now=now) if first else (None, "")
+    request_approval(
+        session,
+        incident_id=incident.id,
+        component=component.name,
+        recipients=recipients,
+        preview_subject=subject,
+        preview_text=text,
+        now=now,
+    )
+    return False
+
+
+def _count_over(session: Session, name: str, threshold: int, *, batch: int = 10 * BATCH) -> int | None:
+    """The number of subscribers to `name` if it is over `threshold`, else None.
+
+    One coarse COUNT settles the common case (it never undercounts); only a fan-out that may be too big
+    is counted exactly, reading just the ids and the components column.
+    """
+    coarse = session.exec(select(func.count()).select_from(Customer).where(_may_subscribe(name))).one()
+    if coarse <= threshold:
+        return None
+    exact, after = 0, ""
+    while True:
+        rows = session.exec(
+            select(Customer.id, Customer.components)
+            .where(col(Customer.id) > after, _may_subscribe(name))
+            .order_by(col(Customer.id))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return exact if exact > threshold else None
+        exact += sum(1 for _, components in rows if name in (components or []))
+        after = rows[-1][0]
+
+
+def _first_subscriber(session: Session, name: str) -> Customer | None:
+    after: str | None = ""
+    while after is not None:
+        customers, after = _subscribers(session, name, after=after, limit=BATCH)
+        if customers:
+            return customers[0]
+    return None
+
+
+def _preview(
+    session: Session, rt: Runtime, customer: Customer, incident: Incident, *, now: datetime
+) -> tuple[str | None, str]:
+    """The English email the first recipient would get, rendered from the live template, for staff."""
+    situation = Situation(  # never added to the session: it only feeds the template context
+        customer_id=customer.id,
+        kind=KIND,
+        subject_key=incident_subject_key(incident.id),
+        incident_id=incident.id,
+        details=_details(incident),
+        opened_at=now,
+        updated_at=now,
+    )
+    try:
+        resolved = rt.templates.resolve(session, situation=KIND, stage="initial", channel="email", locale="en")
+        context = build_context(
+            settings=rt.settings,
+            customer=customer,
+            situation=situation,
+            stage="initial",
+            locale=resolved.locale,
+            now=now,
+            incident=incident,
+            unsubscribe_url=unsubscribe_url(rt.settings, customer.id),
+        )
+        rendered = render_message(
+            resolved.sources, context, channel="email", locale=resolved.locale, timezone=customer.timezone
+        )
+    except TemplateError as exc:
+        return None, f"(no preview: {exc})"
+    return (rendered.subject or "")[:500] or None, rendered.text
+
+
+def _may_subscribe(name: str) -> ColumnElement[bool]:
+    """The JSON column matched coarsely as text (portable across SQLite and PostgreSQL); exact in Python."""
     needle = json.dumps(name).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(col(Customer.components), String).like(f"%{needle}%", escape="\\")
+
+
+def _subscribers(session: Session, name: str, *, after: str, limit: int) -> tuple[list[Customer], str | None]:
+    """The next batch of customers subscribed to `name`, and the last id looked at (None when done)."""
     rows = session.exec(
-        select(Customer)
-        .where(col(Customer.id) > after, cast(col(Customer.components), String).like(f"%{needle}%", escape="\\"))
-        .order_by(col(Customer.id))
-        .limit(limit)
+        select(Customer).where(col(Customer.id) > after, _may_subscribe(name)).order_by(col(Customer.id)).limit(limit)
     ).all()
     if not rows:
         return [], None

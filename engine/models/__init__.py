@@ -1,9 +1,11 @@
 """Tables. Importing this package registers every table on `SQLModel.metadata` (Alembic reads it)."""
 
+from engine.models.approvals import ApprovalStatus, FanoutApproval
 from engine.models.audit import AuditEntry
 from engine.models.carriers import CarrierStats
 from engine.models.customers import Customer
 from engine.models.events import InboundEvent
+from engine.models.flags import EngineFlag
 from engine.models.incidents import Component, Incident
 from engine.models.notices import DeliveryAttempt, Notice, NoticeStatus
 from engine.models.orders import Order, Shipment
@@ -12,11 +14,14 @@ from engine.models.staff import StaffUser
 from engine.models.templates import MessageTemplate, TemplateVersion
 
 __all__ = [
+    "ApprovalStatus",
     "AuditEntry",
     "CarrierStats",
     "Component",
     "Customer",
     "DeliveryAttempt",
+    "EngineFlag",
+    "FanoutApproval",
     "InboundEvent",
     "Incident",
     "MessageTemplate",

@@ -23,6 +23,7 @@ from engine.errors import TemplateError
 from engine.models import DeliveryAttempt, Notice, NoticeStatus, Situation, SituationStatus
 from engine.notices import repository
 from engine.notices.fallback import plan_email_fallback
+from engine.pause import is_paused
 from engine.preferences import set_sms_opt_out_for_number
 from engine.runtime import Runtime
 
@@ -77,6 +78,8 @@ def _claim(rt: Runtime, notice_id: int) -> OutboundMessage | DeliveryOutcome:
             return DeliveryOutcome(notice.status, "already handled")
         if notice.send_at > now:
             return DeliveryOutcome("not_due")
+        if is_paused(session):
+            return DeliveryOutcome("paused")  # stays pending; the relay queues it again after resume
         situation = session.get(Situation, notice.situation_id)
         if notice.stage in WARNING_STAGES and situation is not None and situation.status == SituationStatus.RESOLVED:
             _finish(notice, NoticeStatus.DROPPED, "the problem was fixed before this was sent")

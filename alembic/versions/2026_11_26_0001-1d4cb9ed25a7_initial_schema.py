@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5b6755d81a12
+Revision ID: 1d4cb9ed25a7
 Revises: 
-Create Date: 2026-11-26 10:52:33.288850
+Create Date: 2026-11-26 11:17:36.263936
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import engine.db
 import sqlmodel
 
-revision: str = '5b6755d81a12'
+revision: str = '1d4cb9ed25a7'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -77,6 +77,31 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customers_phone'), ['phone'], unique=False)
+
+    op.create_table('engine_flags',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('value', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
+    op.create_table('fanout_approvals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('incident_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('component', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('preview_subject', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('preview_text', sa.Text(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('requested_at', engine.db.UTCDateTime(), nullable=False),
+    sa.Column('decided_at', engine.db.UTCDateTime(), nullable=True),
+    sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('incident_id', 'component', name='uq_fanout_approvals_incident_component')
+    )
+    with op.batch_alter_table('fanout_approvals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fanout_approvals_status'), ['status'], unique=False)
 
     op.create_table('inbound_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -331,6 +356,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbound_events_customer_id'))
 
     op.drop_table('inbound_events')
+    with op.batch_alter_table('fanout_approvals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fanout_approvals_status'))
+
+    op.drop_table('fanout_approvals')
+    op.drop_table('engine_flags')
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customers_phone'))
 

@@ -1,0 +1,81 @@
+"""Staff operations behind the API token: fan-out approvals and the global pause on sending.
+
+There are no staff logins yet, so every decision here is recorded as made by the token holder
+("staff:api").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from engine import pause
+from engine.api.deps import RuntimeDep, SessionDep, require_api_token
+from engine.approvals import service as approvals
+from engine.clock import format_instant
+from engine.models import ApprovalStatus, FanoutApproval
+from engine.runtime import Runtime
+
+router = APIRouter(prefix="/api", tags=["ops"], dependencies=[Depends(require_api_token)])
+STAFF_ACTOR = "staff:api"
+
+
+class Decision(BaseModel):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PauseRequest(BaseModel):
+    paused: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+@router.get("/approvals")
+def list_approvals(
+    session: SessionDep,
+    status: ApprovalStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    items = [approvals.describe(a) for a in approvals.list_approvals(session, status=status, limit=limit)]
+    return {"items": items, "count": len(items)}
+
+
+@router.post("/approvals/{approval_id}/approve")
+def approve(rt: RuntimeDep, approval_id: int, body: Annotated[Decision | None, Body()] = None) -> dict[str, Any]:
+    return _decide(approvals.approve, rt, approval_id, body)
+
+
+@router.post("/approvals/{approval_id}/decline")
+def decline(rt: RuntimeDep, approval_id: int, body: Annotated[Decision | None, Body()] = None) -> dict[str, Any]:
+    return _decide(approvals.decline, rt, approval_id, body)
+
+
+def _decide(fn: Callable[..., FanoutApproval], rt: Runtime, approval_id: int, body: Decision | None) -> dict[str, Any]:
+    try:
+        approval = fn(rt, approval_id, actor=STAFF_ACTOR, note=body.note if body else None)
+    except approvals.ApprovalNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except approvals.ApprovalAlreadyDecided as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return approvals.describe(approval)
+
+
+@router.get("/pause")
+def get_pause(session: SessionDep) -> dict[str, Any]:
+    return _state(pause.pause_state(session))
+
+
+@router.post("/pause")
+def set_pause(rt: RuntimeDep, body: PauseRequest) -> dict[str, Any]:
+    return _state(pause.set_paused(rt, body.paused, STAFF_ACTOR, body.reason))
+
+
+def _state(state: pause.PauseState) -> dict[str, Any]:
+    return {
+        "paused": state.paused,
+        "updated_at": format_instant(state.updated_at) if state.updated_at else None,
+        "updated_by": state.updated_by,
+        "reason": state.reason,
+    }
