@@ -47,7 +47,7 @@ class Notice(SQLModel, table=True):
     enqueued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    provider_id: str | None = Field(default=None, max_length=200)
+    provider_id: str | None = Field(default=None, max_length=200, index=True)  # provider callbacks look it up
     attempts: int = Field(default=0)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
 

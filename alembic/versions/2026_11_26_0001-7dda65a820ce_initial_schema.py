@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1d4cb9ed25a7
+Revision ID: 7dda65a820ce
 Revises: 
-Create Date: 2026-11-26 11:17:36.263936
+Create Date: 2026-11-26 11:33:49.379763
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import engine.db
 import sqlmodel
 
-revision: str = '1d4cb9ed25a7'
+revision: str = '7dda65a820ce'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -258,6 +258,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notices_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notices_incident_id'), ['incident_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notices_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notices_provider_id'), ['provider_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notices_situation_id'), ['situation_id'], unique=False)
         batch_op.create_index('ix_notices_status_send_at', ['status', 'send_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notices_thread_key'), ['thread_key'], unique=False)
@@ -321,6 +322,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notices_thread_key'))
         batch_op.drop_index('ix_notices_status_send_at')
         batch_op.drop_index(batch_op.f('ix_notices_situation_id'))
+        batch_op.drop_index(batch_op.f('ix_notices_provider_id'))
         batch_op.drop_index(batch_op.f('ix_notices_order_id'))
         batch_op.drop_index(batch_op.f('ix_notices_incident_id'))
         batch_op.drop_index(batch_op.f('ix_notices_customer_id'))
