@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from engine import audit
 from engine.logmask import mask_phone
 from engine.models import Customer, Notice, NoticeStatus
+from engine.notices.dropping import drop_notice
 from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -77,12 +78,4 @@ def _drop_pending_texts(session: Session, *, phone: str, at: datetime, reason: s
         Notice.channel == "sms", Notice.recipient == phone, Notice.status == NoticeStatus.PENDING
     )
     for notice in session.exec(statement).all():
-        notice.status, notice.status_reason = NoticeStatus.DROPPED, f"number opted out of SMS ({reason})"[:500]
-        audit.append(
-            session,
-            at=at,
-            actor="system",
-            action="notice.dropped",
-            subject=f"notice:{notice.id}",
-            details={"channel": notice.channel, "stage": notice.stage, "reason": notice.status_reason},
-        )
+        drop_notice(session, notice, at=at, reason=f"number opted out of SMS ({reason})")

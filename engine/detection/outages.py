@@ -33,6 +33,7 @@ from engine.durations import parse_duration
 from engine.errors import TemplateError
 from engine.models import ApprovalStatus, Component, Customer, Incident, NoticeStatus, Situation, SituationStatus
 from engine.notices import repository as notices_repo
+from engine.notices.dropping import drop_notice
 from engine.notices.planner import Subject
 from engine.notices.repository import WARNING_STAGES
 from engine.pause import is_paused
@@ -326,15 +327,7 @@ def _drop_deferred(session: Session, *, customer_id: str, key: str, now: datetim
     so nobody wakes up to two texts about the same incident."""
     for notice in notices_repo.in_thread(session, customer_id=customer_id, thread_key=key):
         if notice.stage in WARNING_STAGES and notice.status == NoticeStatus.PENDING and notice.deferred:
-            notice.status, notice.status_reason = NoticeStatus.DROPPED, "replaced by newer news before it was sent"
-            audit.append(
-                session,
-                at=now,
-                actor="system",
-                action="notice.dropped",
-                subject=f"notice:{notice.id}",
-                details={"channel": notice.channel, "stage": notice.stage, "reason": notice.status_reason},
-            )
+            drop_notice(session, notice, at=now, reason="replaced by newer news before it was sent")
 
 
 def _still_down(session: Session, incident: Incident) -> bool:

@@ -22,6 +22,7 @@ from engine.channels import OutboundMessage, SendResult
 from engine.errors import TemplateError
 from engine.models import DeliveryAttempt, Notice, NoticeStatus, Situation, SituationStatus
 from engine.notices import repository
+from engine.notices.dropping import drop_notice
 from engine.notices.fallback import plan_email_fallback
 from engine.pause import is_paused
 from engine.preferences import set_sms_opt_out_for_number
@@ -82,15 +83,7 @@ def _claim(rt: Runtime, notice_id: int) -> OutboundMessage | DeliveryOutcome:
             return DeliveryOutcome("paused")  # stays pending; the relay queues it again after resume
         situation = session.get(Situation, notice.situation_id)
         if notice.stage in WARNING_STAGES and situation is not None and situation.status == SituationStatus.RESOLVED:
-            _finish(notice, NoticeStatus.DROPPED, "the problem was fixed before this was sent")
-            audit.append(
-                session,
-                at=now,
-                actor="system",
-                action="notice.dropped",
-                subject=f"notice:{notice.id}",
-                details={"channel": notice.channel, "stage": notice.stage, "reason": notice.status_reason},
-            )
+            drop_notice(session, notice, at=now, reason="the problem was fixed before this was sent")
             return DeliveryOutcome(NoticeStatus.DROPPED)
         notice.status, notice.claimed_at = NoticeStatus.SENDING, now
         notice.attempts += 1

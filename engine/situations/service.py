@@ -10,6 +10,7 @@ from sqlmodel import Session
 from engine import audit
 from engine.models import Customer, Notice, NoticeStatus, Situation, SituationStatus
 from engine.notices import repository as notices_repo
+from engine.notices.dropping import drop_notice
 from engine.notices.planner import Subject, plan_notices
 from engine.runtime import Runtime
 from engine.situations import repository
@@ -124,12 +125,4 @@ def resolve_subject(
 def _drop_unsent_warnings(session: Session, thread: list[Notice], *, now: datetime, reason: str) -> None:
     for notice in thread:
         if notice.stage in WARNING_STAGES and notice.status == NoticeStatus.PENDING:
-            notice.status, notice.status_reason = NoticeStatus.DROPPED, reason
-            audit.append(
-                session,
-                at=now,
-                actor="system",
-                action="notice.dropped",
-                subject=f"notice:{notice.id}",
-                details={"channel": notice.channel, "stage": notice.stage, "reason": reason},
-            )
+            drop_notice(session, notice, at=now, reason=reason)
