@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.channels import Channel
 from engine.clock import Clock
+from engine.compose.segments import sms_segments
 from engine.config import Settings
 from integrations.channels.email_message import build_email
 from integrations.channels.file import FileEmailChannel, FileSmsChannel
@@ -33,7 +34,7 @@ def build_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
             base_url=settings.twilio_base_url,
         )
     else:
-        sms = FileSmsChannel(settings.sms_dir)
+        sms = FileSmsChannel(settings.sms_dir, count_segments=lambda text: sms_segments(text).segments)
     return {"email": email, "sms": sms}
 
 

@@ -169,6 +169,9 @@ def test_build_channels_defaults_to_files(tmp_path: Path) -> None:
     assert isinstance(channels["sms"], FileSmsChannel)
     channels["email"].send(email_notice())
     assert read_eml(tmp_path / "outbox" / "42.eml")["From"] == "Forewarn <notices@localhost>"
+    long_text = "Forewarn Store: " + "your parcel is on its way " * 6  # 172 GSM-7 characters: two segments
+    channels["sms"].send(OutboundMessage(notice_id=9, channel="sms", recipient="+14155550100", body=long_text))
+    assert json.loads((tmp_path / "sms" / "9.json").read_text())["segments"] == 2
 
 
 @pytest.mark.parametrize("padding", range(0, 41, 4))
