@@ -26,7 +26,7 @@ from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound import repository as inbound_repo
 from engine.inbound.service import APPLY_ACTOR, store_events
-from engine.models import Notice, NoticeStatus
+from engine.models import Component, Notice, NoticeStatus, Order
 from engine.notices.delivery import deliver_due, deliver_notice
 from engine.notices.planner import DELIVER_ACTOR
 from engine.processing import apply_event
@@ -165,13 +165,23 @@ def _ticks_until(
 
 
 def _tick(rt: Runtime) -> None:
+    """What the scheduler and an idle worker would do at this moment; a step with nothing due is skipped."""
+    now = rt.clock.now()
     with rt.unit_of_work() as session:
-        waiting = inbound_repo.due_unhandled(session, now=rt.clock.now(), limit=10_000)
+        waiting = inbound_repo.due_unhandled(session, now=now, limit=10_000)
+        orders_due = session.exec(select(Order.id).where(col(Order.next_check_at) <= now).limit(1)).first()
+        outages_due = session.exec(select(Component.name).where(col(Component.notify_at) <= now).limit(1)).first()
+        notices_due = session.exec(
+            select(Notice.id).where(Notice.status == NoticeStatus.PENDING, Notice.send_at <= now).limit(1)
+        ).first()
     for event_id in waiting:
         apply_event(rt, event_id)
-    scan_due(rt, limit=100_000)
-    scan_outages(rt)
-    deliver_due(rt, jitter=False)
+    if orders_due is not None or waiting:  # an event applied late may have made an order due
+        scan_due(rt, limit=100_000)
+    if outages_due is not None:
+        scan_outages(rt)
+    if notices_due is not None:  # new notices due now were delivered inline as they were made
+        deliver_due(rt, jitter=False)
 
 
 def _write(rt: Runtime, out: Path, summary: ReplaySummary) -> None:

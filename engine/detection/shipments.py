@@ -19,6 +19,9 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
     if change.stale or change.order.canceled_at is not None:
         return
     order, shipment = change.order, change.shipment
+    if shipment.status not in (*TROUBLE, "delivered"):
+        evaluate_order(session, rt, order, shipment=shipment)  # most scans: only the schedule moves
+        return
     customer = session.get(Customer, order.customer_id)
     if customer is None:
         return
