@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from support import builders
 from support.fake_twilio import FakeTwilio, twilio_error
-from support.pipeline import drain
+from support.pipeline import drain, notices, post
 from support.twilio_callbacks import post_signed, status_callback, with_twilio
 
 from engine.clock import SimulatedClock
@@ -31,17 +31,6 @@ NIGHT = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)  # 23:00 in New York: texts wait
 @pytest.fixture
 def settings(settings: Settings, fake_twilio: FakeTwilio) -> Settings:
     return with_twilio(settings, fake_twilio)
-
-
-def post(client: TestClient, clock: SimulatedClock, *events: dict) -> None:
-    body, headers = builders.signed(list(events), now=clock.now())
-    response = client.post("/webhooks/events", content=body, headers=headers)
-    assert response.status_code == 202, response.text
-
-
-def notices(rt: Runtime) -> list[Notice]:
-    with Session(rt.db) as session:
-        return list(session.exec(select(Notice).order_by(col(Notice.id))).all())
 
 
 def audit_entries(rt: Runtime, action: str) -> list[AuditEntry]:

@@ -9,24 +9,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from support import builders
-from support.pipeline import drain
+from support.pipeline import drain, notices, post
 
 from engine.clock import SimulatedClock
-from engine.models import Notice, Situation
+from engine.models import Situation
 from engine.runtime import Runtime
-
-
-def post(client: TestClient, clock: SimulatedClock, *events: dict) -> None:
-    body, headers = builders.signed(list(events), now=clock.now())
-    response = client.post("/webhooks/events", content=body, headers=headers)
-    assert response.status_code == 202, response.text
-
-
-def notices(rt: Runtime) -> list[Notice]:
-    with Session(rt.db) as session:
-        return list(session.exec(select(Notice).order_by(col(Notice.id))).all())
 
 
 def test_exception_warns_then_delivery_follows_up(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:

@@ -11,28 +11,19 @@ from sqlmodel import Session, col, select
 from engine.api.app import create_app
 from engine.clock import SimulatedClock, format_instant
 from engine.detection.outages import scan_outages
-from engine.events import parse_events
-from engine.inbound.service import store_events
 from engine.models import AuditEntry, Notice
 from engine.runtime import Runtime
 from integrations.feeds import build_feeds
 from support import builders
-from support.pipeline import drain
+from support.pipeline import drain, feed
 
 AUTH = {"Authorization": "Bearer test-token"}
 
 
-def feed(rt: Runtime, *events: dict[str, Any]) -> None:
-    with rt.unit_of_work() as session:
-        store_events(
-            session, source="events", events=parse_events(list(events)), received_at=rt.clock.now(), queue=False
-        )
-    drain(rt)
-
-
-def status(rt: Runtime, component: str, value: str, *, incident: str = "INC-7", title: str | None = None) -> None:
-    body = {"component": component, "status": value, "title": title or f"{component} is failing"}
-    body["incident_id"] = incident
+def status(rt: Runtime, component: str, value: str, *, incident: str | None = "INC-7", **fields: Any) -> None:
+    body: dict[str, Any] = {"component": component, "status": value, "title": f"{component} is failing", **fields}
+    if incident is not None:
+        body["incident_id"] = incident
     feed(
         rt,
         {

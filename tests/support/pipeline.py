@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from engine.models import InboundEvent
+from engine.clock import SimulatedClock
+from engine.events import parse_events
+from engine.inbound.service import store_events
+from engine.models import InboundEvent, Notice
 from engine.notices.delivery import deliver_due
 from engine.processing import apply_event
 from engine.runtime import Runtime
+from support import builders
 
 
 def drain(rt: Runtime) -> None:
@@ -20,3 +27,24 @@ def drain(rt: Runtime) -> None:
         assert event_id is not None
         apply_event(rt, event_id)
     deliver_due(rt, jitter=False)
+
+
+def feed(rt: Runtime, *events: dict[str, Any]) -> None:
+    """Store canonical events as the inbound path would, then run the background steps."""
+    with rt.unit_of_work() as session:
+        store_events(
+            session, source="events", events=parse_events(list(events)), received_at=rt.clock.now(), queue=False
+        )
+    drain(rt)
+
+
+def post(client: TestClient, clock: SimulatedClock, *events: dict[str, Any]) -> None:
+    """POST events to /webhooks/events, signed; the engine must accept them."""
+    body, headers = builders.signed(list(events), now=clock.now())
+    response = client.post("/webhooks/events", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+
+
+def notices(rt: Runtime) -> list[Notice]:
+    with Session(rt.db) as session:
+        return list(session.exec(select(Notice).order_by(col(Notice.id))).all())

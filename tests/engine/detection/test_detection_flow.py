@@ -6,22 +6,12 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 from support import builders
-from support.pipeline import drain
+from support.pipeline import drain, feed
 
 from engine.clock import SimulatedClock, format_instant
 from engine.detection.orders import scan_due
-from engine.events import parse_events
-from engine.inbound.service import store_events
 from engine.models import CarrierStats, Notice, Order
 from engine.runtime import Runtime
-
-
-def feed(rt: Runtime, *events: dict) -> None:
-    with rt.unit_of_work() as session:
-        store_events(
-            session, source="events", events=parse_events(list(events)), received_at=rt.clock.now(), queue=False
-        )
-    drain(rt)
 
 
 def warnings(rt: Runtime) -> list[tuple[str, str]]:

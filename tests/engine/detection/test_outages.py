@@ -7,37 +7,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 from support import builders
-from support.pipeline import drain
+from support.outage_story import status
+from support.pipeline import drain, feed
 
-from engine.clock import SimulatedClock, format_instant
+from engine.clock import SimulatedClock
 from engine.detection.outages import scan_outages
-from engine.events import parse_events
-from engine.inbound.service import store_events
 from engine.models import AuditEntry, Notice, NoticeStatus
 from engine.runtime import Runtime
-
-
-def feed(rt: Runtime, *events: dict[str, Any]) -> None:
-    with rt.unit_of_work() as session:
-        store_events(
-            session, source="events", events=parse_events(list(events)), received_at=rt.clock.now(), queue=False
-        )
-    drain(rt)
-
-
-def status(rt: Runtime, component: str, value: str, *, incident: str | None = "INC-7", **fields: Any) -> None:
-    body: dict[str, Any] = {"component": component, "status": value, "title": f"{component} is failing", **fields}
-    if incident is not None:
-        body["incident_id"] = incident
-    feed(
-        rt,
-        {
-            "id": builders.next_id(),
-            "type": "service.status",
-            "occurred_at": format_instant(rt.clock.now()),
-            "service": body,
-        },
-    )
 
 
 def customers(rt: Runtime, *specs: tuple[str, list[str]], **fields: Any) -> None:
