@@ -11,10 +11,11 @@ from pathlib import Path
 from sqlmodel import Session, col, func, select
 
 from engine import audit
+from engine.compose.render import PARTS_BY_CHANNEL, Channel
+from engine.compose.seeds import load_seed_templates, locale_fallbacks
 from engine.errors import TemplateError
 from engine.models import MessageTemplate, TemplateVersion
 
-PARTS_BY_CHANNEL = {"email": ("subject", "text", "html"), "sms": ("sms",)}
 DEFAULT_TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 
 
@@ -39,7 +40,9 @@ class TemplateStore:
         with self._lock:
             self._stamp = None
 
-    def resolve(self, session: Session, *, situation: str, stage: str, channel: str, locale: str) -> ResolvedTemplate:
+    def resolve(
+        self, session: Session, *, situation: str, stage: str, channel: Channel, locale: str
+    ) -> ResolvedTemplate:
         self._refresh(session)
         parts = PARTS_BY_CHANNEL[channel]
         for candidate in locale_fallbacks(locale):
@@ -75,21 +78,8 @@ class TemplateStore:
             self._cache, self._stamp = cache, stamp
 
 
-def locale_fallbacks(locale: str) -> list[str]:
-    """pt-BR → [pt-BR, pt, en]: the exact locale, its language, then English."""
-    chain = [locale]
-    language = locale.split("-")[0].split("_")[0]
-    if language != locale:
-        chain.append(language)
-    if "en" not in chain:
-        chain.append("en")
-    return chain
-
-
 def seed_templates(session: Session, *, now: datetime, root: Path = DEFAULT_TEMPLATE_ROOT) -> int:
     """Load seed files; a template staff never edited follows its seed, an edited one is left alone."""
-    from engine.compose.seeds import load_seed_templates
-
     seeds = load_seed_templates(root)
     existing = {(t.situation, t.stage, t.part, t.locale): t for t in session.exec(select(MessageTemplate))}
     changed = 0
