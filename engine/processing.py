@@ -41,25 +41,36 @@ def _apply_stored(rt: Runtime, event_id: int) -> tuple[str | None, timedelta | N
         row = session.get(InboundEvent, event_id)
         if row is None or row.handled_at is not None:
             return None, None
-        now = rt.clock.now()
-        row.attempts += 1
-        try:
-            event = parse_event(row.payload)
-            # UnknownOrder is raised before anything is written, so no savepoint is needed.
-            outcome = _apply(session, rt, event)
-        except UnknownOrder as exc:
-            if now - row.received_at < WAIT_FOR_ORDER:
-                # Feeds deliver out of order (a scan before its order): try again later.
-                delay = _retry_delay(row.attempts)
-                row.outcome, row.next_attempt_at = f"waiting: {exc}", now + delay
-                return row.outcome, delay
-            outcome = "ignored: unknown order"
-        except InvalidEvent as exc:
-            # Stored events were validated on the way in; this guards against older rows and feed bugs.
-            outcome, row.error = "rejected", str(exc)[:2000]
-            log.warning("inbound event %s could not be applied: %s", event_id, type(exc).__name__)
-        row.handled_at, row.outcome = now, outcome
-        return outcome, None
+        return apply_row(session, rt, row)
+
+
+def apply_row(
+    session: Session, rt: Runtime, row: InboundEvent, event: CanonicalEvent | None = None
+) -> tuple[str | None, timedelta | None]:
+    """Apply a stored, unhandled event inside the caller's transaction.
+
+    Returns the outcome and, for an event about an order not known yet, how long to wait before trying
+    again. `event` saves re-parsing when the caller has just parsed the payload.
+    """
+    now = rt.clock.now()
+    # Counted once at the end: an early write would cost an extra UPDATE per event (autoflush).
+    attempts = row.attempts + 1
+    try:
+        # UnknownOrder is raised before anything is written, so no savepoint is needed.
+        outcome = _apply(session, rt, event or parse_event(row.payload))
+    except UnknownOrder as exc:
+        if now - row.received_at < WAIT_FOR_ORDER:
+            # Feeds deliver out of order (a scan before its order): try again later.
+            delay = _retry_delay(attempts)
+            row.attempts, row.outcome, row.next_attempt_at = attempts, f"waiting: {exc}", now + delay
+            return row.outcome, delay
+        outcome = "ignored: unknown order"
+    except InvalidEvent as exc:
+        # Stored events were validated on the way in; this guards against older rows and feed bugs.
+        outcome, row.error = "rejected", str(exc)[:2000]
+        log.warning("inbound event %s could not be applied: %s", row.id, type(exc).__name__)
+    row.attempts, row.handled_at, row.outcome = attempts, now, outcome
+    return outcome, None
 
 
 def _retry_delay(attempts: int) -> timedelta:

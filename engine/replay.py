@@ -7,14 +7,18 @@ import math
 import time as wallclock
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlmodel import SQLModel, col, select
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import func
+from sqlmodel import Session, SQLModel, col, select
 
 import engine.models  # noqa: F401  (tables for create_all)
+from engine import audit
 from engine.channels import ChannelName, OutboundMessage, SendResult
 from engine.clock import SimulatedClock, format_instant
 from engine.compose.store import TemplateStore, seed_templates
@@ -25,14 +29,25 @@ from engine.detection.outages import scan_outages
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound import repository as inbound_repo
-from engine.inbound.service import APPLY_ACTOR, store_events
-from engine.models import Component, Notice, NoticeStatus, Order
+from engine.inbound.service import APPLY_ACTOR, record_event
+from engine.models import Component, InboundEvent, Notice, NoticeStatus, Order
 from engine.notices.delivery import deliver_due, deliver_notice
 from engine.notices.planner import DELIVER_ACTOR
-from engine.processing import apply_event
-from engine.runtime import Runtime
+from engine.processing import apply_event, apply_row
+from engine.runtime import JOBS_KEY, Runtime
 
 TAIL = timedelta(days=14)
+SOURCE = "replay"
+
+# Built once, so SQLAlchemy reuses its compiled form on every tick: the earliest moment each scheduled
+# step has work (retrying an event, checking an order, announcing an outage, sending a deferred notice).
+_NEXT_DUE = select(
+    select(func.min(InboundEvent.next_attempt_at)).where(col(InboundEvent.handled_at).is_(None)).scalar_subquery(),
+    select(func.min(Order.next_check_at)).scalar_subquery(),
+    select(func.min(Component.notify_at)).scalar_subquery(),
+    select(func.min(Notice.send_at)).where(Notice.status == NoticeStatus.PENDING).scalar_subquery(),
+)
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class InlineDispatcher:
@@ -48,6 +63,55 @@ class InlineDispatcher:
         elif actor_name == APPLY_ACTOR and delay is None:
             apply_event(self.rt, args[0])
         # Delayed retries are picked up by the tick through the relay query, as in production.
+
+
+class ReplayRuntime(Runtime):
+    """The engine's runtime with one long-lived session for every unit of work.
+
+    Nothing else writes to replay's private database, so a row read once stays true until this process
+    changes it: keeping the identity map across transactions saves re-reading orders, customers and
+    situations for every event and tick (most of a back-test's cost). Each unit of work still commits
+    on its own, exactly as in production.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._session: Session | None = None
+        self._depth = 0
+        # The identity map holds rows weakly; these strong references keep them for the whole replay.
+        self._kept: dict[int, object] = {}
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        if self._session is None:
+            self._session = Session(self.db, expire_on_commit=False)
+            audit.sole_writer(self._session)
+            sqlalchemy_event.listen(self._session, "loaded_as_persistent", self._keep)
+            sqlalchemy_event.listen(self._session, "pending_to_persistent", self._keep)
+        session = self._session
+        if self._depth:  # a nested unit joins the transaction already open, as a savepoint-free callee
+            yield session
+            return
+        self._depth += 1
+        try:
+            yield session
+            jobs: list[tuple[str, tuple[Any, ...]]] = session.info.pop(JOBS_KEY, [])
+            session.commit()
+        except BaseException:
+            session.info.pop(JOBS_KEY, None)
+            session.rollback()
+            raise
+        finally:
+            self._depth -= 1
+        self.run_jobs(jobs)
+
+    def _keep(self, _session: Session, obj: object) -> None:
+        self._kept.setdefault(id(obj), obj)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+        super().close()
 
 
 class ReplayChannel:
@@ -119,7 +183,7 @@ def replay(
     replay_settings = settings.model_copy(update={"database_url": "sqlite://", "fanout_approval": 10**9})
     clock = SimulatedClock(first)
     dispatcher = InlineDispatcher()
-    rt = Runtime(
+    rt = ReplayRuntime(
         settings=replay_settings,
         db=make_engine(replay_settings.database_url),
         clock=clock,
@@ -131,19 +195,29 @@ def replay(
     SQLModel.metadata.create_all(rt.db)
     with rt.unit_of_work() as session:
         seed_templates(session, now=first)
-    next_tick = _floor(first, tick) + tick
+    ticker = _Ticker(rt, clock, first, tick)
+    seen: set[tuple[str, str]] = set()
     step = max(1, len(events) // 10)
     for index, ((_, event), at) in enumerate(zip(events, arrival, strict=True)):
         if at > end:
             break
-        next_tick = _ticks_until(rt, next_tick, tick, at, summary)
+        ticker.run_until(at, summary)
+        ticker.event_arrived()
         clock.set(max(clock.now(), at))
+        key = (SOURCE, event.id)
+        if key in seen:  # a redelivery: stored once, as the webhook's unique key would
+            summary.duplicates += 1
+            continue
+        seen.add(key)
         with rt.unit_of_work() as session:
-            stored = store_events(session, source="replay", events=[event], received_at=clock.now())
-        summary.duplicates += stored.duplicates
+            # Stored and applied in one transaction, as an idle worker would right after the webhook; an
+            # event about an order not seen yet waits for the tick's relay, as in production.
+            row = record_event(session, event_id=len(seen), source=SOURCE, event=event, received_at=clock.now())
+            apply_row(session, rt, row, event)
+            session.add(row)
         if progress and (index + 1) % step == 0:
             progress(f"  {index + 1:>7}/{len(events)} events  (simulated {format_instant(clock.now())})")
-    _ticks_until(rt, next_tick, tick, end, summary)
+    ticker.run_until(end, summary)
     _write(rt, out, summary)
     rt.close()
     summary.started_at, summary.ended_at = first, end
@@ -151,37 +225,47 @@ def replay(
     return summary
 
 
-def _ticks_until(
-    rt: Runtime, next_tick: datetime, step: timedelta, moment: datetime, summary: ReplaySummary
-) -> datetime:
-    """Run every tick of simulated time up to `moment`; returns the next one."""
-    assert isinstance(rt.clock, SimulatedClock)
-    while next_tick <= moment:
-        rt.clock.set(next_tick)
-        _tick(rt)
-        summary.ticks += 1
-        next_tick += step
-    return next_tick
+class _Ticker:
+    """The scheduler's beat in simulated time. A tick with nothing due changes nothing, so until an event
+    arrives or the earliest due moment comes, the ticks in between are counted without touching the
+    database: a back-test of a quiet month costs what happens in it."""
+
+    def __init__(self, rt: Runtime, clock: SimulatedClock, first: datetime, step: timedelta) -> None:
+        self.rt, self.clock, self.step = rt, clock, step
+        self.next_tick = _floor(first, step) + step
+        self.idle_until: datetime | None = None  # no tick before this has anything to do
+
+    def event_arrived(self) -> None:
+        self.idle_until = None
+
+    def run_until(self, moment: datetime, summary: ReplaySummary) -> None:
+        while self.next_tick <= moment:
+            if self.idle_until is None or self.next_tick >= self.idle_until:
+                self.clock.set(self.next_tick)
+                self.idle_until = _tick(self.rt)
+            summary.ticks += 1
+            self.next_tick += self.step
 
 
-def _tick(rt: Runtime) -> None:
-    """What the scheduler and an idle worker would do at this moment; a step with nothing due is skipped."""
+def _tick(rt: Runtime) -> datetime | None:
+    """What the scheduler and an idle worker would do now. Returns, when nothing was due, the earliest
+    moment something will be (NEVER if nothing is scheduled); None when work was done."""
     now = rt.clock.now()
     with rt.unit_of_work() as session:
-        waiting = inbound_repo.due_unhandled(session, now=now, limit=10_000)
-        orders_due = session.exec(select(Order.id).where(col(Order.next_check_at) <= now).limit(1)).first()
-        outages_due = session.exec(select(Component.name).where(col(Component.notify_at) <= now).limit(1)).first()
-        notices_due = session.exec(
-            select(Notice.id).where(Notice.status == NoticeStatus.PENDING, Notice.send_at <= now).limit(1)
-        ).first()
+        due_at = session.connection().execute(_NEXT_DUE).one()
+        inbound_due, orders_due, outages_due, notices_due = (at is not None and at <= now for at in due_at)
+        if not (inbound_due or orders_due or outages_due or notices_due):
+            return min((at for at in due_at if at is not None), default=NEVER)
+        waiting = inbound_repo.due_unhandled(session, now=now, limit=10_000) if inbound_due else []
     for event_id in waiting:
         apply_event(rt, event_id)
-    if orders_due is not None or waiting:  # an event applied late may have made an order due
+    if orders_due or waiting:  # an event applied late may have made an order due
         scan_due(rt, limit=100_000)
-    if outages_due is not None:
+    if outages_due:
         scan_outages(rt)
-    if notices_due is not None:  # new notices due now were delivered inline as they were made
+    if notices_due:  # new notices due now were delivered inline as they were made
         deliver_due(rt, jitter=False)
+    return None
 
 
 def _write(rt: Runtime, out: Path, summary: ReplaySummary) -> None:

@@ -18,7 +18,7 @@ from engine.compose.store import TemplateStore
 from engine.config import Settings
 
 log = logging.getLogger(__name__)
-_JOBS = "forewarn.jobs"
+JOBS_KEY = "forewarn.jobs"  # session.info slot for jobs queued after commit
 
 
 class Dispatcher(Protocol):
@@ -50,12 +50,16 @@ class Runtime:
         with Session(self.db, expire_on_commit=False) as session:
             try:
                 yield session
-                jobs: list[tuple[str, tuple[Any, ...]]] = session.info.pop(_JOBS, [])
+                jobs: list[tuple[str, tuple[Any, ...]]] = session.info.pop(JOBS_KEY, [])
                 session.commit()
             except BaseException:
-                session.info.pop(_JOBS, None)
+                session.info.pop(JOBS_KEY, None)
                 session.rollback()
                 raise
+        self.run_jobs(jobs)
+
+    def run_jobs(self, jobs: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Hand committed work to the dispatcher; a failure to queue is logged, never raised."""
         for actor_name, args in jobs:
             try:
                 self.dispatcher.send(actor_name, *args)
@@ -70,4 +74,4 @@ class Runtime:
 
 
 def enqueue_after_commit(session: Session, actor_name: str, *args: Any) -> None:
-    session.info.setdefault(_JOBS, []).append((actor_name, args))
+    session.info.setdefault(JOBS_KEY, []).append((actor_name, args))

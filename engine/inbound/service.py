@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
 from engine import audit
 from engine.events.schema import CanonicalEvent
 from engine.inbound import repository
+from engine.models import InboundEvent
 from engine.runtime import enqueue_after_commit
 
 APPLY_ACTOR = "events.apply"
@@ -32,34 +34,57 @@ def store_events(
 ) -> StoreResult:
     result = StoreResult()
     for event in events:
-        payload = event.model_dump(mode="json", exclude_none=True)
-        new_id = repository.insert_if_new(
-            session,
-            {
-                "source": source,
-                "external_id": event.id,
-                "type": event.type,
-                "occurred_at": event.occurred_at,
-                "received_at": received_at,
-                "next_attempt_at": received_at + relay_after,
-                "attempts": 0,
-                "payload": payload,
-                "customer_id": event.customer_id,
-                "order_id": event.order_id,
-            },
-        )
+        # INSERT … ON CONFLICT DO NOTHING: two workers receiving the same redelivery store it once.
+        new_id = repository.insert_if_new(session, _row_values(source, event, received_at, relay_after))
         if new_id is None:
             result.duplicates += 1
             continue
         result.accepted.append(new_id)
-        audit.append(
-            session,
-            at=received_at,
-            actor=f"webhook:{source}",
-            action="event.accepted",
-            subject=f"event:{new_id}",
-            details={"source": source, "external_id": event.id, "type": event.type},
-        )
+        _audit_accepted(session, source=source, event=event, event_id=new_id, at=received_at)
         if queue:
             enqueue_after_commit(session, APPLY_ACTOR, new_id)
     return result
+
+
+def record_event(
+    session: Session,
+    *,
+    event_id: int,
+    source: str,
+    event: CanonicalEvent,
+    received_at: datetime,
+    relay_after: timedelta = timedelta(minutes=2),
+) -> InboundEvent:
+    """Accept one event the caller already knows is new, under an id it allocated (replay's private
+    database has one writer). The caller adds the row to the session once it has applied it, so the
+    row is written once, at commit, with its outcome (an earlier add would be flushed by the first
+    query and then updated)."""
+    row = InboundEvent(id=event_id, **_row_values(source, event, received_at, relay_after))
+    _audit_accepted(session, source=source, event=event, event_id=event_id, at=received_at)
+    return row
+
+
+def _row_values(source: str, event: CanonicalEvent, received_at: datetime, relay_after: timedelta) -> dict[str, Any]:
+    return {
+        "source": source,
+        "external_id": event.id,
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "received_at": received_at,
+        "next_attempt_at": received_at + relay_after,
+        "attempts": 0,
+        "payload": event.model_dump(mode="json", exclude_none=True),
+        "customer_id": event.customer_id,
+        "order_id": event.order_id,
+    }
+
+
+def _audit_accepted(session: Session, *, source: str, event: CanonicalEvent, event_id: int, at: datetime) -> None:
+    audit.append(
+        session,
+        at=at,
+        actor=f"webhook:{source}",
+        action="event.accepted",
+        subject=f"event:{event_id}",
+        details={"source": source, "external_id": event.id, "type": event.type},
+    )
