@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from engine.clock import format_instant, parse_instant
@@ -30,8 +31,16 @@ def delivery_model(session: Session, rt: Runtime) -> DeliveryModel:
 
 
 def latest_shipment(session: Session, order_id: str) -> Shipment | None:
-    statement = select(Shipment).where(Shipment.order_id == order_id).order_by(col(Shipment.updated_at).desc()).limit(1)
-    return session.exec(statement).first()
+    return session.exec(_LATEST_SHIPMENT, params={"order_id": order_id}).first()
+
+
+# Built once: evaluated for every order change and scheduled check.
+_LATEST_SHIPMENT = (
+    select(Shipment)
+    .where(Shipment.order_id == bindparam("order_id"))
+    .order_by(col(Shipment.updated_at).desc())
+    .limit(1)
+)
 
 
 def evaluate_order(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from engine.db import row_locks
@@ -9,27 +10,33 @@ from engine.models import Situation, SituationStatus
 
 
 def find(session: Session, *, customer_id: str, subject_key: str, kind: str) -> Situation | None:
-    statement = select(Situation).where(
-        Situation.customer_id == customer_id, Situation.subject_key == subject_key, Situation.kind == kind
-    )
-    if row_locks(session):
-        statement = statement.with_for_update()
-    return session.exec(statement).first()
+    params = {"customer_id": customer_id, "subject_key": subject_key, "kind": kind}
+    return session.exec(_FIND[row_locks(session)], params=params).first()
 
 
 def open_for_subject(session: Session, *, customer_id: str, subject_key: str) -> list[Situation]:
-    statement = (
-        select(Situation)
-        .where(
-            Situation.customer_id == customer_id,
-            Situation.subject_key == subject_key,
-            Situation.status == SituationStatus.OPEN,
-        )
-        .order_by(col(Situation.updated_at).desc())
+    statement = _OPEN_FOR_SUBJECT[row_locks(session)]
+    return list(session.exec(statement, params={"customer_id": customer_id, "subject_key": subject_key}).all())
+
+
+# The hottest lookups of event processing, built once with bound parameters: SQLAlchemy then skips
+# constructing and keying a new statement per call. Indexed by whether rows are locked (PostgreSQL).
+_FIND_ANY = select(Situation).where(
+    Situation.customer_id == bindparam("customer_id"),
+    Situation.subject_key == bindparam("subject_key"),
+    Situation.kind == bindparam("kind"),
+)
+_FIND = {False: _FIND_ANY, True: _FIND_ANY.with_for_update()}
+_OPEN_ANY = (
+    select(Situation)
+    .where(
+        Situation.customer_id == bindparam("customer_id"),
+        Situation.subject_key == bindparam("subject_key"),
+        Situation.status == SituationStatus.OPEN,
     )
-    if row_locks(session):
-        statement = statement.with_for_update()
-    return list(session.exec(statement).all())
+    .order_by(col(Situation.updated_at).desc())
+)
+_OPEN_FOR_SUBJECT = {False: _OPEN_ANY, True: _OPEN_ANY.with_for_update()}
 
 
 def open_about(session: Session, *, subject_key: str, kind: str, after_id: int, limit: int) -> list[Situation]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from engine.db import insert_if_absent, row_locks
@@ -104,7 +105,7 @@ def apply_shipment(session: Session, event: CanonicalEvent, *, now: datetime) ->
 
 
 def _find_shipment(session: Session, order_id: str, body: ShipmentBody) -> Shipment | None:
-    candidates = session.exec(select(Shipment).where(Shipment.order_id == order_id)).all()
+    candidates = session.exec(_SHIPMENTS_OF_ORDER, params={"order_id": order_id}).all()
     for shipment in candidates:
         if shipment.tracking_number == body.tracking_number:
             return shipment
@@ -112,6 +113,10 @@ def _find_shipment(session: Session, order_id: str, body: ShipmentBody) -> Shipm
     if not body.tracking_number and len(candidates) == 1:
         return candidates[0]
     return None
+
+
+# Built once: this lookup runs for every carrier scan.
+_SHIPMENTS_OF_ORDER = select(Shipment).where(Shipment.order_id == bindparam("order_id"))
 
 
 def _apply_scan(shipment: Shipment, body: ShipmentBody, at: datetime) -> None:
