@@ -4,8 +4,9 @@ The one crash window: a worker that dies after the provider accepted the message
 "sent" row commits leaves the notice in `sending`. It is never sent again automatically (at most once);
 the relay reports such notices so staff can check the provider's log and decide.
 
-A text that fails for good may become an email (`engine/notices/fallback.py`); Twilio's 21610 opts the
-number out of SMS. See docs/delivery.md.
+At claim time a notice to a suppressed address is dropped. A text that fails for good may become an
+email (`engine/notices/fallback.py`); Twilio's 21610 opts the number out of SMS, and an SMTP 5xx that
+says the mailbox does not exist suppresses the address. See docs/delivery.md.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ from engine.notices.fallback import plan_email_fallback
 from engine.pause import is_paused
 from engine.preferences import set_sms_opt_out_for_number
 from engine.runtime import Runtime
+from engine.suppressions import service as suppressions
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 TWILIO_UNSUBSCRIBED = "21610"  # Twilio: "Attempt to send to unsubscribed recipient" (the number sent STOP)
 WARNING_STAGES = ("initial", "update")
+PROVIDER_SOURCE = {"email": "smtp", "sms": "twilio"}  # who said an address is dead, for the suppression
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,24 @@ def _claim(rt: Runtime, notice_id: int) -> OutboundMessage | DeliveryOutcome:
             return DeliveryOutcome("not_due")
         if is_paused(session):
             return DeliveryOutcome("paused")  # stays pending; the relay queues it again after resume
-        situation = session.get(Situation, notice.situation_id)
-        if notice.stage in WARNING_STAGES and situation is not None and situation.status == SituationStatus.RESOLVED:
+        if _fixed_meanwhile(session, notice):
             drop_notice(session, notice, at=now, reason="the problem was fixed before this was sent")
             return DeliveryOutcome(NoticeStatus.DROPPED)
+        suppressed = suppressions.for_recipient(session, channel=notice.channel, recipient=notice.recipient)
+        if suppressed is not None:
+            drop_notice(session, notice, at=now, reason=suppressions.describe(suppressed))
+            return DeliveryOutcome(NoticeStatus.DROPPED, suppressed.reason)
         notice.status, notice.claimed_at = NoticeStatus.SENDING, now
         notice.attempts += 1
         return _message(rt, notice)
+
+
+def _fixed_meanwhile(session: Session, notice: Notice) -> bool:
+    """A warning about a problem that was fixed since it was planned."""
+    if notice.stage not in WARNING_STAGES:
+        return False
+    situation = session.get(Situation, notice.situation_id)
+    return situation is not None and situation.status == SituationStatus.RESOLVED
 
 
 def _message(rt: Runtime, notice: Notice) -> OutboundMessage:
@@ -144,6 +158,19 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
             _finish(notice, NoticeStatus.FAILED, result.error or "provider refused")
             action, details["reason"] = "notice.failed", notice.status_reason
             failed_text = notice
+            if result.permanent and result.address_rejected:
+                # The mailbox (or number) does not exist: nothing proactive goes there again until the
+                # customer's address changes or staff clear it.
+                details["address_suppressed"] = True
+                suppressions.suppress(
+                    session,
+                    channel=notice.channel,
+                    address=notice.recipient,
+                    reason=notice.status_reason or "provider refused the address",
+                    source=PROVIDER_SOURCE.get(notice.channel, notice.channel),
+                    actor="system",
+                    at=now,
+                )
         else:
             delay = _backoff(notice.attempts, result.retry_after, jitter=jitter)
             notice.status, notice.send_at, notice.enqueued_at = NoticeStatus.PENDING, now + delay, None

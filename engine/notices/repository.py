@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlmodel import Session, col, or_, select, update
@@ -22,10 +23,12 @@ def in_thread(session: Session, *, customer_id: str, thread_key: str) -> list[No
     return list(session.exec(statement).all())
 
 
-def has_texted(session: Session, *, recipient: str) -> bool:
+def has_texted(session: Session, *, recipient: str, excluding: Collection[int] = ()) -> bool:
     statement = select(Notice.id).where(
         Notice.channel == "sms", Notice.recipient == recipient, col(Notice.status).in_(LIVE)
     )
+    if excluding:
+        statement = statement.where(col(Notice.id).not_in(list(excluding)))
     return session.exec(statement.limit(1)).first() is not None
 
 
