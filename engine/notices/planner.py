@@ -16,6 +16,7 @@ from engine.compose.render import render_message
 from engine.errors import TemplateError
 from engine.models import Customer, Incident, Notice, NoticeStatus, Order, Shipment, Situation
 from engine.notices import repository
+from engine.notices.threading import reply_subject
 from engine.policy.channels import routes_for
 from engine.policy.quiet_hours import defer
 from engine.runtime import Runtime, enqueue_after_commit
@@ -81,9 +82,13 @@ def plan_notices(
                 },
             )
     thread = repository.in_thread(session, customer_id=customer.id, thread_key=situation.subject_key)
+    # The thread's first email the customer got (or will get); a dropped, failed or merged one never
+    # arrived under its own Message-ID, so a reply to it would thread under nothing.
+    first_email = next(
+        (n for n in thread if n.channel == "email" and n.message_id and n.status in repository.LIVE), None
+    )
     planned: list[Notice] = []
     for route in routes:
-        first_email = next((n for n in thread if n.channel == "email" and n.message_id), None)
         notice = _compose(
             session,
             rt,
@@ -96,6 +101,7 @@ def plan_notices(
             now=now,
             next_update_at=next_update_at,
             in_reply_to=first_email.message_id if first_email else None,
+            thread_subject=first_email.subject if first_email else None,
         )
         planned.append(notice)
     return planned
@@ -114,6 +120,7 @@ def _compose(
     now: datetime,
     next_update_at: datetime | None,
     in_reply_to: str | None,
+    thread_subject: str | None = None,
 ) -> Notice:
     send_at = now
     if channel == "sms":
@@ -146,6 +153,7 @@ def _compose(
             subject=subject,
             now=now,
             next_update_at=next_update_at,
+            thread_subject=thread_subject,
         )
     except TemplateError as exc:
         # Nothing is lost: the failure is on the row for staff to see, fix and resend.
@@ -188,6 +196,7 @@ def render_notice(
     subject: Subject,
     now: datetime,
     next_update_at: datetime | None = None,
+    thread_subject: str | None = None,
     not_texted_by: Collection[int] = (),
 ) -> None:
     """Fill the notice's template, subject and body for its situation, stage and channel, as of `now`.
@@ -223,6 +232,8 @@ def render_notice(
     )
     notice.template, notice.locale = resolved.label, resolved.locale
     notice.subject, notice.body, notice.html = rendered.subject, rendered.text, rendered.html
+    if channel == "email" and notice.in_reply_to and thread_subject:
+        notice.subject = reply_subject(thread_subject)[:500]  # same conversation in every mail client
 
 
 def subject_for(session: Session, situation: Situation) -> Subject:
