@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,6 +21,7 @@ from support.pipeline import drain, notices, post
 from engine.clock import SimulatedClock, format_instant
 from engine.config import Settings
 from engine.models import AuditEntry, Notice
+from engine.notices.delivery import deliver_notice
 from engine.policy.frequency import quota, should_merge
 from engine.replay import replay
 from engine.runtime import Runtime
@@ -259,3 +261,24 @@ def test_no_cap_or_a_roomy_one_holds_nothing(
     rt.settings = settings.model_copy(update={"max_notices_per_day": limit})
     orders_go_wrong(client, rt, clock, 5, channels=["email"])
     assert [n.status for n in notices(rt)] == ["sent"] * 5
+
+
+def test_workers_claiming_at_once_send_one_message_for_the_last_slot(
+    client: TestClient, rt: Runtime, clock: SimulatedClock, settings: Settings
+) -> None:
+    rt.settings = settings.model_copy(update={"max_notices_per_day": 1})
+    clock.set(datetime(2026, 3, 10, 3, 0, tzinfo=UTC))  # 23:00 in New York: every text waits for 08:00
+    orders_go_wrong(client, rt, clock, 3, channels=["sms"], spacing=timedelta(minutes=5))
+    waiting = notices(rt)
+    assert [n.status for n in waiting] == ["pending"] * 3
+    clock.set(waiting[0].send_at)
+
+    # Three workers pick up the three texts at the same moment (the relay queued them together).
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda n: deliver_notice(rt, n.id or 0, jitter=False), waiting))
+
+    after = notices(rt)
+    sent = [n for n in after if n.status == "sent"]
+    assert len(sent) == 1 and sent[0].situation == "digest"  # one slot, one text naming all three
+    assert sorted(n.merged_into or 0 for n in after if n.status == "merged") == [sent[0].id] * 3
+    assert all(item.lower() in sent[0].body for item in ITEMS[:3])
