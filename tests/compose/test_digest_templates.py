@@ -123,3 +123,10 @@ def test_the_stop_line_is_only_on_the_first_text(locale: str) -> None:
         ctx = context("two orders", locale)
         ctx["first_sms"] = first
         assert render(ctx, locale, "sms").text.endswith(stop) is first
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_digest_of_outages_links_to_the_status_page(locale: str) -> None:
+    ctx = context("two incidents", locale)
+    text = render(ctx, locale, "sms").text
+    assert "https://acme.example/status" in text and "/orders" not in text
