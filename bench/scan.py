@@ -43,8 +43,8 @@ def _fill(url: str) -> None:
     with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO customers (id, name, locale, timezone, channels, components, extra, email_opted_out,"
-            " sms_opted_out, created_at, updated_at) SELECT 'C' || g, 'Bench', 'en', 'UTC', '[]', '[]', '{}',"
-            " false, false, now(), now() FROM generate_series(1, 1000) g"
+            " created_at, updated_at) SELECT 'C' || g, 'Bench', 'en', 'UTC', '[]', '[]', '{}',"
+            " false, now(), now() FROM generate_series(1, 1000) g"
         )
         buffer = io.StringIO()
         for i in range(OPEN):

@@ -36,6 +36,8 @@ class SendResult:
     permanent: bool = False  # a rejection that retrying will not fix
     error: str | None = None  # the provider's reply text or code, never the message body
     retry_after: float | None = None  # seconds, when the provider asked us to slow down
+    # The provider says this address cannot receive at all (no such mailbox): stop sending to it.
+    address_rejected: bool = False
 
     @classmethod
     def sent(cls, provider_id: str | None = None) -> SendResult:
@@ -46,8 +48,8 @@ class SendResult:
         return cls(ok=False, error=error, retry_after=retry_after)
 
     @classmethod
-    def rejected(cls, error: str) -> SendResult:
-        return cls(ok=False, permanent=True, error=error)
+    def rejected(cls, error: str, *, address_rejected: bool = False) -> SendResult:
+        return cls(ok=False, permanent=True, error=error, address_rejected=address_rejected)
 
 
 class Channel(Protocol):

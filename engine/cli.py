@@ -205,7 +205,10 @@ def replay(
         f"{summary.started_at:%Y-%m-%d} → {summary.ended_at:%Y-%m-%d}, {summary.ticks} ticks, "
         f"{summary.seconds:.1f} s"
     )
-    typer.echo(f"{total} notices written to {out}; {summary.dropped} dropped before sending, {summary.failed} failed")
+    typer.echo(
+        f"{total} notices written to {out}; {summary.dropped} dropped before sending, {summary.failed} failed, "
+        f"{summary.merged} merged into others by the daily limit"
+    )
     for key, count in sorted(summary.notices.items()):
         typer.echo(f"  {key:45} {count}")
 

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-08:00"
     outage_debounce: str = "10m"
     fanout_approval: int = 1000
-    max_notices_per_day: int = 3
+    # Warnings per customer and channel in any rolling 24 h; more are merged into one message. 0 = no cap.
+    max_notices_per_day: int = Field(default=3, ge=0)
 
     queue_name: str = "forewarn"  # broker queue (and Redis namespace); separate deployments on one broker differ
     worker_threads: int = 4

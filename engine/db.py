@@ -94,12 +94,18 @@ def transaction(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any], keys: list[str]) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING: concurrent workers creating the same row both succeed."""
+def insert_if_absent(
+    session: Session, model: type[Any], values: dict[str, Any], keys: list[str], *, returning: Any = None
+) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING: concurrent workers creating the same row both succeed.
+
+    With `returning` (a column), the result has a row only when this call inserted one.
+    """
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    return session.exec(insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return session.exec(statement.returning(returning) if returning is not None else statement)
 
 
 def row_locks(session: Session) -> bool:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from engine import audit
 from engine.logmask import mask_phone
-from engine.models import Customer, Notice, NoticeStatus
-from engine.notices.dropping import drop_notice
+from engine.models import Customer
 from engine.runtime import Runtime
+from engine.suppressions import service as suppressions
 
 log = logging.getLogger(__name__)
 
@@ -44,38 +44,34 @@ def set_sms_opt_out_for_number(
     at: datetime,
     reason: str,
 ) -> list[str]:
-    """Opt every customer with this number out of SMS (or back in), in the caller's transaction.
+    """Opt a number out of SMS (or back in), in the caller's transaction.
 
-    A phone number can be shared (a household, a business line): STOP from it stops them all. Opting
-    out also drops texts to the number still waiting to go out. Returns the ids of the customers with
-    this number, changed or not; each actual change is audited.
+    The opt-out is a suppression of the number itself (`engine.suppressions`), so it holds for every
+    customer with it — a household or a business line — and for customers created with it later; texts
+    to it still waiting to go out are dropped. Returns the ids of the customers who have the number now,
+    changed or not; when the number's state actually changes, each of them gets an audited timeline entry.
     """
-    customers = list(session.exec(select(Customer).where(Customer.phone == phone).order_by(col(Customer.id))).all())
-    for customer in customers:
-        if customer.sms_opted_out == opted_out:
-            continue
-        customer.sms_opted_out = opted_out
-        customer.updated_at = at
-        audit.append(
-            session,
-            at=at,
-            actor=actor,
-            action="customer.sms_opted_out" if opted_out else "customer.sms_opted_in",
-            subject=f"customer:{customer.id}",
-            details={"reason": reason},
-        )
     if opted_out:
-        _drop_pending_texts(session, phone=phone, at=at, reason=reason)
-    if customers:
+        changed = (
+            suppressions.suppress(
+                session, channel="sms", address=phone, reason=reason, source=actor, actor=actor, at=at
+            )
+            is not None
+        )
+    else:
+        changed = suppressions.lift(session, channel="sms", address=phone, actor=actor, at=at, reason=reason)
+    customers = suppressions.customers_with_phone(session, phone)
+    if changed:
+        for customer in customers:
+            audit.append(
+                session,
+                at=at,
+                actor=actor,
+                action="customer.sms_opted_out" if opted_out else "customer.sms_opted_in",
+                subject=f"customer:{customer.id}",
+                details={"reason": reason},
+            )
         log.info(
             "sms %s for %s (%d customers)", "opt-out" if opted_out else "opt-in", mask_phone(phone), len(customers)
         )
     return [c.id for c in customers]
-
-
-def _drop_pending_texts(session: Session, *, phone: str, at: datetime, reason: str) -> None:
-    statement = select(Notice).where(
-        Notice.channel == "sms", Notice.recipient == phone, Notice.status == NoticeStatus.PENDING
-    )
-    for notice in session.exec(statement).all():
-        drop_notice(session, notice, at=at, reason=f"number opted out of SMS ({reason})")

@@ -21,6 +21,7 @@ import engine.models  # noqa: F401  (tables for create_all)
 from engine import audit
 from engine.channels import ChannelName, OutboundMessage, SendResult
 from engine.clock import SimulatedClock, format_instant
+from engine.compose.seeds import DIGEST
 from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
@@ -137,6 +138,7 @@ class ReplaySummary:
     notices: Counter[str] = field(default_factory=Counter)
     dropped: int = 0
     failed: int = 0
+    merged: int = 0  # notices whose news went out inside another (the daily cap)
     started_at: datetime | None = None
     ended_at: datetime | None = None
     seconds: float = 0.0
@@ -272,38 +274,60 @@ def _write(rt: Runtime, out: Path, summary: ReplaySummary) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with rt.unit_of_work() as session:
         rows = session.exec(select(Notice).order_by(col(Notice.send_at), col(Notice.id))).all()
+        merged: dict[int, list[Notice]] = {}
+        for notice in rows:
+            if notice.status == NoticeStatus.MERGED and notice.merged_into is not None:
+                merged.setdefault(notice.merged_into, []).append(notice)
         with out.open("w", encoding="utf-8") as handle:
             for notice in rows:
                 if notice.status == NoticeStatus.SENT:
-                    _write_line(handle, notice)
-                    summary.notices[f"{notice.situation}/{notice.stage}/{notice.channel}"] += 1
+                    for line in _lines(notice, merged.get(notice.id or 0, [])):
+                        _write_line(handle, line)
+                        summary.notices[f"{line['situation']}/{line['stage']}/{line['channel']}"] += 1
                 elif notice.status == NoticeStatus.DROPPED:
                     summary.dropped += 1
                 elif notice.status == NoticeStatus.FAILED:
                     summary.failed += 1
+                elif notice.status == NoticeStatus.MERGED:
+                    summary.merged += 1
 
 
-def _write_line(handle: IO[str], notice: Notice) -> None:
-    handle.write(
-        json.dumps(
-            {
-                "notice_id": notice.id,
-                "customer_id": notice.customer_id,
-                "order_id": notice.order_id,
-                "incident_id": notice.incident_id,
-                "situation": notice.situation,
-                "stage": notice.stage,
-                "channel": notice.channel,
-                "recipient": notice.recipient,
-                "send_at": format_instant(notice.send_at),
-                "subject": notice.subject,
-                "body": notice.body,
-                "template": notice.template,
-            },
-            ensure_ascii=False,
-        )
-        + "\n"
-    )
+def _lines(notice: Notice, originals: list[Notice]) -> list[dict[str, Any]]:
+    """One line per notice sent; a digest is one line per thread it told about (its order or incident,
+    situation and stage, with the digest's channel, time and text), so each is credited as told."""
+    line = {
+        "notice_id": notice.id,
+        "customer_id": notice.customer_id,
+        "order_id": notice.order_id,
+        "incident_id": notice.incident_id,
+        "situation": notice.situation,
+        "stage": notice.stage,
+        "channel": notice.channel,
+        "recipient": notice.recipient,
+        "send_at": format_instant(notice.send_at),
+        "subject": notice.subject,
+        "body": notice.body,
+        "template": notice.template,
+    }
+    if notice.situation != DIGEST:
+        return [line]
+    threads: dict[str, list[Notice]] = {}
+    for original in originals:
+        threads.setdefault(original.thread_key, []).append(original)
+    return [
+        {
+            **line,
+            "order_id": group[-1].order_id,
+            "incident_id": group[-1].incident_id,
+            "situation": group[-1].situation,
+            "stage": group[0].stage,
+        }
+        for group in threads.values()
+    ]
+
+
+def _write_line(handle: IO[str], line: dict[str, Any]) -> None:
+    handle.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def _floor(moment: datetime, step: timedelta) -> datetime:

@@ -1,4 +1,5 @@
-"""Staff operations behind the API token: fan-out approvals and the global pause on sending.
+"""Staff operations behind the API token: fan-out approvals, the global pause on sending, and clearing
+an address from the suppression list.
 
 There are no staff logins yet, so every decision here is recorded as made by the token holder
 ("staff:api").
@@ -18,6 +19,7 @@ from engine.approvals import service as approvals
 from engine.clock import format_instant
 from engine.models import ApprovalStatus, FanoutApproval
 from engine.runtime import Runtime
+from engine.suppressions import service as suppressions
 
 router = APIRouter(prefix="/api", tags=["ops"], dependencies=[Depends(require_api_token)])
 STAFF_ACTOR = "staff:api"
@@ -79,3 +81,19 @@ def _state(state: pause.PauseState) -> dict[str, Any]:
         "updated_by": state.updated_by,
         "reason": state.reason,
     }
+
+
+@router.delete("/suppressions/{suppression_id}")
+def clear_suppression(
+    rt: RuntimeDep,
+    suppression_id: int,
+    reason: Annotated[str | None, Query(max_length=500, description="why, for the audit log")] = None,
+) -> dict[str, Any]:
+    """Send to this address again (the customer fixed their mailbox, texted START by another way, …)."""
+    with rt.unit_of_work() as session:
+        found = suppressions.lift_by_id(
+            session, suppression_id, actor=STAFF_ACTOR, at=rt.clock.now(), reason=reason or "cleared by staff"
+        )
+    if not found:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no suppression {suppression_id}")
+    return {"cleared": suppression_id}

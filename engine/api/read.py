@@ -1,8 +1,9 @@
-"""GET /api/{events,notices,situations,audit}: JSON lists with filters, behind the API token."""
+"""GET /api/{events,notices,situations,audit,suppressions}: JSON lists with filters, behind the API token."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -64,3 +65,16 @@ def situations(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
 @router.get("/audit")
 def audit(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
     return _respond(session, f, queries.list_audit)
+
+
+@router.get("/suppressions")
+def suppressions(
+    session: SessionDep,
+    f: FiltersDep,
+    address: Annotated[str | None, Query(max_length=320, description="an email address or phone number")] = None,
+) -> dict[str, Any]:
+    """Addresses nothing proactive is sent to: numbers that replied STOP, mailboxes that do not exist.
+
+    Filters: `channel` (email, sms), `source` (customer, twilio, smtp, staff, migration), `address`, `since`.
+    """
+    return _respond(session, replace(f, address=address), queries.list_suppressions)

@@ -62,6 +62,7 @@ def build_context(
         "links": {
             "tracking": f"{base}/t/{quote(order.id)}" if order else None,
             "order": f"{base}/orders/{quote(order.id)}" if order else None,
+            "orders": f"{base}/orders",  # all of the customer's orders: the one link of a digest
             "status_page": f"{base}/status" if incident else None,
             "unsubscribe": unsubscribe_url,
             "help": f"mailto:{settings.support_email}",

@@ -23,6 +23,11 @@ SITUATION_KINDS = (
     "service.disruption",
 )
 STAGES = ("initial", "update", "resolved")
+# Not a situation: the one message that carries several threads' news when the daily cap merges them
+# (engine/notices/merging.py). Its templates get `digest.items` instead of one order or incident.
+DIGEST = "digest"
+DIGEST_STAGE = "merged"
+TEMPLATE_STAGES: dict[str, tuple[str, ...]] = {**{kind: STAGES for kind in SITUATION_KINDS}, DIGEST: (DIGEST_STAGE,)}
 PARTS = ("subject", "text", "html", "sms")
 FALLBACK_LOCALE = "en"
 
@@ -70,10 +75,10 @@ def parse_template_path(root: Path, path: Path) -> TemplateKey:
     if match is None:
         raise TemplateError(f"{relative}: malformed template file name; expected {expected}")
     stage, part, locale = match["stage"], match["part"], match["locale"]
-    if situation not in SITUATION_KINDS:
-        raise TemplateError(f"{relative}: unknown situation {situation!r}; known: {', '.join(SITUATION_KINDS)}")
-    if stage not in STAGES:
-        raise TemplateError(f"{relative}: unknown stage {stage!r}; known: {', '.join(STAGES)}")
+    if situation not in TEMPLATE_STAGES:
+        raise TemplateError(f"{relative}: unknown situation {situation!r}; known: {', '.join(TEMPLATE_STAGES)}")
+    if stage not in TEMPLATE_STAGES[situation]:
+        raise TemplateError(f"{relative}: unknown stage {stage!r}; known: {', '.join(TEMPLATE_STAGES[situation])}")
     if part not in PARTS:
         raise TemplateError(f"{relative}: unknown part {part!r}; known: {', '.join(PARTS)}")
     if locale is None:
@@ -151,6 +156,7 @@ def sample_context(
         "links": {
             "tracking": None,
             "order": None,
+            "orders": f"{base}/orders",
             "status_page": None,
             "unsubscribe": f"{base}/unsubscribe/tok-8f2a",
             "help": "mailto:help@acme.example",
@@ -207,4 +213,53 @@ def sample_context(
         "last_scan_at": last_scan,
         "handed_over_at": now - timedelta(days=3),
     }
+    return context
+
+
+def sample_digest_context(
+    kinds: tuple[str, ...] = ("shipment.delayed", "order.late_to_ship"),
+    *,
+    locale: str = FALLBACK_LOCALE,
+    now: datetime | None = None,
+    exception: str | None = "weather",
+) -> dict[str, Any]:
+    """A realistic context for the `digest/merged` templates: one item per kind, each from that kind's
+    own sample (a second order gets its own id and items), on top of the usual customer, brand and links."""
+    context = sample_context(DIGEST, DIGEST_STAGE, locale=locale, now=now)
+    context.update(order=None, shipment=None, incident=None, next_update_at=None)
+    context["links"].update(tracking=None, order=None, status_page=None)
+    portuguese = locale.startswith("pt")
+    other_items = (
+        ("tênis de corrida", "moedor de café", "mochila")
+        if portuguese
+        else (
+            "trail running shoes",
+            "coffee grinder",
+            "backpack",
+        )
+    )
+    items: list[dict[str, Any]] = []
+    for index, kind in enumerate(kinds):
+        single = sample_context(kind, "initial", locale=locale, now=now, exception=exception)
+        if single["order"] is not None and index > 0:
+            name = other_items[(index - 1) % len(other_items)]
+            order_id = f"A2004{index}"
+            single["order"].update(
+                id=order_id, items=name, items_title=name[:1].upper() + name[1:], lines=[{"name": name, "quantity": 1}]
+            )
+            single["links"].update(
+                tracking=f"https://acme.example/t/{order_id}", order=f"https://acme.example/orders/{order_id}"
+            )
+        items.append(
+            {
+                "kind": kind,
+                "stage": "initial",
+                "order": single["order"],
+                "shipment": single["shipment"],
+                "incident": single["incident"],
+                "links": {name: single["links"][name] for name in ("tracking", "order", "status_page")},
+                "opened_at": single["situation"]["opened_at"],
+            }
+        )
+    context["digest"] = {"count": len(items), "items": items}
     return context

@@ -11,12 +11,14 @@ from engine.models.notices import DeliveryAttempt, Notice, NoticeStatus
 from engine.models.orders import Order, Shipment
 from engine.models.situations import Situation, SituationStatus
 from engine.models.staff import StaffUser
+from engine.models.suppressions import ChannelSuppression
 from engine.models.templates import MessageTemplate, TemplateVersion
 
 __all__ = [
     "ApprovalStatus",
     "AuditEntry",
     "CarrierStats",
+    "ChannelSuppression",
     "Component",
     "Customer",
     "DeliveryAttempt",

@@ -24,8 +24,7 @@ class Customer(SQLModel, table=True):
     channels: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     components: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     quiet_hours: str | None = Field(default=None, max_length=16)
-    email_opted_out: bool = Field(default=False)
-    sms_opted_out: bool = Field(default=False)
+    email_opted_out: bool = Field(default=False)  # one-click unsubscribe; a STOP is per number (suppressions)
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     # occurred_at of the newest upsert applied, so an older one never overwrites it.
     state_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -17,6 +17,7 @@ class NoticeStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # the provider refused it for good
     DROPPED = "dropped"  # no longer worth sending (the problem was fixed before it went out)
+    MERGED = "merged"  # went out inside another notice (`merged_into`): the daily cap merged them
 
 
 class Notice(SQLModel, table=True):
@@ -49,6 +50,8 @@ class Notice(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_id: str | None = Field(default=None, max_length=200, index=True)  # provider callbacks look it up
     attempts: int = Field(default=0)
+    # Set with status `merged`: the notice whose message carried this one's news (engine/notices/merging.py).
+    merged_into: int | None = Field(default=None, foreign_key="notices.id", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 

@@ -4,8 +4,10 @@ The one crash window: a worker that dies after the provider accepted the message
 "sent" row commits leaves the notice in `sending`. It is never sent again automatically (at most once);
 the relay reports such notices so staff can check the provider's log and decide.
 
-A text that fails for good may become an email (`engine/notices/fallback.py`); Twilio's 21610 opts the
-number out of SMS. See docs/delivery.md.
+At claim time a notice to a suppressed address is dropped, and the daily cap may hold it or merge it
+with others due (`engine/notices/capping.py`). A text that fails for good may become an email
+(`engine/notices/fallback.py`); Twilio's 21610 opts the number out of SMS, and an SMTP 5xx that says the
+mailbox does not exist suppresses the address. See docs/delivery.md.
 """
 
 from __future__ import annotations
@@ -15,24 +17,31 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from engine import audit
 from engine.channels import OutboundMessage, SendResult
+from engine.compose.seeds import DIGEST
+from engine.db import row_locks
 from engine.errors import TemplateError
-from engine.models import DeliveryAttempt, Notice, NoticeStatus, Situation, SituationStatus
+from engine.models import Customer, DeliveryAttempt, Notice, NoticeStatus, Situation, SituationStatus
 from engine.notices import repository
+from engine.notices.capping import apply_cap
 from engine.notices.dropping import drop_notice
 from engine.notices.fallback import plan_email_fallback
+from engine.notices.merging import all_fixed, carried
 from engine.pause import is_paused
+from engine.policy.frequency import counts_against_cap
 from engine.preferences import set_sms_opt_out_for_number
 from engine.runtime import Runtime
+from engine.suppressions import service as suppressions
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 TWILIO_UNSUBSCRIBED = "21610"  # Twilio: "Attempt to send to unsubscribed recipient" (the number sent STOP)
 WARNING_STAGES = ("initial", "update")
+PROVIDER_SOURCE = {"email": "smtp", "sms": "twilio"}  # who said an address is dead, for the suppression
 
 
 @dataclass(frozen=True)
@@ -54,9 +63,10 @@ def deliver_notice(rt: Runtime, notice_id: int, *, jitter: bool = True) -> Deliv
         except TemplateError as exc:  # e.g. a header that would allow injection: never sendable
             result = SendResult.rejected(f"message refused before sending: {exc}")
         except Exception as exc:  # a channel bug must not leave the notice claimed forever
-            log.exception("channel %s raised while sending notice %s", message.channel, notice_id)
+            log.exception("channel %s raised while sending notice %s", message.channel, message.notice_id)
             result = SendResult.transient(f"{type(exc).__name__} in channel")
-    return _record(rt, notice_id, result, jitter=jitter)
+    # The message may be another notice than the one asked for: the one this was merged into.
+    return _record(rt, message.notice_id, result, jitter=jitter)
 
 
 def deliver_due(rt: Runtime, *, limit: int = 10_000, jitter: bool = True) -> int:
@@ -72,6 +82,13 @@ def deliver_due(rt: Runtime, *, limit: int = 10_000, jitter: bool = True) -> int
 def _claim(rt: Runtime, notice_id: int) -> OutboundMessage | DeliveryOutcome:
     with rt.unit_of_work() as session:
         now = rt.clock.now()
+        peek = session.exec(select(Notice.customer_id, Notice.stage).where(Notice.id == notice_id)).first()
+        if peek is None:
+            return DeliveryOutcome("missing")
+        if counts_against_cap(peek[1]) and row_locks(session):
+            # The daily cap is decided one claim per customer at a time (customer first, then notices,
+            # the order every other writer takes too), so two workers never both take the last slot.
+            session.get(Customer, peek[0], with_for_update=True)
         notice = repository.get_for_claim(session, notice_id)
         if notice is None:
             return DeliveryOutcome("missing")
@@ -81,13 +98,31 @@ def _claim(rt: Runtime, notice_id: int) -> OutboundMessage | DeliveryOutcome:
             return DeliveryOutcome("not_due")
         if is_paused(session):
             return DeliveryOutcome("paused")  # stays pending; the relay queues it again after resume
-        situation = session.get(Situation, notice.situation_id)
-        if notice.stage in WARNING_STAGES and situation is not None and situation.status == SituationStatus.RESOLVED:
+        if _fixed_meanwhile(session, notice):
             drop_notice(session, notice, at=now, reason="the problem was fixed before this was sent")
             return DeliveryOutcome(NoticeStatus.DROPPED)
-        notice.status, notice.claimed_at = NoticeStatus.SENDING, now
-        notice.attempts += 1
-        return _message(rt, notice)
+        suppressed = suppressions.for_recipient(session, channel=notice.channel, recipient=notice.recipient)
+        if suppressed is not None:
+            drop_notice(session, notice, at=now, reason=suppressions.describe(suppressed))
+            return DeliveryOutcome(NoticeStatus.DROPPED, suppressed.reason)
+        carrier = apply_cap(session, rt, notice, now=now)
+        if carrier is None:
+            return DeliveryOutcome(NoticeStatus.PENDING, notice.status_reason)
+        if carrier.status != NoticeStatus.PENDING:  # a digest whose template failed: on the row for staff
+            return DeliveryOutcome(carrier.status, carrier.status_reason)
+        carrier.status, carrier.claimed_at = NoticeStatus.SENDING, now
+        carrier.attempts += 1
+        return _message(rt, carrier)
+
+
+def _fixed_meanwhile(session: Session, notice: Notice) -> bool:
+    """A warning (or a digest of warnings) about problems that were all fixed since it was planned."""
+    if notice.situation == DIGEST:
+        return all_fixed(session, notice)
+    if notice.stage not in WARNING_STAGES:
+        return False
+    situation = session.get(Situation, notice.situation_id)
+    return situation is not None and situation.status == SituationStatus.RESOLVED
 
 
 def _message(rt: Runtime, notice: Notice) -> OutboundMessage:
@@ -144,6 +179,19 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
             _finish(notice, NoticeStatus.FAILED, result.error or "provider refused")
             action, details["reason"] = "notice.failed", notice.status_reason
             failed_text = notice
+            if result.permanent and result.address_rejected:
+                # The mailbox (or number) does not exist: nothing proactive goes there again until the
+                # customer's address changes or staff clear it.
+                details["address_suppressed"] = True
+                suppressions.suppress(
+                    session,
+                    channel=notice.channel,
+                    address=notice.recipient,
+                    reason=notice.status_reason or "provider refused the address",
+                    source=PROVIDER_SOURCE.get(notice.channel, notice.channel),
+                    actor="system",
+                    at=now,
+                )
         else:
             delay = _backoff(notice.attempts, result.retry_after, jitter=jitter)
             notice.status, notice.send_at, notice.enqueued_at = NoticeStatus.PENDING, now + delay, None
@@ -166,7 +214,8 @@ def after_text_failed(session: Session, rt: Runtime, notice: Notice, *, error: s
             at=rt.clock.now(),
             reason=f"twilio {TWILIO_UNSUBSCRIBED}: the number replied STOP",
         )
-    plan_email_fallback(session, rt, notice, reason=error)
+    for failed in carried(session, notice):  # a digest's news falls back thread by thread
+        plan_email_fallback(session, rt, failed, reason=error)
 
 
 def _finish(notice: Notice, status: NoticeStatus, reason: str | None) -> None:

@@ -7,13 +7,14 @@ stage exists already (sent, pending, failed or dropped), nothing more is planned
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from engine import audit
-from engine.models import Customer, Incident, Notice, Order, Shipment, Situation, SituationStatus
-from engine.notices.planner import Subject, plan_notices
+from engine.models import Customer, Notice, Situation, SituationStatus
+from engine.notices.planner import plan_notices, subject_for
 from engine.policy.channels import routes_for
 from engine.runtime import Runtime
+from engine.suppressions import service as suppressions
 
 WARNING_STAGES = ("initial", "update")
 
@@ -28,7 +29,8 @@ def plan_email_fallback(session: Session, rt: Runtime, failed: Notice, *, reason
         return None
     if failed.stage in WARNING_STAGES and situation.status == SituationStatus.RESOLVED:
         return None  # the problem is fixed: a late warning by email would only confuse
-    if not any(route.channel == "email" for route in routes_for(customer).routes):
+    suppressed = {c: suppressions.describe(row) for c, row in suppressions.for_customer(session, customer).items()}
+    if not any(route.channel == "email" for route in routes_for(customer, suppressed).routes):
         return None
     existing = session.exec(
         select(Notice.id)
@@ -43,7 +45,7 @@ def plan_email_fallback(session: Session, rt: Runtime, failed: Notice, *, reason
         situation=situation,
         stage=failed.stage,
         customer=customer,
-        subject=_subject(session, situation),
+        subject=subject_for(session, situation),
         only_channels={"email"},
     )
     if not planned:
@@ -65,18 +67,3 @@ def plan_email_fallback(session: Session, rt: Runtime, failed: Notice, *, reason
         },
     )
     return email
-
-
-def _subject(session: Session, situation: Situation) -> Subject:
-    order = session.get(Order, situation.order_id) if situation.order_id else None
-    shipment = None
-    if order is not None:
-        # The notice does not record which parcel it was about; the latest scanned one is the best guess.
-        shipment = session.exec(
-            select(Shipment)
-            .where(Shipment.order_id == order.id)
-            .order_by(col(Shipment.updated_at).desc(), col(Shipment.id).desc())
-            .limit(1)
-        ).first()
-    incident = session.get(Incident, situation.incident_id) if situation.incident_id else None
-    return Subject(order=order, shipment=shipment, incident=incident)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from engine import audit
 from engine.channels import ChannelName
@@ -15,9 +16,11 @@ from engine.compose.render import render_message
 from engine.errors import TemplateError
 from engine.models import Customer, Incident, Notice, NoticeStatus, Order, Shipment, Situation
 from engine.notices import repository
+from engine.notices.threading import reply_subject
 from engine.policy.channels import routes_for
 from engine.policy.quiet_hours import defer
 from engine.runtime import Runtime, enqueue_after_commit
+from engine.suppressions import service as suppressions
 from engine.unsubscribe import unsubscribe_url
 
 DELIVER_ACTOR = "notices.deliver"
@@ -44,7 +47,8 @@ def plan_notices(
     next_update_at: datetime | None = None,
 ) -> list[Notice]:
     now = rt.clock.now()
-    routing = routes_for(customer)
+    suppressed = suppressions.for_customer(session, customer)
+    routing = routes_for(customer, {channel: suppressions.describe(row) for channel, row in suppressed.items()})
     routes = [r for r in routing.routes if only_channels is None or r.channel in only_channels]
     if not routes:
         audit.append(
@@ -60,10 +64,31 @@ def plan_notices(
             },
         )
         return []
+    for channel, row in suppressed.items():
+        if only_channels is None or channel in only_channels:
+            # The other channels still go; this one is skipped, and staff can see why on the timeline.
+            audit.append(
+                session,
+                at=now,
+                actor="system",
+                action="notice.suppressed",
+                subject=f"situation:{situation.id}",
+                details={
+                    "stage": stage,
+                    "customer_id": customer.id,
+                    "channel": channel,
+                    "reason": routing.skipped.get(channel, suppressions.describe(row)),
+                    "suppression_id": row.id,
+                },
+            )
     thread = repository.in_thread(session, customer_id=customer.id, thread_key=situation.subject_key)
+    # The thread's first email the customer got (or will get); a dropped, failed or merged one never
+    # arrived under its own Message-ID, so a reply to it would thread under nothing.
+    first_email = next(
+        (n for n in thread if n.channel == "email" and n.message_id and n.status in repository.LIVE), None
+    )
     planned: list[Notice] = []
     for route in routes:
-        first_email = next((n for n in thread if n.channel == "email" and n.message_id), None)
         notice = _compose(
             session,
             rt,
@@ -76,6 +101,7 @@ def plan_notices(
             now=now,
             next_update_at=next_update_at,
             in_reply_to=first_email.message_id if first_email else None,
+            thread_subject=first_email.subject if first_email else None,
         )
         planned.append(notice)
     return planned
@@ -94,6 +120,7 @@ def _compose(
     now: datetime,
     next_update_at: datetime | None,
     in_reply_to: str | None,
+    thread_subject: str | None = None,
 ) -> Notice:
     send_at = now
     if channel == "sms":
@@ -117,39 +144,24 @@ def _compose(
         created_at=now,
     )
     try:
-        resolved = rt.templates.resolve(
-            session, situation=situation.kind, stage=stage, channel=channel, locale=customer.locale
-        )
-        context = build_context(
-            settings=rt.settings,
-            customer=customer,
+        render_notice(
+            session,
+            rt,
+            notice,
             situation=situation,
-            stage=stage,
-            locale=resolved.locale,
+            customer=customer,
+            subject=subject,
             now=now,
-            order=subject.order,
-            shipment=subject.shipment,
-            incident=subject.incident,
             next_update_at=next_update_at,
-            first_sms=channel == "sms" and not repository.has_texted(session, recipient=recipient),
-            unsubscribe_url=unsubscribe_url(rt.settings, customer.id) if channel == "email" else None,
+            thread_subject=thread_subject,
         )
-        rendered = render_message(
-            resolved.sources,
-            context,
-            channel=channel,
-            locale=resolved.locale,
-            timezone=customer.timezone,
-        )
-        notice.template, notice.locale = resolved.label, resolved.locale
-        notice.subject, notice.body, notice.html = rendered.subject, rendered.text, rendered.html
     except TemplateError as exc:
         # Nothing is lost: the failure is on the row for staff to see, fix and resend.
         notice.status, notice.status_reason = NoticeStatus.FAILED, f"template error: {exc}"[:500]
     session.add(notice)
     session.flush()
     if channel == "email":
-        notice.message_id = _message_id(rt, notice)
+        notice.message_id = message_id_for(rt, notice)
     audit.append(
         session,
         at=now,
@@ -174,7 +186,74 @@ def _compose(
     return notice
 
 
-def _message_id(rt: Runtime, notice: Notice) -> str:
+def render_notice(
+    session: Session,
+    rt: Runtime,
+    notice: Notice,
+    *,
+    situation: Situation,
+    customer: Customer,
+    subject: Subject,
+    now: datetime,
+    next_update_at: datetime | None = None,
+    thread_subject: str | None = None,
+    not_texted_by: Collection[int] = (),
+) -> None:
+    """Fill the notice's template, subject and body for its situation, stage and channel, as of `now`.
+
+    Raises TemplateError. `not_texted_by`: pending notices that do not count as an earlier text to the
+    number (those being merged into this one), for the STOP line on the first text.
+    """
+    channel: ChannelName = "sms" if notice.channel == "sms" else "email"
+    resolved = rt.templates.resolve(
+        session, situation=situation.kind, stage=notice.stage, channel=channel, locale=customer.locale
+    )
+    context = build_context(
+        settings=rt.settings,
+        customer=customer,
+        situation=situation,
+        stage=notice.stage,
+        locale=resolved.locale,
+        now=now,
+        order=subject.order,
+        shipment=subject.shipment,
+        incident=subject.incident,
+        next_update_at=next_update_at,
+        first_sms=channel == "sms"
+        and not repository.has_texted(session, recipient=notice.recipient, excluding=not_texted_by),
+        unsubscribe_url=unsubscribe_url(rt.settings, customer.id) if channel == "email" else None,
+    )
+    rendered = render_message(
+        resolved.sources,
+        context,
+        channel=channel,
+        locale=resolved.locale,
+        timezone=customer.timezone,
+    )
+    notice.template, notice.locale = resolved.label, resolved.locale
+    notice.subject, notice.body, notice.html = rendered.subject, rendered.text, rendered.html
+    if channel == "email" and notice.in_reply_to and thread_subject:
+        notice.subject = reply_subject(thread_subject)[:500]  # same conversation in every mail client
+
+
+def subject_for(session: Session, situation: Situation) -> Subject:
+    """What a situation is about, read back from the database (for a notice rendered again later)."""
+    order = session.get(Order, situation.order_id) if situation.order_id else None
+    shipment = None
+    if order is not None:
+        # The notice does not record which parcel it was about; the latest scanned one is the best guess.
+        shipment = session.exec(
+            select(Shipment)
+            .where(Shipment.order_id == order.id)
+            .order_by(col(Shipment.updated_at).desc(), col(Shipment.id).desc())
+            .limit(1)
+        ).first()
+    incident = session.get(Incident, situation.incident_id) if situation.incident_id else None
+    return Subject(order=order, shipment=shipment, incident=incident)
+
+
+def message_id_for(rt: Runtime, notice: Notice) -> str:
+    """The Message-ID an email notice goes out with (needs the notice's id: flush first)."""
     sender = rt.settings.email_from
     domain = sender.rsplit("@", 1)[-1].strip("> ") if "@" in sender else "localhost"
     token = hashlib.sha256(f"{notice.thread_key}:{notice.customer_id}".encode()).hexdigest()[:12]

@@ -17,10 +17,11 @@ from sqlmodel import col, select
 from engine import audit
 from engine.db import row_locks
 from engine.logmask import mask_phone
-from engine.models import Customer, Notice, NoticeStatus
+from engine.models import Notice, NoticeStatus
 from engine.notices.delivery import after_text_failed
 from engine.preferences import set_sms_opt_out_for_number
 from engine.runtime import Runtime
+from engine.suppressions import service as suppressions
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,7 @@ def receive_text(rt: Runtime, *, from_number: str, body: str, opt_out_type: str 
                 session, phone=from_number, opted_out=stop, actor="customer", at=now, reason=f"replied {keyword}"
             )
             return InboundReply("stop" if stop else "start", ids)
-        customers = session.exec(select(Customer).where(Customer.phone == from_number).order_by(col(Customer.id))).all()
-        ids = [c.id for c in customers]
+        ids = [c.id for c in suppressions.customers_with_phone(session, from_number)]
         if not ids:
             log.info("text from a number no customer has (%s); ignored", mask_phone(from_number))
             return InboundReply("unknown_number", [])

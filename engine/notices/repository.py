@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, or_, select, update
 
 from engine.db import row_locks
 from engine.models import Notice, NoticeStatus
+from engine.policy.frequency import UNCAPPED_STAGES
 
 WARNING_STAGES = ("initial", "update")
 LIVE = (NoticeStatus.PENDING, NoticeStatus.SENDING, NoticeStatus.SENT)
@@ -22,10 +25,31 @@ def in_thread(session: Session, *, customer_id: str, thread_key: str) -> list[No
     return list(session.exec(statement).all())
 
 
-def has_texted(session: Session, *, recipient: str) -> bool:
+def effective_statuses(session: Session, notices: list[Notice]) -> dict[int, str]:
+    """Each notice's status as the customer experiences it, by id.
+
+    A `merged` notice went out (or not) inside the notice it was merged into, so it takes that notice's
+    status. Merging is one level deep: only notices never attempted are merged, and the carrier is
+    claimed at once, so a carrier is never merged again.
+    """
+    carriers = {n.merged_into for n in notices if n.status == NoticeStatus.MERGED and n.merged_into is not None}
+    carried: dict[int, str] = {}
+    if carriers:
+        rows = session.exec(select(Notice.id, Notice.status).where(col(Notice.id).in_(carriers))).all()
+        carried = {notice_id: status for notice_id, status in rows if notice_id is not None}
+    return {
+        n.id: carried.get(n.merged_into or 0, NoticeStatus.DROPPED) if n.status == NoticeStatus.MERGED else n.status
+        for n in notices
+        if n.id is not None
+    }
+
+
+def has_texted(session: Session, *, recipient: str, excluding: Collection[int] = ()) -> bool:
     statement = select(Notice.id).where(
         Notice.channel == "sms", Notice.recipient == recipient, col(Notice.status).in_(LIVE)
     )
+    if excluding:
+        statement = statement.where(col(Notice.id).not_in(list(excluding)))
     return session.exec(statement.limit(1)).first() is not None
 
 
@@ -60,4 +84,26 @@ def due_pending(session: Session, *, now: datetime, limit: int) -> list[Notice]:
         .order_by(col(Notice.send_at), col(Notice.id))
         .limit(limit)
     )
+    return list(session.exec(statement).all())
+
+
+def sent_times(session: Session, *, customer_id: str, channel: str, since: datetime) -> list[datetime]:
+    """When each message that counts against the daily cap went out on this channel, newer than `since`.
+
+    Sent, or claimed by a worker right now (it is going out); `resolved` follow-ups do not count.
+    """
+    at = func.coalesce(col(Notice.sent_at), col(Notice.claimed_at))
+    statement = select(at).where(
+        Notice.customer_id == customer_id,
+        Notice.channel == channel,
+        col(Notice.status).in_((NoticeStatus.SENT, NoticeStatus.SENDING)),
+        col(Notice.stage).not_in(sorted(UNCAPPED_STAGES)),
+        at > since,
+    )
+    return [moment for moment in session.exec(statement).all() if moment is not None]
+
+
+def merged_into(session: Session, carrier_id: int) -> list[Notice]:
+    """The notices whose news went out inside this one, oldest first."""
+    statement = select(Notice).where(Notice.merged_into == carrier_id).order_by(col(Notice.id))
     return list(session.exec(statement).all())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.channels import CHANNELS, ChannelName
@@ -20,7 +21,10 @@ class Routing:
     skipped: dict[str, str]  # channel → why it is not used
 
 
-def routes_for(customer: Customer) -> Routing:
+def routes_for(customer: Customer, suppressed: Mapping[str, str] | None = None) -> Routing:
+    """`suppressed`: channel → why the customer's address on it is on the suppression list (the caller
+    looks it up, so this stays a pure decision)."""
+    suppressed = suppressed or {}
     routes: list[Route] = []
     skipped: dict[str, str] = {}
     for channel in CHANNELS:
@@ -31,13 +35,15 @@ def routes_for(customer: Customer) -> Routing:
                 skipped[channel] = "customer unsubscribed from email"
             elif not customer.email:
                 skipped[channel] = "no email address on file"
+            elif channel in suppressed:
+                skipped[channel] = suppressed[channel]
             else:
                 routes.append(Route("email", customer.email))
         else:
-            if customer.sms_opted_out:
-                skipped[channel] = "number opted out of SMS (STOP)"
-            elif not customer.phone:
+            if not customer.phone:
                 skipped[channel] = "no phone number on file"
+            elif channel in suppressed:
+                skipped[channel] = suppressed[channel]
             else:
                 routes.append(Route("sms", customer.phone))
     return Routing(routes, skipped)

@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
 
-from engine.models import AuditEntry, InboundEvent, Notice, Situation
+from engine.models import AuditEntry, ChannelSuppression, InboundEvent, Notice, Situation
+from engine.suppressions.addresses import normalize
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -25,6 +26,7 @@ class Filters:
     since: datetime | None = None
     cursor: int | None = None  # return rows with a smaller id than this
     limit: int = 100
+    address: str | None = None  # suppressions: an email address or phone number, in any spelling
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,18 @@ def list_situations(session: Session, f: Filters) -> Page:
     if f.since:
         q = q.where(Situation.updated_at >= f.since)
     return _page(session, q, Situation.id, f)
+
+
+def list_suppressions(session: Session, f: Filters) -> Page:
+    q = select(ChannelSuppression)
+    q = _eq(q, ChannelSuppression.channel, f.channel)
+    q = _eq(q, ChannelSuppression.source, f.source)
+    if f.address:
+        spellings = {normalize(channel, f.address) for channel in ("email", "sms")}
+        q = q.where(col(ChannelSuppression.address).in_(sorted(spellings)))
+    if f.since:
+        q = q.where(ChannelSuppression.created_at >= f.since)
+    return _page(session, q, ChannelSuppression.id, f)
 
 
 def list_audit(session: Session, f: Filters) -> Page:

@@ -65,7 +65,8 @@ def raise_situation(
         details={"kind": kind, "subject": subject_key, "customer_id": customer.id, "reason": reason},
     )
     thread = notices_repo.in_thread(session, customer_id=customer.id, thread_key=subject_key)
-    told = any(n.stage in WARNING_STAGES and n.status in notices_repo.LIVE for n in thread)
+    reached = notices_repo.effective_statuses(session, thread)  # a merged warning told them too
+    told = any(n.stage in WARNING_STAGES and reached.get(n.id or 0) in notices_repo.LIVE for n in thread)
     plan_notices(
         session,
         rt,
@@ -105,8 +106,11 @@ def resolve_subject(
         )
     thread = notices_repo.in_thread(session, customer_id=customer.id, thread_key=subject_key)
     _drop_unsent_warnings(session, thread, now=now, reason=f"{reason} before it was sent")
+    reached = notices_repo.effective_statuses(session, thread)
     warned = {
-        n.channel for n in thread if n.stage in WARNING_STAGES and n.status in (NoticeStatus.SENT, NoticeStatus.SENDING)
+        n.channel
+        for n in thread
+        if n.stage in WARNING_STAGES and reached.get(n.id or 0) in (NoticeStatus.SENT, NoticeStatus.SENDING)
     }
     already = any(n.stage == "resolved" and n.status in notices_repo.LIVE for n in thread)
     if follow_up and warned and not already:

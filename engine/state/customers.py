@@ -35,7 +35,7 @@ def ensure_customer(session: Session, customer_id: str, *, now: datetime) -> Cus
     """The customer row, created empty if new, locked for this transaction on PostgreSQL."""
     customer = session.get(Customer, customer_id, with_for_update=row_locks(session))
     if customer is None:
-        blank = {"channels": [], "components": [], "extra": {}, "email_opted_out": False, "sms_opted_out": False}
+        blank = {"channels": [], "components": [], "extra": {}, "email_opted_out": False}
         insert_if_absent(
             session,
             Customer,

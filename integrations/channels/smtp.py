@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 import threading
@@ -169,9 +170,11 @@ def result_for(exc: smtplib.SMTPException | OSError, recipient: str) -> SendResu
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         refusals = exc.recipients
         code, reply = refusals.get(recipient) or next(iter(refusals.values()), (554, b"recipient refused"))
-        return _by_code(code, reply)
+        return _by_code(code, reply, at_recipient=True)
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return _by_code(exc.smtp_code, exc.smtp_error, at_recipient=False, sender=True)
     if isinstance(exc, smtplib.SMTPResponseException):
-        return _by_code(exc.smtp_code, exc.smtp_error)
+        return _by_code(exc.smtp_code, exc.smtp_error, at_recipient=False)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return SendResult.transient(f"smtp connection lost: {exc}")
     if isinstance(exc, smtplib.SMTPException):
@@ -180,12 +183,29 @@ def result_for(exc: smtplib.SMTPException | OSError, recipient: str) -> SendResu
     return SendResult.transient(f"smtp connection failed: {type(exc).__name__}: {exc}")
 
 
-def _by_code(code: int, reply: bytes | str) -> SendResult:
+# RFC 3463 enhanced status: 5.1.x is about the address (bad mailbox, bad domain, moved), 5.2.1 a disabled
+# mailbox. Others (5.7.x policy or spam, 5.3.x our relay, 5.2.2 a full mailbox) say nothing final about
+# the address, so it is not marked.
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+# Basic codes that name the mailbox when a server sends no enhanced code, trusted only at RCPT TO.
+_MAILBOX_CODES = frozenset({550, 551, 553})
+
+
+def _by_code(code: int, reply: bytes | str, *, at_recipient: bool, sender: bool = False) -> SendResult:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     error = f"{code} {' '.join(text.split())}".strip()
     if 500 <= code <= 599:
-        return SendResult.rejected(error)
+        return SendResult.rejected(error, address_rejected=not sender and _address_gone(code, text, at_recipient))
     return SendResult.transient(error)
+
+
+def _address_gone(code: int, text: str, at_recipient: bool) -> bool:
+    """Whether a 5xx says the recipient's address cannot receive mail, rather than this message or our relay."""
+    enhanced = _ENHANCED.match(text)
+    if enhanced:
+        klass, subject, detail = (int(part) for part in enhanced.groups())
+        return klass == 5 and (subject == 1 or (subject, detail) == (2, 1))
+    return at_recipient and code in _MAILBOX_CODES
 
 
 def _went_stale(exc: BaseException) -> bool:

@@ -18,7 +18,7 @@ from engine.compose import (
     sms_segments,
 )
 from engine.compose.render import Channel
-from engine.compose.seeds import PARTS, SITUATION_KINDS, STAGES, sample_context
+from engine.compose.seeds import PARTS, SITUATION_KINDS, STAGES, TEMPLATE_STAGES, sample_context
 from engine.compose.segments import GSM7_BASIC, GSM7_EXTENSION
 from engine.errors import TemplateError
 
@@ -179,13 +179,13 @@ def case_id(case: tuple[str, str, str, str | None]) -> str:
 def test_every_situation_stage_part_and_locale_has_a_seed() -> None:
     expected = {
         TemplateKey(situation, stage, part, locale)
-        for situation in SITUATION_KINDS
-        for stage in STAGES
+        for situation, stages in TEMPLATE_STAGES.items()
+        for stage in stages
         for part in PARTS
         for locale in LOCALES
     }
     assert set(SEEDS) == expected
-    assert len(SEEDS) == 120
+    assert len(SEEDS) == 120 + 8  # five situations by three stages, and the digest
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from support import builders
 from support.fake_twilio import FakeTwilio, twilio_error
-from support.pipeline import drain, notices, post
+from support.pipeline import drain, notices, post, route_skipped
 from support.twilio_callbacks import post_signed, status_callback, with_twilio
 
 from engine.clock import SimulatedClock
 from engine.config import Settings
-from engine.models import AuditEntry, Customer, Notice
+from engine.models import AuditEntry, Notice
 from engine.notices.delivery import MAX_ATTEMPTS
 from engine.runtime import Runtime
 
@@ -39,10 +39,7 @@ def audit_entries(rt: Runtime, action: str) -> list[AuditEntry]:
 
 
 def opted_out(rt: Runtime) -> bool:
-    with Session(rt.db) as session:
-        customer = session.get(Customer, "C1")
-        assert customer is not None
-        return customer.sms_opted_out
+    return "opted out" in (route_skipped(rt, "sms") or "")
 
 
 def text_waiting_for_morning(client: TestClient, rt: Runtime, clock: SimulatedClock, **customer: object) -> Notice:

@@ -10,10 +10,12 @@ from sqlmodel import Session, col, select
 from engine.clock import SimulatedClock
 from engine.events import parse_events
 from engine.inbound.service import store_events
-from engine.models import InboundEvent, Notice
+from engine.models import Customer, InboundEvent, Notice
 from engine.notices.delivery import deliver_due
+from engine.policy.channels import routes_for
 from engine.processing import apply_event
 from engine.runtime import Runtime
+from engine.suppressions import service as suppressions
 from support import builders
 
 
@@ -48,3 +50,12 @@ def post(client: TestClient, clock: SimulatedClock, *events: dict[str, Any]) -> 
 def notices(rt: Runtime) -> list[Notice]:
     with Session(rt.db) as session:
         return list(session.exec(select(Notice).order_by(col(Notice.id))).all())
+
+
+def route_skipped(rt: Runtime, channel: str, customer_id: str = "C1") -> str | None:
+    """Why the planner would skip this channel for the customer now (consent, address, suppression), or None."""
+    with Session(rt.db) as session:
+        customer = session.get(Customer, customer_id)
+        assert customer is not None
+        suppressed = {c: suppressions.describe(row) for c, row in suppressions.for_customer(session, customer).items()}
+        return routes_for(customer, suppressed).skipped.get(channel)

@@ -168,6 +168,32 @@ def test_refused_recipient_is_rejected_by_its_code(channel: SmtpChannel, smtp_se
     assert not full.ok and not full.permanent and full.error == "452 4.2.2 Mailbox full"
 
 
+@pytest.mark.parametrize(
+    ("reply", "stage", "gone"),
+    [
+        ("550 5.1.1 No such user here", "rcpt", True),
+        ("550 5.1.1 <ana@example.com>: Recipient address rejected: User unknown", "data", True),
+        ("551 5.1.6 User has moved; please try <ana@new.example>", "rcpt", True),
+        ("550 5.2.1 Mailbox disabled, not accepting messages", "rcpt", True),
+        ("553 Requested action not taken: mailbox name not allowed", "rcpt", True),  # no enhanced code, at RCPT
+        ("550 5.7.1 Relaying denied", "rcpt", False),  # our relay's problem, not the customer's mailbox
+        ("550 5.7.1 Message refused by policy", "data", False),
+        ("552 5.2.2 Mailbox full", "data", False),  # may empty again
+        ("554 Message rejected as spam", "data", False),
+        ("550 Requested action not taken", "data", False),  # a bare 550 at DATA may be about the content
+    ],
+)
+def test_a_5xx_marks_the_address_only_when_it_is_about_the_mailbox(
+    channel: SmtpChannel, smtp_server: SmtpTestServer, reply: str, stage: str, gone: bool
+) -> None:
+    smtp_server.fail_next(reply, stage=stage)  # type: ignore[arg-type]
+
+    result = channel.send(notice())
+
+    assert not result.ok and result.permanent and result.error == reply
+    assert result.address_rejected is gone
+
+
 def test_line_break_in_subject_is_a_template_error(channel: SmtpChannel, smtp_server: SmtpTestServer) -> None:
     with pytest.raises(TemplateError, match="Subject"):
         channel.send(notice(subject="Late order\r\nBcc: everyone@example.com"))

@@ -1,0 +1,1 @@
+"""Suppressions: (channel, address) pairs nothing proactive is sent to, whoever the customer is."""

@@ -1,0 +1,152 @@
+"""Add and lift suppressions, and ask whether a route is suppressed; every change is audited.
+
+A suppression is keyed by the normalised address, not by a customer: a number that replied STOP stays
+opted out for every customer who has it, including customers created later, until START (or staff)
+lifts it; a mailbox the receiving server says does not exist stays unused until the customer's address
+changes or staff clear it. Nothing is logged with a full address.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from engine import audit
+from engine.models import ChannelSuppression, Customer, Notice, NoticeStatus
+from engine.notices.dropping import drop_notice
+from engine.suppressions import repository
+from engine.suppressions.addresses import PHONE_SEPARATORS, masked, normalize
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("customer", "twilio", "smtp", "staff", "migration")
+
+
+def describe(row: ChannelSuppression) -> str:
+    """Why a route is skipped, in the words staff read on notices and in the audit log."""
+    if row.channel == "sms":
+        return f"number opted out of SMS ({row.reason})"
+    if row.source == "smtp":
+        return f"email address undeliverable ({row.reason})"
+    return f"{row.channel} address suppressed by {row.source} ({row.reason})"
+
+
+def suppress(
+    session: Session,
+    *,
+    channel: str,
+    address: str,
+    reason: str,
+    source: str,
+    actor: str,
+    at: datetime,
+) -> ChannelSuppression | None:
+    """Suppress the route in the caller's transaction; returns the new row, None if it was already there.
+
+    Notices to the address still waiting to go out are dropped: they would be refused at claim anyway,
+    and dropping them now shows staff the reason at once.
+    """
+    normalised = normalize(channel, address)
+    if not normalised:
+        return None
+    row = repository.add_if_absent(
+        session,
+        ChannelSuppression(channel=channel, address=normalised, reason=reason[:500], source=source[:32], created_at=at),
+    )
+    if row is None:
+        return None
+    audit.append(
+        session,
+        at=at,
+        actor=actor,
+        action="suppression.added",
+        subject=f"suppression:{row.id}",
+        details={"channel": channel, "address": masked(channel, normalised), "source": source, "reason": row.reason},
+    )
+    _drop_pending(session, channel=channel, address=address, normalised=normalised, at=at, reason=describe(row))
+    log.info("%s suppressed for %s (%s)", channel, masked(channel, normalised), source)
+    return row
+
+
+def lift(session: Session, *, channel: str, address: str, actor: str, at: datetime, reason: str) -> bool:
+    """Remove the suppression of this route, if any; returns whether there was one."""
+    row = repository.find(session, channel=channel, address=normalize(channel, address))
+    if row is None:
+        return False
+    _remove(session, row, actor=actor, at=at, reason=reason)
+    return True
+
+
+def lift_by_id(session: Session, suppression_id: int, *, actor: str, at: datetime, reason: str) -> bool:
+    """Staff clearing one entry; returns False when there is no such suppression."""
+    row = session.get(ChannelSuppression, suppression_id)
+    if row is None:
+        return False
+    _remove(session, row, actor=actor, at=at, reason=reason)
+    return True
+
+
+def _remove(session: Session, row: ChannelSuppression, *, actor: str, at: datetime, reason: str) -> None:
+    audit.append(
+        session,
+        at=at,
+        actor=actor,
+        action="suppression.removed",
+        subject=f"suppression:{row.id}",
+        details={
+            "channel": row.channel,
+            "address": masked(row.channel, row.address),
+            "source": row.source,
+            "was": row.reason,
+            "reason": reason[:500],
+        },
+    )
+    session.delete(row)
+    session.flush()
+    log.info("%s suppression lifted for %s", row.channel, masked(row.channel, row.address))
+
+
+def for_customer(session: Session, customer: Customer) -> dict[str, ChannelSuppression]:
+    """The suppressed routes among the customer's current addresses, by channel (one query, or none)."""
+    routes: list[tuple[str, str]] = []
+    if customer.email and "email" in customer.channels:
+        routes.append(("email", normalize("email", customer.email)))
+    if customer.phone and "sms" in customer.channels:
+        routes.append(("sms", normalize("sms", customer.phone)))
+    return repository.find_any(session, routes)
+
+
+def for_recipient(session: Session, *, channel: str, recipient: str) -> ChannelSuppression | None:
+    return repository.find(session, channel=channel, address=normalize(channel, recipient))
+
+
+def customers_with_phone(session: Session, phone: str) -> list[Customer]:
+    """Every customer whose number is this one, however each was spelled (`+55 11 98765-4321`)."""
+    normalised = normalize("sms", phone)
+    if not normalised:
+        return []
+    spellings = {normalised, "00" + normalised[1:] if normalised.startswith("+") else normalised}
+    statement = select(Customer).where(_digits_only(col(Customer.phone)).in_(sorted(spellings)))
+    return list(session.exec(statement.order_by(col(Customer.id))).all())
+
+
+def _digits_only(column: Any) -> Any:
+    """The column without the separators `normalize_phone` drops, in SQL both databases speak."""
+    for separator in PHONE_SEPARATORS:
+        column = func.replace(column, separator, "")
+    return column
+
+
+def _drop_pending(session: Session, *, channel: str, address: str, normalised: str, at: datetime, reason: str) -> None:
+    recipient = (
+        func.lower(col(Notice.recipient)) == normalised
+        if channel == "email"
+        else col(Notice.recipient).in_(sorted({address, normalised}))
+    )
+    statement = select(Notice).where(Notice.channel == channel, Notice.status == NoticeStatus.PENDING, recipient)
+    for notice in session.exec(statement).all():
+        drop_notice(session, notice, at=at, reason=reason)

@@ -1,0 +1,116 @@
+"""A permanent SMTP 5xx about the mailbox fails the notice and marks the address: no proactive email goes
+there again until the customer's address changes or staff clear it (audited, listed in the API)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+from support import builders
+from support.pipeline import drain, notices, post, route_skipped
+from support.smtp_server import SmtpTestServer
+
+from engine.clock import SimulatedClock
+from engine.config import Settings
+from engine.models import AuditEntry
+from engine.runtime import Runtime
+
+AUTH = {"Authorization": "Bearer test-token"}
+USER_UNKNOWN = "550 5.1.1 <ana@example.com>: Recipient address rejected: User unknown"
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp_server: SmtpTestServer) -> Settings:
+    return settings.model_copy(update={"smtp_url": smtp_server.url()})
+
+
+def audit_entries(rt: Runtime, action: str) -> list[AuditEntry]:
+    with Session(rt.db) as session:
+        statement = select(AuditEntry).where(AuditEntry.action == action).order_by(col(AuditEntry.seq))
+        return list(session.exec(statement).all())
+
+
+def trouble(client: TestClient, clock: SimulatedClock, order_id: str) -> None:
+    t = clock.now()
+    post(
+        client,
+        clock,
+        builders.order_created(t - timedelta(days=2), order_id=order_id),
+        builders.shipment(t, "exception", order_id=order_id, exception="weather"),
+    )
+
+
+def test_a_mailbox_that_does_not_exist_gets_no_more_email_until_it_changes(
+    client: TestClient, rt: Runtime, clock: SimulatedClock, smtp_server: SmtpTestServer
+) -> None:
+    post(client, clock, builders.customer_upserted(clock.now() - timedelta(days=3), email="Ana@Example.com"))
+    smtp_server.fail_next(USER_UNKNOWN, stage="rcpt")
+    trouble(client, clock, "A1")
+    drain(rt)
+
+    [bounced, text] = notices(rt)
+    assert (bounced.channel, bounced.status, bounced.status_reason) == ("email", "failed", USER_UNKNOWN)
+    assert (text.channel, text.status) == ("sms", "sent")  # the text is another route: it still goes
+    listed = client.get("/api/suppressions", params={"channel": "email"}, headers=AUTH).json()["items"]
+    assert [(s["address"], s["source"], s["reason"]) for s in listed] == [("ana@example.com", "smtp", USER_UNKNOWN)]
+    [added] = audit_entries(rt, "suppression.added")
+    assert added.details["address"] == "a***@example.com"  # the chain keeps who, not a usable address
+    assert [e.details.get("address_suppressed") for e in audit_entries(rt, "notice.failed")] == [True]
+
+    clock.advance(timedelta(hours=2))
+    trouble(client, clock, "A2")
+    drain(rt)
+    assert [(n.order_id, n.channel) for n in notices(rt)][2:] == [("A2", "sms")]
+    [skipped] = audit_entries(rt, "notice.suppressed")
+    assert skipped.details["channel"] == "email"
+    assert skipped.details["reason"] == f"email address undeliverable ({USER_UNKNOWN})"
+    assert len(smtp_server.messages) == 0
+
+    clock.advance(timedelta(hours=2))  # the customer fixes their address
+    post(client, clock, builders.customer_upserted(clock.now(), email="ana.souza@example.com"))
+    trouble(client, clock, "A3")
+    drain(rt)
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["ana.souza@example.com"]]
+
+
+def test_staff_can_clear_an_address_and_mail_goes_there_again(
+    client: TestClient, rt: Runtime, clock: SimulatedClock, smtp_server: SmtpTestServer
+) -> None:
+    post(client, clock, builders.customer_upserted(clock.now() - timedelta(days=3), channels=["email"]))
+    smtp_server.fail_next("550 5.1.1 No such user here", stage="rcpt")
+    trouble(client, clock, "A1")
+    drain(rt)
+    assert route_skipped(rt, "email") == "email address undeliverable (550 5.1.1 No such user here)"
+    [entry] = client.get("/api/suppressions", params={"address": "ANA@example.com "}, headers=AUTH).json()["items"]
+
+    assert client.delete(f"/api/suppressions/{entry['id']}").status_code == 401  # the token is required
+    cleared = client.delete(f"/api/suppressions/{entry['id']}", params={"reason": "mailbox recreated"}, headers=AUTH)
+    assert cleared.status_code == 200
+    assert client.delete(f"/api/suppressions/{entry['id']}", headers=AUTH).status_code == 404
+    [removed] = audit_entries(rt, "suppression.removed")
+    assert (removed.actor, removed.details["reason"]) == ("staff:api", "mailbox recreated")
+    assert client.get("/api/suppressions", headers=AUTH).json()["items"] == []
+
+    clock.advance(timedelta(hours=2))
+    trouble(client, clock, "A2")
+    drain(rt)
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["ana@example.com"]]
+
+
+def test_a_refusal_about_the_message_does_not_mark_the_address(
+    client: TestClient, rt: Runtime, clock: SimulatedClock, smtp_server: SmtpTestServer
+) -> None:
+    post(client, clock, builders.customer_upserted(clock.now() - timedelta(days=3), channels=["email"]))
+    smtp_server.fail_next("550 5.7.1 Message refused by policy")
+    trouble(client, clock, "A1")
+    drain(rt)
+
+    assert [(n.status, n.status_reason) for n in notices(rt)] == [("failed", "550 5.7.1 Message refused by policy")]
+    assert route_skipped(rt, "email") is None
+    assert client.get("/api/suppressions", headers=AUTH).json()["items"] == []
+
+
+def test_the_suppression_list_needs_the_token(client: TestClient) -> None:
+    assert client.get("/api/suppressions").status_code == 401
