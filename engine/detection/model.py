@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from engine.db import insert_if_absent, row_locks
 from engine.models import CarrierStats, Order, Shipment
@@ -42,26 +42,51 @@ MODEL_TTL = timedelta(hours=1)
 
 
 class ModelCache:
-    """The model, reloaded at most once an hour of engine time."""
+    """The model, reloaded at most once an hour of engine time.
+
+    A reload first reads each carrier's version (deliveries learned, last update) and decodes and sorts
+    the samples only of carriers that changed: the samples are most of the row, and most carriers have
+    not moved within the hour.
+    """
 
     def __init__(self) -> None:
         self._model: DeliveryModel | None = None
         self._loaded_at: datetime | None = None
+        self._versions: dict[str, tuple[int, datetime]] = {}
 
     def get(self, session: Session, now: datetime) -> DeliveryModel:
         if self._model is None or self._loaded_at is None or not (self._loaded_at <= now < self._loaded_at + MODEL_TTL):
-            self._model, self._loaded_at = load_model(session), now
+            self._model, self._loaded_at = self._reload(session), now
         return self._model
 
     def invalidate(self) -> None:
         self._model = None
+        self._versions = {}
+
+    def _reload(self, session: Session) -> DeliveryModel:
+        previous = self._model.samples if self._model is not None else {}
+        versions = {
+            carrier: (deliveries, updated_at)
+            for carrier, deliveries, updated_at in session.exec(
+                select(CarrierStats.carrier, CarrierStats.deliveries, CarrierStats.updated_at)
+            ).all()
+        }
+        changed = [c for c, version in versions.items() if c not in previous or self._versions.get(c) != version]
+        model = DeliveryModel({c: previous[c] for c in versions if c not in changed})
+        if changed:
+            rows = session.exec(select(CarrierStats).where(col(CarrierStats.carrier).in_(changed))).all()
+            for row in rows:
+                model.samples[row.carrier] = _sorted_samples(row)
+        self._versions = versions
+        return model
 
 
 def load_model(session: Session) -> DeliveryModel:
-    model = DeliveryModel()
-    for row in session.exec(select(CarrierStats)).all():
-        model.samples[row.carrier] = {name: sorted(values) for name, values in row.samples.items()}
-    return model
+    return DeliveryModel({row.carrier: _sorted_samples(row) for row in session.exec(select(CarrierStats)).all()})
+
+
+def _sorted_samples(row: CarrierStats) -> dict[str, list[float]]:
+    return {name: sorted(values) for name, values in row.samples.items()}
 
 
 def observations(order: Order, shipment: Shipment) -> dict[str, float]:
