@@ -13,13 +13,10 @@ is announced only once staff approved it (`engine.approvals`); a declined one is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from engine import audit
@@ -41,6 +38,7 @@ from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
 from engine.situations.service import raise_situation, resolve_subject
 from engine.state.services import DOWN, ComponentChange
+from engine.state.subscriptions import count_subscribers, subscribers_page
 from engine.unsubscribe import unsubscribe_url
 
 KIND = "service.disruption"
@@ -179,36 +177,15 @@ def _cleared(session: Session, rt: Runtime, component: Component, incident: Inci
     return False
 
 
-def _count_over(session: Session, name: str, threshold: int, *, batch: int = 10 * BATCH) -> int | None:
-    """The number of subscribers to `name` if it is over `threshold`, else None.
-
-    One coarse COUNT settles the common case (it never undercounts); only a fan-out that may be too big
-    is counted exactly, reading just the ids and the components column.
-    """
-    coarse = session.exec(select(func.count()).select_from(Customer).where(_may_subscribe(name))).one()
-    if coarse <= threshold:
-        return None
-    exact, after = 0, ""
-    while True:
-        rows = session.exec(
-            select(Customer.id, Customer.components)
-            .where(col(Customer.id) > after, _may_subscribe(name))
-            .order_by(col(Customer.id))
-            .limit(batch)
-        ).all()
-        if not rows:
-            return exact if exact > threshold else None
-        exact += sum(1 for _, components in rows if name in (components or []))
-        after = rows[-1][0]
+def _count_over(session: Session, name: str, threshold: int) -> int | None:
+    """The number of subscribers to `name` if it is over `threshold`, else None (one index-only count)."""
+    recipients = count_subscribers(session, name)
+    return recipients if recipients > threshold else None
 
 
 def _first_subscriber(session: Session, name: str) -> Customer | None:
-    after: str | None = ""
-    while after is not None:
-        customers, after = _subscribers(session, name, after=after, limit=BATCH)
-        if customers:
-            return customers[0]
-    return None
+    first = subscribers_page(session, name, after="", limit=1)
+    return first[0] if first else None
 
 
 def _preview(
@@ -244,20 +221,10 @@ def _preview(
     return (rendered.subject or "")[:500] or None, rendered.text
 
 
-def _may_subscribe(name: str) -> ColumnElement[bool]:
-    """The JSON column matched coarsely as text (portable across SQLite and PostgreSQL); exact in Python."""
-    needle = json.dumps(name).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return cast(col(Customer.components), String).like(f"%{needle}%", escape="\\")
-
-
 def _subscribers(session: Session, name: str, *, after: str, limit: int) -> tuple[list[Customer], str | None]:
     """The next batch of customers subscribed to `name`, and the last id looked at (None when done)."""
-    rows = session.exec(
-        select(Customer).where(col(Customer.id) > after, _may_subscribe(name)).order_by(col(Customer.id)).limit(limit)
-    ).all()
-    if not rows:
-        return [], None
-    return [c for c in rows if name in (c.components or [])], rows[-1].id
+    customers = subscribers_page(session, name, after=after, limit=limit)
+    return customers, (customers[-1].id if customers else None)
 
 
 def _tell(session: Session, rt: Runtime, customer: Customer, incident: Incident, component: Component) -> bool:

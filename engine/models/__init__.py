@@ -11,6 +11,7 @@ from engine.models.notices import DeliveryAttempt, Notice, NoticeStatus
 from engine.models.orders import Order, Shipment
 from engine.models.situations import Situation, SituationStatus
 from engine.models.staff import StaffUser
+from engine.models.subscriptions import CustomerComponent
 from engine.models.templates import MessageTemplate, TemplateVersion
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "CarrierStats",
     "Component",
     "Customer",
+    "CustomerComponent",
     "DeliveryAttempt",
     "EngineFlag",
     "FanoutApproval",
