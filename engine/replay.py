@@ -27,6 +27,7 @@ from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound import repository as inbound_repo
 from engine.inbound.service import APPLY_ACTOR, store_events
 from engine.models import Component, Notice, NoticeStatus, Order
+from engine.notices.batch_delivery import DELIVER_BATCH_ACTOR, deliver_batch
 from engine.notices.delivery import deliver_due, deliver_notice
 from engine.notices.planner import DELIVER_ACTOR
 from engine.processing import apply_event
@@ -45,6 +46,8 @@ class InlineDispatcher:
         assert self.rt is not None
         if actor_name == DELIVER_ACTOR:
             deliver_notice(self.rt, args[0], jitter=False)
+        elif actor_name == DELIVER_BATCH_ACTOR:
+            deliver_batch(self.rt, args[0], jitter=False)
         elif actor_name == APPLY_ACTOR and delay is None:
             apply_event(self.rt, args[0])
         # Delayed retries are picked up by the tick through the relay query, as in production.
