@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from engine.config import Settings
-from engine.models import Customer, Incident, Order, Shipment, Situation
+from engine.models import Customer, Incident, Order, Shipment
 
 CARRIER_NAMES = {
     "ups": "UPS",
@@ -25,6 +25,17 @@ CARRIER_NAMES = {
     "lasership": "LaserShip",
 }
 
+
+class SituationFacts(Protocol):
+    """What the context reads of a situation (a `Situation` row, or a fan-out's lighter stand-in)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def opened_at(self) -> datetime: ...
+
+
 _AND = {"en": "and", "pt": "e"}
 _OTHERS = {"en": ("other item", "other items"), "pt": ("outro item", "outros itens")}
 
@@ -33,7 +44,7 @@ def build_context(
     *,
     settings: Settings,
     customer: Customer,
-    situation: Situation,
+    situation: SituationFacts,
     stage: str,
     locale: str,
     now: datetime,

@@ -28,15 +28,13 @@ from engine.compose.render import render_message
 from engine.db import row_locks
 from engine.durations import parse_duration
 from engine.errors import TemplateError
-from engine.models import ApprovalStatus, Component, Customer, Incident, NoticeStatus, Situation, SituationStatus
-from engine.notices import repository as notices_repo
-from engine.notices.dropping import drop_notice
+from engine.models import ApprovalStatus, Component, Customer, Incident, Situation
+from engine.notices.bulk import BulkPlanner
 from engine.notices.planner import Subject
-from engine.notices.repository import WARNING_STAGES
 from engine.pause import is_paused
 from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
-from engine.situations.service import raise_situation, resolve_subject
+from engine.situations.bulk import Update, open_many, resolve_many, update_many
 from engine.state.services import DOWN, ComponentChange
 from engine.state.subscriptions import count_subscribers, subscribers_page
 from engine.unsubscribe import unsubscribe_url
@@ -45,7 +43,8 @@ KIND = "service.disruption"
 SEVERITY = {"degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
 # An incident thread gets at most one update in this long, however chatty the status page is.
 UPDATE_EVERY = timedelta(hours=2)
-BATCH = 500
+# Customers per fan-out transaction: enough to amortise each statement, few enough to keep memory flat.
+BATCH = 1000
 
 
 def incident_subject_key(incident_id: str) -> str:
@@ -102,6 +101,7 @@ def _announce(rt: Runtime, name: str, *, now: datetime, batch: int) -> int:
     next scan; customers already in an open thread about the incident are skipped, so nobody hears twice.
     """
     told, after = 0, ""
+    planner = BulkPlanner(rt, now=now)  # one memo of renderings for the whole fan-out
     while True:
         with rt.unit_of_work() as session:
             component = session.get(Component, name, with_for_update=row_locks(session))
@@ -135,9 +135,17 @@ def _announce(rt: Runtime, name: str, *, now: datetime, batch: int) -> int:
                     },
                 )
                 return told
-            for customer in customers:
-                if _tell(session, rt, customer, incident, component):
-                    told += 1
+            down_since = format_instant(component.down_since) if component.down_since else "?"
+            told += open_many(
+                session,
+                planner,
+                customers=customers,
+                kind=KIND,
+                subject_key=incident_subject_key(incident.id),
+                subject=Subject(incident=incident),
+                details=_details(incident),
+                reason=f"{component.name} {component.status} since {down_since}",
+            )
             after = last
 
 
@@ -227,26 +235,6 @@ def _subscribers(session: Session, name: str, *, after: str, limit: int) -> tupl
     return customers, (customers[-1].id if customers else None)
 
 
-def _tell(session: Session, rt: Runtime, customer: Customer, incident: Incident, component: Component) -> bool:
-    key = incident_subject_key(incident.id)
-    existing = situations_repo.find(session, customer_id=customer.id, subject_key=key, kind=KIND)
-    if existing is not None and existing.status == SituationStatus.OPEN:
-        return False  # already told about this incident (another of its components)
-    down_since = format_instant(component.down_since) if component.down_since else "?"
-    raise_situation(
-        session,
-        rt,
-        customer=customer,
-        kind=KIND,
-        subject_key=key,
-        subject=Subject(incident=incident),
-        details=_details(incident),
-        material=True,
-        reason=f"{component.name} {component.status} since {down_since}",
-    )
-    return True
-
-
 def _details(incident: Incident) -> dict[str, Any]:
     return {
         "incident_id": incident.id,
@@ -266,35 +254,31 @@ def _news(told: dict[str, Any], incident: Incident) -> str | None:
 
 
 def _update_told(session: Session, rt: Runtime, incident: Incident) -> None:
-    now = rt.clock.now()
+    """Tell everyone in an open thread about the incident's news, at most every UPDATE_EVERY each.
+
+    A warning still waiting out quiet hours is stale once there is news: the newer one replaces it, so
+    nobody wakes up to two texts about the same incident.
+    """
+    planner = BulkPlanner(rt, now=rt.clock.now())
     key = incident_subject_key(incident.id)
-    for situation in _open_threads(session, key):
-        if now - situation.updated_at < UPDATE_EVERY:
-            continue
-        reason = _news(situation.details, incident)
-        customer = session.get(Customer, situation.customer_id) if reason else None
-        if reason is None or customer is None:
-            continue
-        _drop_deferred(session, customer_id=customer.id, key=key, now=now)
-        raise_situation(
+    for page in _open_pages(session, key):
+        due = [s for s in page if planner.now - s.updated_at >= UPDATE_EVERY]
+        reasons = {s.id: _news(s.details, incident) for s in due}
+        customers = _customers(session, [s.customer_id for s in due if reasons[s.id]])
+        updates = [
+            Update(situation=s, customer=customers[s.customer_id], reason=reason)
+            for s in due
+            if (reason := reasons[s.id]) is not None and s.customer_id in customers
+        ]
+        update_many(
             session,
-            rt,
-            customer=customer,
-            kind=KIND,
+            planner,
+            updates=updates,
             subject_key=key,
             subject=Subject(incident=incident),
             details=_details(incident),
-            material=True,
-            reason=reason,
+            drop_deferred="replaced by newer news before it was sent",
         )
-
-
-def _drop_deferred(session: Session, *, customer_id: str, key: str, now: datetime) -> None:
-    """A warning still waiting out quiet hours is stale once there is news: the newer one replaces it,
-    so nobody wakes up to two texts about the same incident."""
-    for notice in notices_repo.in_thread(session, customer_id=customer_id, thread_key=key):
-        if notice.stage in WARNING_STAGES and notice.status == NoticeStatus.PENDING and notice.deferred:
-            drop_notice(session, notice, at=now, reason="replaced by newer news before it was sent")
 
 
 def _still_down(session: Session, incident: Incident) -> bool:
@@ -306,15 +290,15 @@ def _still_down(session: Session, incident: Incident) -> bool:
 
 
 def _resolve_told(session: Session, rt: Runtime, incident: Incident) -> None:
+    """Close every open thread about the incident; thank exactly those warned, on the channels warned."""
+    planner = BulkPlanner(rt, now=rt.clock.now())
     key = incident_subject_key(incident.id)
-    for situation in _open_threads(session, key):
-        customer = session.get(Customer, situation.customer_id)
-        if customer is None:
-            continue
-        resolve_subject(
+    for page in _open_pages(session, key):
+        customers = _customers(session, [s.customer_id for s in page])
+        resolve_many(
             session,
-            rt,
-            customer=customer,
+            planner,
+            customers=[customers[s.customer_id] for s in page if s.customer_id in customers],
             subject_key=key,
             subject=Subject(incident=incident),
             reason="incident resolved",
@@ -322,12 +306,21 @@ def _resolve_told(session: Session, rt: Runtime, incident: Incident) -> None:
         )
 
 
-def _open_threads(session: Session, key: str, *, batch: int = BATCH) -> Iterator[Situation]:
-    """Every open disruption thread about the incident, fetched in id-ordered batches as it goes."""
+def _customers(session: Session, ids: list[str]) -> dict[str, Customer]:
+    if not ids:
+        return {}
+    return {c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_(ids))).all()}
+
+
+def _open_pages(session: Session, key: str, *, batch: int = BATCH) -> Iterator[list[Situation]]:
+    """Every open disruption thread about the incident, in id-ordered pages fetched as it goes.
+
+    Each page is handled before the next is read, so threads resolved on the way are not seen again.
+    """
     after = 0
     while True:
         page = situations_repo.open_about(session, subject_key=key, kind=KIND, after_id=after, limit=batch)
         if not page:
             return
-        yield from page
+        yield page
         after = page[-1].id or after
