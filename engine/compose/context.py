@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from engine.config import Settings
-from engine.models import Customer, Incident, Order, Shipment
+from engine.models import Incident, Order, Shipment
 
 CARRIER_NAMES = {
     "ups": "UPS",
@@ -24,6 +24,21 @@ CARRIER_NAMES = {
     "ontrac": "OnTrac",
     "lasership": "LaserShip",
 }
+
+
+class CustomerFacts(Protocol):
+    """What the context reads of a customer (a `Customer` row, or a fan-out's `Subscriber`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
 
 
 class SituationFacts(Protocol):
@@ -43,7 +58,7 @@ _OTHERS = {"en": ("other item", "other items"), "pt": ("outro item", "outros ite
 def build_context(
     *,
     settings: Settings,
-    customer: Customer,
+    customer: CustomerFacts,
     situation: SituationFacts,
     stage: str,
     locale: str,

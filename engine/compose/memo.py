@@ -62,6 +62,11 @@ class Reads:
     spliced: frozenset[Path]  # paths only printed or tested, filled in after rendering
     memoisable: bool
 
+    @property
+    def plan(self) -> tuple[tuple[str, str | None, bool], ...]:
+        """(name, attribute or None, spliceable) per path, for the key loop."""
+        return tuple((p[0], p[1] if len(p) > 1 else None, p in self.spliced) for p in self.paths)
+
 
 @dataclass
 class _Occurrence:
@@ -123,35 +128,36 @@ def analyse(sources: tuple[tuple[str, str], ...]) -> Reads:
 
 
 def _freeze(value: Any) -> Any:
-    """A hashable stand-in that differs whenever printing or testing the value could differ."""
-    if value is None or isinstance(value, bool):
+    """A hashable stand-in that differs whenever printing or testing the value could differ.
+
+    Types are part of it (1, 1.0 and True are equal in Python but print differently); an aware datetime
+    carries its zone, since equal instants in two zones print differently.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is float:
+        return (kind, value)
+    if value is None or kind is bool:
         return value
-    if isinstance(value, str | int | float | Decimal):
-        return (type(value).__name__, value)
-    if isinstance(value, datetime | date | time):
-        return (type(value).__name__, value.isoformat(), str(getattr(value, "tzinfo", None)))
-    if isinstance(value, timedelta):
-        return ("timedelta", value)
+    if isinstance(value, datetime):
+        return (kind, value, value.tzinfo, value.fold)
     if isinstance(value, Mapping):
-        return ("map", tuple((key, _freeze(item)) for key, item in value.items()))
+        return (Mapping, tuple((key, _freeze(item)) for key, item in value.items()))
     if isinstance(value, list | tuple):
-        return (type(value).__name__, tuple(_freeze(item) for item in value))
-    raise _Unmemoisable(type(value).__name__)
+        return (kind, tuple(_freeze(item) for item in value))
+    if isinstance(value, str | int | float | Decimal | date | time | timedelta):
+        return (kind, value, getattr(value, "tzinfo", None))
+    raise _Unmemoisable(kind.__name__)
 
 
-def _read(context: Mapping[str, Any], path: Path) -> Any:
-    root = context.get(path[0], _ABSENT)
-    if len(path) == 1:
-        return root
-    if isinstance(root, Mapping) and path[1] in root:
-        return root[path[1]]
-    return ("<whole>", root)  # the renderer falls back to the object's attribute: key on all of it
+@lru_cache(maxsize=512)
+def _plan(reads: Reads) -> tuple[tuple[str, str | None, bool], ...]:
+    return reads.plan
 
 
 class RenderMemo:
     """`render_message` with memory; one per fan-out, so it holds at most `capacity` messages."""
 
-    def __init__(self, *, capacity: int = 4096) -> None:
+    def __init__(self, *, capacity: int = 16384) -> None:
         self.capacity = capacity
         self._cache: OrderedDict[Any, tuple[RenderedMessage, frozenset[Path]]] = OrderedDict()
         self._placeholder = f"fwspliced{secrets.token_hex(12)}"
@@ -172,37 +178,51 @@ class RenderMemo:
         reads = analyse(parts)
         if not reads.memoisable or len(parts) != len(PARTS_BY_CHANNEL[channel]):
             return self._direct(sources, context, channel=channel, locale=locale, timezone=timezone)
+        # The key, flat: per path its type then its value for plain scalars, the value alone for None and
+        # booleans, a frozen tuple otherwise. Each encoding's first item says how long it is, so two
+        # different sets of values never give the same key.
+        key: list[Any] = [channel, locale, timezone, parts]
         splices: dict[Path, str] = {}
-        key_values: list[Any] = []
+        email = channel == "email"  # an SMS's length decides its wording: every text is rendered whole
         try:
-            for path in reads.paths:
-                value = _read(context, path)
-                if (
-                    channel == "email"  # an SMS's length decides its wording: every text is rendered whole
-                    and path in reads.spliced
-                    and isinstance(value, str)
-                    and _SPLICEABLE_VALUE.fullmatch(value)
-                ):
-                    splices[path] = value
-                    key_values.append(_PLACEHOLDER)
+            for name, attr, spliceable in _plan(reads):
+                value = context.get(name, _ABSENT)
+                if attr is not None:
+                    if (type(value) is dict or isinstance(value, Mapping)) and attr in value:
+                        value = value[attr]
+                    else:
+                        value = ("<whole>", _freeze(value))  # the renderer falls back to the object's attribute
+                kind = type(value)
+                if value is _ABSENT:  # a name the template sets itself (`{% set what = … %}`)
+                    key.append(value)
+                elif spliceable and email and kind is str and _SPLICEABLE_VALUE.fullmatch(value):
+                    splices[(name, attr or "")] = value
+                    key.append(_PLACEHOLDER)
+                elif kind is str or kind is int or kind is float:
+                    key.append(kind)
+                    key.append(value)
+                elif value is None or kind is bool:
+                    key.append(value)
                 else:
-                    key_values.append(_freeze(value))
+                    key.append(_freeze(value))
         except _Unmemoisable:
             return self._direct(sources, context, channel=channel, locale=locale, timezone=timezone)
-        key = (channel, locale, timezone, parts, tuple(key_values))
-        cached = self._cache.get(key)
+        frozen = tuple(key)
+        cached = self._cache.get(frozen)
         if cached is None:
             rendered = self._direct(
                 sources, self._with_placeholders(context, splices), channel=channel, locale=locale, timezone=timezone
             )
             cached = (rendered, frozenset(splices))
-            self._cache[key] = cached
+            self._cache[frozen] = cached
             if len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
         else:
             self.hits += 1
-            self._cache.move_to_end(key)
+            self._cache.move_to_end(frozen)
         message, spliced = cached
+        if not spliced:
+            return message
         return self._splice(message, {path: splices[path] for path in spliced})
 
     def _direct(

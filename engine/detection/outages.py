@@ -22,10 +22,12 @@ from sqlmodel import Session, col, select
 from engine import audit
 from engine.approvals import repository as approvals_repo
 from engine.approvals.service import request_approval
+from engine.bulkdb import rare_collections
 from engine.clock import format_instant
 from engine.compose.context import build_context
 from engine.compose.render import render_message
 from engine.db import row_locks
+from engine.detection.fanout_writer import AnnouncementWriter, still_due
 from engine.durations import parse_duration
 from engine.errors import TemplateError
 from engine.models import ApprovalStatus, Component, Customer, Incident, Situation
@@ -34,9 +36,15 @@ from engine.notices.planner import Subject
 from engine.pause import is_paused
 from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
-from engine.situations.bulk import Update, open_many, resolve_many, update_many
+from engine.situations.bulk import Update, prepare_opening, resolve_many, update_many, write_opening
 from engine.state.services import DOWN, ComponentChange
-from engine.state.subscriptions import count_subscribers, subscribers_page
+from engine.state.subscriptions import (
+    Subscriber,
+    count_subscribers,
+    first_subscriber,
+    load_subscribers,
+    subscribers_page,
+)
 from engine.unsubscribe import unsubscribe_url
 
 KIND = "service.disruption"
@@ -44,7 +52,7 @@ SEVERITY = {"degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
 # An incident thread gets at most one update in this long, however chatty the status page is.
 UPDATE_EVERY = timedelta(hours=2)
 # Customers per fan-out transaction: enough to amortise each statement, few enough to keep memory flat.
-BATCH = 1000
+BATCH = 2000
 
 
 def incident_subject_key(incident_id: str) -> str:
@@ -91,62 +99,92 @@ def scan_outages(rt: Runtime, *, batch: int = BATCH) -> int:
             .where(col(Component.notify_at) <= now)
             .order_by(col(Component.notify_at), col(Component.name))
         ).all()
-    return sum(_announce(rt, name, now=now, batch=batch) for name in due)
+    with rare_collections():
+        return sum(_announce(rt, name, now=now, batch=batch) for name in due)
 
 
 def _announce(rt: Runtime, name: str, *, now: datetime, batch: int) -> int:
     """Fan out to the component's subscribers in id-ordered batches, one transaction each.
 
-    `notify_at` is cleared only after the last batch, so a crash part-way resumes from the start on the
-    next scan; customers already in an open thread about the incident are skipped, so nobody hears twice.
+    Batches are composed here and written by an `AnnouncementWriter` (on PostgreSQL in its own thread,
+    overlapping the next batch's composing). `notify_at` is cleared only after the last batch is written,
+    so a crash part-way resumes from the start on the next scan; customers already in an open thread about
+    the incident are skipped, so nobody hears twice.
     """
-    told, after = 0, ""
+    with rt.unit_of_work() as session:
+        component = session.get(Component, name, with_for_update=row_locks(session))
+        if (
+            component is None
+            or component.notify_at is None
+            or component.notify_at > now
+            or component.status not in DOWN
+        ):
+            return 0  # healed (or announced) meanwhile
+        incident = session.get(Incident, component.incident_id) if component.incident_id else None
+        if incident is None:
+            component.notify_at = None
+            return 0
+        if not _cleared(session, rt, component, incident, now=now):
+            return 0  # waiting for (or declined by) staff
+        incident_id = incident.id
+    writer = AnnouncementWriter(rt, component=name, incident_id=incident_id, now=now)
     planner = BulkPlanner(rt, now=now)  # one memo of renderings for the whole fan-out
-    while True:
-        with rt.unit_of_work() as session:
-            component = session.get(Component, name, with_for_update=row_locks(session))
-            if (
-                component is None
-                or component.notify_at is None
-                or component.notify_at > now
-                or component.status not in DOWN
-            ):
-                return told  # healed (or announced) meanwhile
-            incident = session.get(Incident, component.incident_id) if component.incident_id else None
-            if incident is None:
-                component.notify_at = None
-                return told
-            if not after and not _cleared(session, rt, component, incident, now=now):
-                return told  # waiting for (or declined by) staff
-            customers, last = _subscribers(session, name, after=after, limit=batch)
-            if last is None:
-                component.notify_at = None
-                audit.append(
+    after, complete = "", False
+    try:
+        while not writer.failed:
+            with rt.unit_of_work() as session:
+                # Read without the row lock when another thread writes: it takes the lock and re-checks.
+                component = session.get(Component, name, with_for_update=row_locks(session) and not writer.threaded)
+                incident = session.get(Incident, incident_id)
+                if incident is None or component is None or not still_due(component, incident_id=incident_id, now=now):
+                    break
+                customers, last = _subscribers(session, name, after=after, limit=batch)
+                if last is None:
+                    complete = True
+                    break
+                down_since = format_instant(component.down_since) if component.down_since else "?"
+                opening = prepare_opening(
                     session,
-                    at=now,
-                    actor="system",
-                    action="incident.announced",
-                    subject=f"incident:{incident.id}",
-                    details={
-                        "component": name,
-                        "status": component.status,
-                        "down_since": component.down_since,
-                        "recipients": told,
-                    },
+                    planner,
+                    customers=customers,
+                    kind=KIND,
+                    subject_key=incident_subject_key(incident.id),
+                    subject=Subject(incident=incident),
+                    details=_details(incident),
+                    reason=f"{component.name} {component.status} since {down_since}",
+                    lock=not writer.threaded,
                 )
-                return told
-            down_since = format_instant(component.down_since) if component.down_since else "?"
-            told += open_many(
-                session,
-                planner,
-                customers=customers,
-                kind=KIND,
-                subject_key=incident_subject_key(incident.id),
-                subject=Subject(incident=incident),
-                details=_details(incident),
-                reason=f"{component.name} {component.status} since {down_since}",
-            )
+                if not writer.threaded:
+                    write_opening(session, opening)
+            if writer.threaded:
+                writer.submit(opening)
+            else:
+                writer.written(opening)
             after = last
+        writer.finish()
+    finally:
+        writer.close()
+    if not complete or writer.stopped:
+        return writer.told
+    with rt.unit_of_work() as session:
+        component = session.get(Component, name, with_for_update=row_locks(session))
+        if component is None or not still_due(component, incident_id=incident_id, now=now):
+            return writer.told
+        component.notify_at = None
+        audit.append(
+            session,
+            at=now,
+            actor="system",
+            action="incident.announced",
+            subject=f"incident:{incident_id}",
+            details={
+                "component": name,
+                "status": component.status,
+                "down_since": component.down_since,
+                "recipients": writer.told,
+            },
+        )
+    return writer.told
 
 
 def _cleared(session: Session, rt: Runtime, component: Component, incident: Incident, *, now: datetime) -> bool:
@@ -192,8 +230,7 @@ def _count_over(session: Session, name: str, threshold: int) -> int | None:
 
 
 def _first_subscriber(session: Session, name: str) -> Customer | None:
-    first = subscribers_page(session, name, after="", limit=1)
-    return first[0] if first else None
+    return first_subscriber(session, name)
 
 
 def _preview(
@@ -229,7 +266,7 @@ def _preview(
     return (rendered.subject or "")[:500] or None, rendered.text
 
 
-def _subscribers(session: Session, name: str, *, after: str, limit: int) -> tuple[list[Customer], str | None]:
+def _subscribers(session: Session, name: str, *, after: str, limit: int) -> tuple[list[Subscriber], str | None]:
     """The next batch of customers subscribed to `name`, and the last id looked at (None when done)."""
     customers = subscribers_page(session, name, after=after, limit=limit)
     return customers, (customers[-1].id if customers else None)
@@ -261,6 +298,11 @@ def _update_told(session: Session, rt: Runtime, incident: Incident) -> None:
     """
     planner = BulkPlanner(rt, now=rt.clock.now())
     key = incident_subject_key(incident.id)
+    with rare_collections():
+        _update_pages(session, planner, incident, key)
+
+
+def _update_pages(session: Session, planner: BulkPlanner, incident: Incident, key: str) -> None:
     for page in _open_pages(session, key):
         due = [s for s in page if planner.now - s.updated_at >= UPDATE_EVERY]
         reasons = {s.id: _news(s.details, incident) for s in due}
@@ -293,6 +335,11 @@ def _resolve_told(session: Session, rt: Runtime, incident: Incident) -> None:
     """Close every open thread about the incident; thank exactly those warned, on the channels warned."""
     planner = BulkPlanner(rt, now=rt.clock.now())
     key = incident_subject_key(incident.id)
+    with rare_collections():
+        _resolve_pages(session, planner, incident, key)
+
+
+def _resolve_pages(session: Session, planner: BulkPlanner, incident: Incident, key: str) -> None:
     for page in _open_pages(session, key):
         customers = _customers(session, [s.customer_id for s in page])
         resolve_many(
@@ -306,10 +353,8 @@ def _resolve_told(session: Session, rt: Runtime, incident: Incident) -> None:
         )
 
 
-def _customers(session: Session, ids: list[str]) -> dict[str, Customer]:
-    if not ids:
-        return {}
-    return {c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_(ids))).all()}
+def _customers(session: Session, ids: list[str]) -> dict[str, Subscriber]:
+    return load_subscribers(session, ids)
 
 
 def _open_pages(session: Session, key: str, *, batch: int = BATCH) -> Iterator[list[Situation]]:

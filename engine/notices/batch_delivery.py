@@ -1,5 +1,5 @@
-"""Deliver many notices per job (`notices.deliver_batch`): claim a chunk in one statement, send each
-notice in it, record the chunk's results in one transaction.
+"""Deliver many notices per job (`notices.deliver_batch`): claim a chunk of them in one transaction (one
+SELECT … FOR UPDATE, one UPDATE), send each, record the chunk's results in one transaction.
 
 The same rules as `engine.notices.delivery`, per notice: only a `pending`, due notice is claimed (so a
 redelivered job, or two workers given the same ids, never send one twice); nothing is claimed while
@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import update as update_rows
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, select
 
 from engine import audit
 from engine.audit import Entry
@@ -69,49 +69,42 @@ def deliver_batch(rt: Runtime, notice_ids: Sequence[int], *, jitter: bool = True
 
 
 def _claim(rt: Runtime, chunk: list[int], report: Counter[str]) -> list[Notice] | None:
-    """Move the chunk's pending, due notices to `sending` in one UPDATE … RETURNING; None while paused."""
+    """Lock the chunk's rows, move the pending, due ones to `sending`; None while paused.
+
+    The rows are found and locked by primary key alone, and "pending and due" is checked on the locked
+    rows: asking the database for `status = 'pending'` too would let a planner whose statistics predate
+    the fan-out read every pending notice's index entry for each chunk. Locked, nobody else can claim them
+    until this commits; on SQLite the write transaction is exclusive anyway.
+    """
     with rt.unit_of_work() as session:
         now = rt.clock.now()
         if is_paused(session):
             return None
-        stale = _fixed_meanwhile(session, chunk, now=now)
-        for notice in stale:
-            drop_notice(session, notice, at=now, reason="the problem was fixed before this was sent")
-        report["dropped"] += len(stale)
-        session.flush()
-        claimed = session.scalars(
-            update(Notice)
-            .where(
-                col(Notice.id).in_(chunk),
-                col(Notice.status) == NoticeStatus.PENDING,
-                col(Notice.send_at) <= now,
-            )
-            .values(status=NoticeStatus.SENDING, claimed_at=now, attempts=col(Notice.attempts) + 1)
-            .returning(Notice)
-        ).all()
+        statement = select(Notice).where(col(Notice.id).in_(chunk))
+        if row_locks(session):
+            statement = statement.with_for_update()
+        due = [n for n in session.exec(statement).all() if n.status == NoticeStatus.PENDING and n.send_at <= now]
+        fixed = _fixed_meanwhile(session, [n for n in due if n.stage in WARNING_STAGES])
+        for notice in due:
+            if notice.situation_id in fixed:
+                drop_notice(session, notice, at=now, reason="the problem was fixed before this was sent")
+                report["dropped"] += 1
+            else:
+                notice.status, notice.claimed_at = NoticeStatus.SENDING, now
+                notice.attempts += 1
+        claimed = [n for n in due if n.status == NoticeStatus.SENDING]
+        report["skipped"] += len(chunk) - len(due)
         order = {notice_id: i for i, notice_id in enumerate(chunk)}
-        claimed = sorted(claimed, key=lambda n: order[n.id or 0])
-        report["skipped"] += len(chunk) - len(claimed) - len(stale)
-        return list(claimed)
+        return sorted(claimed, key=lambda n: order[n.id or 0])
 
 
-def _fixed_meanwhile(session: Session, chunk: list[int], *, now: Any) -> list[Notice]:
-    """Pending, due warnings in the chunk whose situation has been resolved (locked on PostgreSQL)."""
-    statement = (
-        select(Notice)
-        .join(Situation, col(Situation.id) == col(Notice.situation_id))
-        .where(
-            col(Notice.id).in_(chunk),
-            col(Notice.status) == NoticeStatus.PENDING,
-            col(Notice.send_at) <= now,
-            col(Notice.stage).in_(WARNING_STAGES),
-            col(Situation.status) == SituationStatus.RESOLVED,
-        )
-        .order_by(col(Notice.id))
-    )
-    if row_locks(session):
-        statement = statement.with_for_update(of=Notice)
-    return list(session.exec(statement).all())
+def _fixed_meanwhile(session: Session, warnings: list[Notice]) -> set[int]:
+    """Of these warnings' situations, the ids of those resolved since (by primary key, checked here)."""
+    ids = {n.situation_id for n in warnings}
+    if not ids:
+        return set()
+    rows = session.exec(select(Situation.id, Situation.status).where(col(Situation.id).in_(ids))).all()
+    return {situation_id for situation_id, status in rows if status == SituationStatus.RESOLVED and situation_id}
 
 
 def _record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Counter[str], *, jitter: bool) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select as select_columns
@@ -26,20 +27,29 @@ from sqlmodel import Session, col, select, update
 
 from engine.audit import Entry
 from engine.bulkdb import allocate_ids, insert_rows, table_of
+from engine.clock import format_instant
 from engine.compose.context import build_context
 from engine.compose.memo import RenderMemo
 from engine.compose.store import ResolvedTemplate
 from engine.errors import TemplateError
-from engine.models import Customer, Notice, NoticeStatus
+from engine.models import Notice, NoticeStatus
 from engine.notices.batch_delivery import DELIVER_BATCH_ACTOR, QUEUE_BATCH
 from engine.notices.planner import Subject, message_id_for
 from engine.notices.repository import LIVE
 from engine.policy.channels import Route, Routing, routes_for
 from engine.policy.quiet_hours import defer
 from engine.runtime import Runtime, enqueue_after_commit
+from engine.state.subscriptions import Subscriber
 from engine.unsubscribe import unsubscribe_url
 
 WARNING_STAGES = ("initial", "update")
+# UNSELECTIVE: a fan-out's own rows make `thread_key`, `subject_key` and `status` the least selective
+# columns there are, and the planner only learns so at the next ANALYZE. Queries here therefore filter in
+# SQL on customer ids, recipients or primary keys alone and apply those conditions in Python: combined in
+# SQL, a stale estimate picks a bitmap AND over every row of the incident, in each batch of the fan-out.
+
+
+_instant = lru_cache(maxsize=1024)(format_instant)
 
 
 @dataclass
@@ -68,7 +78,7 @@ class SituationRow:
 
 @dataclass(frozen=True)
 class PlanRequest:
-    customer: Customer
+    customer: Subscriber
     situation: SituationRow
     stage: str
     thread: Sequence[ThreadNotice] = ()
@@ -82,12 +92,13 @@ def load_threads(session: Session, *, thread_key: str, customer_ids: Collection[
         return threads
     t = table_of(Notice).c
     rows = session.execute(
-        select_columns(t.id, t.customer_id, t.stage, t.channel, t.status, t.message_id, t.deferred)
-        .where(t.thread_key == thread_key, t.customer_id.in_(list(customer_ids)))
+        select_columns(t.id, t.customer_id, t.thread_key, t.stage, t.channel, t.status, t.message_id, t.deferred)
+        .where(t.customer_id.in_(list(customer_ids)))  # see UNSELECTIVE
         .order_by(t.id)
     ).all()
-    for notice_id, customer_id, stage, channel, status, message_id, deferred in rows:
-        threads[customer_id].append(ThreadNotice(notice_id, stage, channel, status, message_id, deferred))
+    for notice_id, customer_id, key, stage, channel, status, message_id, deferred in rows:
+        if key == thread_key:
+            threads[customer_id].append(ThreadNotice(notice_id, stage, channel, status, message_id, deferred))
     return threads
 
 
@@ -128,17 +139,25 @@ def texted_before(session: Session, numbers: Collection[str]) -> set[str]:
     if not numbers:
         return set()
     rows = session.exec(
-        select(Notice.recipient)
-        .where(Notice.channel == "sms", col(Notice.recipient).in_(list(numbers)), col(Notice.status).in_(LIVE))
-        .distinct()
-    ).all()
-    return set(rows)
+        select(Notice.recipient, Notice.channel, Notice.status).where(col(Notice.recipient).in_(list(numbers)))
+    ).all()  # see UNSELECTIVE
+    return {recipient for recipient, channel, status in rows if channel == "sms" and status in LIVE}
 
 
 @dataclass
-class _Batch:
+class Planned:
+    """A batch's notices, ready to write: the rows, the ids to queue now, each request's audit entries."""
+
     rows: list[dict[str, Any]] = field(default_factory=list)
     queue: list[int] = field(default_factory=list)
+    entries: list[list[Entry]] = field(default_factory=list)
+
+
+def write_notices(session: Session, planned: Planned) -> None:
+    """Insert the rows and queue those due now, in jobs sent once the transaction commits."""
+    insert_rows(session, Notice, planned.rows)
+    for start in range(0, len(planned.queue), QUEUE_BATCH):
+        enqueue_after_commit(session, DELIVER_BATCH_ACTOR, planned.queue[start : start + QUEUE_BATCH])
 
 
 class BulkPlanner:
@@ -148,44 +167,40 @@ class BulkPlanner:
         self.rt = rt
         self.now = now
         self.memo = RenderMemo()
-        self._batch = _Batch()
         self._templates: dict[tuple[str, str, str, str], ResolvedTemplate | TemplateError] = {}
-        self.planned = 0  # notices written so far
-        self.queued = 0  # of them, queued for delivery now
+        # Numbers this fan-out has planned a text to: a batch written by another thread may not have
+        # committed yet when the next one asks the database.
+        self._texted: set[str] = set()
 
-    def plan(self, session: Session, requests: Sequence[PlanRequest], *, subject: Subject) -> list[list[Entry]]:
-        """Compose each request's notices; returns each request's audit entries, in `requests` order.
+    def plan(self, session: Session, requests: Sequence[PlanRequest], *, subject: Subject) -> Planned:
+        """Compose each request's notices (rows and, per request, audit entries, in `requests` order).
 
-        The rows are kept until `write`, which the caller runs after writing the situations they refer to.
+        Nothing is written: `write_notices` does, after the situations the rows refer to.
         """
         self._templates.clear()  # a template saved meanwhile applies from the next batch on
+        planned = Planned()
         routed: list[tuple[Routing, list[Route]]] = []
         for request in requests:
             routing = routes_for(request.customer)
             only = request.only_channels
             routed.append((routing, [r for r in routing.routes if only is None or r.channel in only]))
         ids = iter(allocate_ids(session, Notice, sum(len(routes) for _, routes in routed)))
-        texted = texted_before(session, {r.recipient for _, routes in routed for r in routes if r.channel == "sms"})
-        blocks: list[list[Entry]] = []
+        numbers = {r.recipient for _, routes in routed for r in routes if r.channel == "sms"}
+        texted = texted_before(session, numbers) | (numbers & self._texted)
         for request, (routing, routes) in zip(requests, routed, strict=True):
             if not routes:
-                blocks.append([self._suppressed(request, routing)])
+                planned.entries.append([self._suppressed(request, routing)])
                 continue
             first_email = next((n for n in request.thread if n.channel == "email" and n.message_id), None)
             in_reply_to = first_email.message_id if first_email else None
-            blocks.append(
-                [self._compose(session, request, route, next(ids), subject, texted, in_reply_to) for route in routes]
+            planned.entries.append(
+                [
+                    self._compose(session, planned, request, route, next(ids), subject, texted, in_reply_to)
+                    for route in routes
+                ]
             )
-        return blocks
-
-    def write(self, session: Session) -> None:
-        """Insert the planned rows and queue those due now, in jobs sent once the transaction commits."""
-        batch, self._batch = self._batch, _Batch()
-        insert_rows(session, Notice, batch.rows)
-        for start in range(0, len(batch.queue), QUEUE_BATCH):
-            enqueue_after_commit(session, DELIVER_BATCH_ACTOR, batch.queue[start : start + QUEUE_BATCH])
-        self.planned += len(batch.rows)
-        self.queued += len(batch.queue)
+        self._texted |= texted & numbers
+        return planned
 
     def _suppressed(self, request: PlanRequest, routing: Routing) -> Entry:
         return Entry(
@@ -222,6 +237,7 @@ class BulkPlanner:
     def _compose(
         self,
         session: Session,
+        planned: Planned,
         request: PlanRequest,
         route: Route,
         notice_id: int,
@@ -302,8 +318,8 @@ class BulkPlanner:
             texted.add(route.recipient)  # the next customer sharing this number gets no "reply STOP" again
         if pending and not row["deferred"]:
             row["enqueued_at"] = now
-            self._batch.queue.append(notice_id)
-        self._batch.rows.append(row)
+            planned.queue.append(notice_id)
+        planned.rows.append(row)
         return Entry(
             at=now,
             actor="system",
@@ -314,7 +330,7 @@ class BulkPlanner:
                 "stage": stage,
                 "channel": channel,
                 "customer_id": customer.id,
-                "send_at": send_at,
+                "send_at": _instant(send_at),  # what the audit log stores for it anyway, formatted once per value
                 "template": row["template"],
                 "reason": row["status_reason"] or ("recipient's quiet hours" if row["deferred"] else None),
             },

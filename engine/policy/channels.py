@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from engine.channels import CHANNELS, ChannelName
-from engine.models import Customer
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,22 @@ class Routing:
     skipped: dict[str, str]  # channel → why it is not used
 
 
-def routes_for(customer: Customer) -> Routing:
+class Contactable(Protocol):
+    """What consent reads of a customer (a `Customer` row, or a fan-out's `Subscriber`)."""
+
+    @property
+    def channels(self) -> list[str]: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email_opted_out(self) -> bool: ...
+    @property
+    def sms_opted_out(self) -> bool: ...
+
+
+def routes_for(customer: Contactable) -> Routing:
     routes: list[Route] = []
     skipped: dict[str, str] = {}
     for channel in CHANNELS:

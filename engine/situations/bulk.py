@@ -9,6 +9,7 @@ own transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,12 +19,13 @@ from sqlmodel import Session, col, select, update
 
 from engine import audit
 from engine.audit import Entry
-from engine.bulkdb import allocate_ids, insert_rows
+from engine.bulkdb import JsonText, allocate_ids, insert_rows
 from engine.db import row_locks
-from engine.models import Customer, NoticeStatus, Situation, SituationStatus
+from engine.models import NoticeStatus, Situation, SituationStatus
 from engine.notices.bulk import (
     WARNING_STAGES,
     BulkPlanner,
+    Planned,
     PlanRequest,
     SituationRow,
     ThreadNotice,
@@ -31,9 +33,11 @@ from engine.notices.bulk import (
     load_threads,
     mark_dropped,
     told_in,
+    write_notices,
 )
 from engine.notices.planner import Subject
 from engine.notices.repository import LIVE
+from engine.state.subscriptions import Subscriber
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,36 @@ class Update:
     """One open situation that has news for its customer."""
 
     situation: Situation
-    customer: Customer
+    customer: Subscriber
     reason: str
+
+
+def _situations_of(
+    session: Session, customer_ids: list[str], *, subject_key: str, lock: bool = True, id_range: bool = False
+) -> list[Situation]:
+    """The customers' situations about the subject, locked on PostgreSQL (unless `lock` is false).
+
+    Found by customer id alone, the subject checked here (see UNSELECTIVE in engine/notices/bulk.py),
+    then only the matching rows are locked, by primary key.
+    """
+    if not customer_ids:
+        return []
+    wanted = set(customer_ids)
+    # A fan-out's batch is a run of subscribers in id order: one index range read costs less than an IN
+    # list's thousand probes (`id_range`). Customers in any other order are looked up one by one.
+    where = (
+        (col(Situation.customer_id) >= min(wanted)) & (col(Situation.customer_id) <= max(wanted))
+        if id_range
+        else col(Situation.customer_id).in_(customer_ids)
+    )
+    candidates = session.execute(select(Situation.id, Situation.customer_id, Situation.subject_key).where(where)).all()
+    ids = [situation_id for situation_id, customer, key in candidates if key == subject_key and customer in wanted]
+    if not ids:
+        return []
+    statement = select(Situation).where(col(Situation.id).in_(ids)).order_by(col(Situation.id))
+    if lock and row_locks(session):
+        statement = statement.with_for_update()
+    return [s for s in session.exec(statement).all() if s.subject_key == subject_key]
 
 
 def _row(situation: Situation) -> SituationRow:
@@ -70,19 +102,32 @@ def _finish(
     owners: list[int],
     subject: Subject,
 ) -> None:
-    """Plan the requests, then append every customer's entries in order: theirs first, then their notices'."""
+    """Plan the requests and write them; every customer's entries in order: theirs, then their notices'."""
     planned = planner.plan(session, requests, subject=subject)
-    for owner, entries in zip(owners, planned, strict=True):
+    for owner, entries in zip(owners, planned.entries, strict=True):
         blocks[owner].extend(entries)
-    planner.write(session)
+    write_notices(session, planned)
     audit.append_many(session, [entry for block in blocks for entry in block])
+
+
+@dataclass
+class Opening:
+    """One batch of `open_many`, decided and composed but not yet written (see `write_opening`)."""
+
+    now: datetime
+    details: dict[str, Any]
+    situations: list[dict[str, Any]]  # new rows
+    reopened: list[int]  # ids of resolved situations to reopen
+    notices: Planned
+    entries: list[Entry]  # in order: each customer's situation entry, then their notices'
+    told: int
 
 
 def open_many(
     session: Session,
     planner: BulkPlanner,
     *,
-    customers: Sequence[Customer],
+    customers: Sequence[Subscriber],
     kind: str,
     subject_key: str,
     subject: Subject,
@@ -94,15 +139,42 @@ def open_many(
     A new situation opens (`initial`); a resolved one reopens, and is an `update` if a warning of the
     earlier spell went out. Customers with the situation open already are left alone.
     """
-    now = planner.now
-    statement = select(Situation).where(
-        Situation.subject_key == subject_key,
-        Situation.kind == kind,
-        col(Situation.customer_id).in_([c.id for c in customers]),
+    opening = prepare_opening(
+        session,
+        planner,
+        customers=customers,
+        kind=kind,
+        subject_key=subject_key,
+        subject=subject,
+        details=details,
+        reason=reason,
     )
-    if row_locks(session):
-        statement = statement.with_for_update()
-    existing = {s.customer_id: s for s in session.exec(statement).all()}
+    write_opening(session, opening)
+    return opening.told
+
+
+def prepare_opening(
+    session: Session,
+    planner: BulkPlanner,
+    *,
+    customers: Sequence[Subscriber],
+    kind: str,
+    subject_key: str,
+    subject: Subject,
+    details: dict[str, Any],
+    reason: str,
+    lock: bool = True,
+) -> Opening:
+    """Everything `open_many` decides, read in `session` and written by `write_opening`, maybe in another
+    transaction (a fan-out writes one batch while it composes the next; the writer re-checks the component
+    and the unique constraint catches a thread opened meanwhile)."""
+    now = planner.now
+    existing = {
+        s.customer_id: s
+        for s in _situations_of(session, [c.id for c in customers], subject_key=subject_key, lock=lock, id_range=True)
+        if s.kind == kind
+    }
+    stored_details = JsonText(json.dumps(details))  # the same for every row: serialised once
     new_ids = iter(allocate_ids(session, Situation, sum(1 for c in customers if c.id not in existing)))
     reopened = [s for s in existing.values() if s.status == SituationStatus.RESOLVED]
     threads = load_threads(session, thread_key=subject_key, customer_ids=[s.customer_id for s in reopened])
@@ -131,7 +203,7 @@ def open_many(
                     "order_id": situation.order_id,
                     "incident_id": situation.incident_id,
                     "status": SituationStatus.OPEN,
-                    "details": details,
+                    "details": stored_details,
                     "opened_at": now,
                     "updated_at": now,
                     "resolved_at": None,
@@ -145,15 +217,31 @@ def open_many(
         else:
             continue  # already told about this subject (e.g. through another of the incident's components)
         requests.append(PlanRequest(customer, situation, "update" if told_in(thread) else "initial", thread))
-    insert_rows(session, Situation, rows)
-    if reopened:
+    planned = planner.plan(session, requests, subject=subject)
+    for block, entries in zip(blocks, planned.entries, strict=True):
+        block.extend(entries)
+    return Opening(
+        now=now,
+        details=details,
+        situations=rows,
+        reopened=[s.id for s in reopened if s.id is not None],
+        notices=planned,
+        entries=[entry for block in blocks for entry in block],
+        told=len(requests),
+    )
+
+
+def write_opening(session: Session, opening: Opening) -> None:
+    """Write a prepared batch: situations, notices, audit entries; its deliveries are queued on commit."""
+    insert_rows(session, Situation, opening.situations)
+    if opening.reopened:
         session.execute(
             update(Situation)
-            .where(col(Situation.id).in_([s.id for s in reopened]))
-            .values(status=SituationStatus.OPEN, resolved_at=None, details=details, updated_at=now)
+            .where(col(Situation.id).in_(opening.reopened))
+            .values(status=SituationStatus.OPEN, resolved_at=None, details=opening.details, updated_at=opening.now)
         )
-    _finish(session, planner, blocks=blocks, requests=requests, owners=list(range(len(blocks))), subject=subject)
-    return len(requests)
+    write_notices(session, opening.notices)
+    audit.append_many(session, opening.entries)
 
 
 def update_many(
@@ -210,7 +298,7 @@ def resolve_many(
     session: Session,
     planner: BulkPlanner,
     *,
-    customers: Sequence[Customer],
+    customers: Sequence[Subscriber],
     subject_key: str,
     subject: Subject,
     reason: str,
@@ -222,20 +310,11 @@ def resolve_many(
     Returns how many customers get one.
     """
     now = planner.now
-    statement = (
-        select(Situation)
-        .where(
-            Situation.subject_key == subject_key,
-            Situation.status == SituationStatus.OPEN,
-            col(Situation.customer_id).in_([c.id for c in customers]),
-        )
-        .order_by(col(Situation.updated_at).desc())
-    )
-    if row_locks(session):
-        statement = statement.with_for_update()
     open_by_customer: dict[str, list[Situation]] = {}
-    for situation in session.exec(statement).all():
-        open_by_customer.setdefault(situation.customer_id, []).append(situation)
+    found = _situations_of(session, [c.id for c in customers], subject_key=subject_key)
+    for situation in sorted(found, key=lambda s: s.updated_at, reverse=True):  # newest first, as resolve_subject
+        if situation.status == SituationStatus.OPEN:
+            open_by_customer.setdefault(situation.customer_id, []).append(situation)
     told = [c for c in customers if c.id in open_by_customer]
     threads = load_threads(session, thread_key=subject_key, customer_ids=[c.id for c in told])
     blocks: list[list[Entry]] = []
