@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, SQLModel, col, select
 
 import engine.models  # noqa: F401  (tables for create_all)
@@ -32,6 +33,7 @@ from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound import repository as inbound_repo
 from engine.inbound.service import APPLY_ACTOR, record_event
 from engine.models import Component, InboundEvent, Notice, NoticeStatus, Order
+from engine.notices.batch_delivery import DELIVER_BATCH_ACTOR, deliver_batch
 from engine.notices.delivery import deliver_due, deliver_notice
 from engine.notices.planner import DELIVER_ACTOR
 from engine.processing import apply_event, apply_row
@@ -61,6 +63,8 @@ class InlineDispatcher:
         assert self.rt is not None
         if actor_name == DELIVER_ACTOR:
             deliver_notice(self.rt, args[0], jitter=False)
+        elif actor_name == DELIVER_BATCH_ACTOR:
+            deliver_batch(self.rt, args[0], jitter=False)
         elif actor_name == APPLY_ACTOR and delay is None:
             apply_event(self.rt, args[0])
         # Delayed retries are picked up by the tick through the relay query, as in production.
@@ -94,6 +98,7 @@ class ReplayRuntime(Runtime):
         if self._session is None:
             self._session = Session(self.db, expire_on_commit=False)
             audit.sole_writer(self._session)
+            sqlalchemy_event.listen(self._session, "do_orm_execute", self._refresh_after_core_writes)
             sqlalchemy_event.listen(self._session, "loaded_as_persistent", self._keep)
             sqlalchemy_event.listen(self._session, "pending_to_persistent", self._keep)
         session = self._session
@@ -116,6 +121,18 @@ class ReplayRuntime(Runtime):
         finally:
             self._depth -= 1
         self.run_jobs(jobs)
+
+    def _refresh_after_core_writes(self, state: ORMExecuteState) -> Any:
+        """Bulk paths (fan-outs, batch delivery) UPDATE tables directly, past the ORM: the kept objects of
+        that table would then be stale, so they are expired and re-read on next use."""
+        if not (state.is_update or state.is_delete) or state.is_orm_statement:
+            return None
+        table = getattr(state.statement, "table", None)
+        result = state.invoke_statement()
+        for obj in list(state.session.identity_map.values()):
+            if getattr(type(obj), "__table__", None) is table:
+                state.session.expire(obj)
+        return result
 
     def _keep(self, _session: Session, obj: object) -> None:
         self._kept.setdefault(id(obj), obj)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from engine.notices.batch_delivery import deliver_batch
 from engine.notices.delivery import deliver_notice
 from engine.processing import apply_event
 from engine.runtime import Runtime
@@ -38,7 +39,12 @@ def notices_deliver(notice_id: int) -> None:
     deliver_notice(current_runtime(), notice_id)
 
 
+def notices_deliver_batch(notice_ids: list[int]) -> None:
+    deliver_batch(current_runtime(), notice_ids)
+
+
 HANDLERS: dict[str, Callable[..., Any]] = {
     "events.apply": events_apply,
     "notices.deliver": notices_deliver,
+    "notices.deliver_batch": notices_deliver_batch,
 }

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from engine.config import Settings
-from engine.models import Customer, Incident, Order, Shipment, Situation
+from engine.models import Incident, Order, Shipment
 
 CARRIER_NAMES = {
     "ups": "UPS",
@@ -25,6 +25,32 @@ CARRIER_NAMES = {
     "lasership": "LaserShip",
 }
 
+
+class CustomerFacts(Protocol):
+    """What the context reads of a customer (a `Customer` row, or a fan-out's `Subscriber`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+class SituationFacts(Protocol):
+    """What the context reads of a situation (a `Situation` row, or a fan-out's lighter stand-in)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def opened_at(self) -> datetime: ...
+
+
 _AND = {"en": "and", "pt": "e"}
 _OTHERS = {"en": ("other item", "other items"), "pt": ("outro item", "outros itens")}
 
@@ -32,8 +58,8 @@ _OTHERS = {"en": ("other item", "other items"), "pt": ("outro item", "outros ite
 def build_context(
     *,
     settings: Settings,
-    customer: Customer,
-    situation: Situation,
+    customer: CustomerFacts,
+    situation: SituationFacts,
     stage: str,
     locale: str,
     now: datetime,

@@ -165,6 +165,14 @@ def _compile(source: str, html: bool) -> jinja2.Template:
     return (_HTML if html else _PLAIN).from_string(source)
 
 
+def template_ast(source: str) -> jinja2.nodes.Template:
+    """The parsed template, as the renderer reads it (for analysing what a template looks at)."""
+    try:
+        return _PLAIN.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"line {exc.lineno}: syntax error: {exc}") from exc
+
+
 def _template_line(tb: TracebackType | None) -> int | None:
     line = None
     while tb is not None:

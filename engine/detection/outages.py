@@ -13,41 +13,46 @@ is announced only once staff approved it (`engine.approvals`); a declined one is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from engine import audit
 from engine.approvals import repository as approvals_repo
 from engine.approvals.service import request_approval
+from engine.bulkdb import rare_collections
 from engine.clock import format_instant
 from engine.compose.context import build_context
 from engine.compose.render import render_message
 from engine.db import row_locks
+from engine.detection.fanout_writer import AnnouncementWriter, still_due
 from engine.durations import parse_duration
 from engine.errors import TemplateError
-from engine.models import ApprovalStatus, Component, Customer, Incident, NoticeStatus, Situation, SituationStatus
-from engine.notices import repository as notices_repo
-from engine.notices.dropping import drop_notice
+from engine.models import ApprovalStatus, Component, Customer, Incident, Situation
+from engine.notices.bulk import BulkPlanner
 from engine.notices.planner import Subject
-from engine.notices.repository import WARNING_STAGES
 from engine.pause import is_paused
 from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
-from engine.situations.service import raise_situation, resolve_subject
+from engine.situations.bulk import Update, prepare_opening, resolve_many, update_many, write_opening
 from engine.state.services import DOWN, ComponentChange
+from engine.state.subscriptions import (
+    Subscriber,
+    count_subscribers,
+    first_subscriber,
+    load_subscribers,
+    subscribers_page,
+)
 from engine.unsubscribe import unsubscribe_url
 
 KIND = "service.disruption"
 SEVERITY = {"degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
 # An incident thread gets at most one update in this long, however chatty the status page is.
 UPDATE_EVERY = timedelta(hours=2)
-BATCH = 500
+# Customers per fan-out transaction: enough to amortise each statement, few enough to keep memory flat.
+BATCH = 2000
 
 
 def incident_subject_key(incident_id: str) -> str:
@@ -94,53 +99,92 @@ def scan_outages(rt: Runtime, *, batch: int = BATCH) -> int:
             .where(col(Component.notify_at) <= now)
             .order_by(col(Component.notify_at), col(Component.name))
         ).all()
-    return sum(_announce(rt, name, now=now, batch=batch) for name in due)
+    with rare_collections():
+        return sum(_announce(rt, name, now=now, batch=batch) for name in due)
 
 
 def _announce(rt: Runtime, name: str, *, now: datetime, batch: int) -> int:
     """Fan out to the component's subscribers in id-ordered batches, one transaction each.
 
-    `notify_at` is cleared only after the last batch, so a crash part-way resumes from the start on the
-    next scan; customers already in an open thread about the incident are skipped, so nobody hears twice.
+    Batches are composed here and written by an `AnnouncementWriter` (on PostgreSQL in its own thread,
+    overlapping the next batch's composing). `notify_at` is cleared only after the last batch is written,
+    so a crash part-way resumes from the start on the next scan; customers already in an open thread about
+    the incident are skipped, so nobody hears twice.
     """
-    told, after = 0, ""
-    while True:
-        with rt.unit_of_work() as session:
-            component = session.get(Component, name, with_for_update=row_locks(session))
-            if (
-                component is None
-                or component.notify_at is None
-                or component.notify_at > now
-                or component.status not in DOWN
-            ):
-                return told  # healed (or announced) meanwhile
-            incident = session.get(Incident, component.incident_id) if component.incident_id else None
-            if incident is None:
-                component.notify_at = None
-                return told
-            if not after and not _cleared(session, rt, component, incident, now=now):
-                return told  # waiting for (or declined by) staff
-            customers, last = _subscribers(session, name, after=after, limit=batch)
-            if last is None:
-                component.notify_at = None
-                audit.append(
+    with rt.unit_of_work() as session:
+        component = session.get(Component, name, with_for_update=row_locks(session))
+        if (
+            component is None
+            or component.notify_at is None
+            or component.notify_at > now
+            or component.status not in DOWN
+        ):
+            return 0  # healed (or announced) meanwhile
+        incident = session.get(Incident, component.incident_id) if component.incident_id else None
+        if incident is None:
+            component.notify_at = None
+            return 0
+        if not _cleared(session, rt, component, incident, now=now):
+            return 0  # waiting for (or declined by) staff
+        incident_id = incident.id
+    writer = AnnouncementWriter(rt, component=name, incident_id=incident_id, now=now)
+    planner = BulkPlanner(rt, now=now)  # one memo of renderings for the whole fan-out
+    after, complete = "", False
+    try:
+        while not writer.failed:
+            with rt.unit_of_work() as session:
+                # Read without the row lock when another thread writes: it takes the lock and re-checks.
+                component = session.get(Component, name, with_for_update=row_locks(session) and not writer.threaded)
+                incident = session.get(Incident, incident_id)
+                if incident is None or component is None or not still_due(component, incident_id=incident_id, now=now):
+                    break
+                customers, last = _subscribers(session, name, after=after, limit=batch)
+                if last is None:
+                    complete = True
+                    break
+                down_since = format_instant(component.down_since) if component.down_since else "?"
+                opening = prepare_opening(
                     session,
-                    at=now,
-                    actor="system",
-                    action="incident.announced",
-                    subject=f"incident:{incident.id}",
-                    details={
-                        "component": name,
-                        "status": component.status,
-                        "down_since": component.down_since,
-                        "recipients": told,
-                    },
+                    planner,
+                    customers=customers,
+                    kind=KIND,
+                    subject_key=incident_subject_key(incident.id),
+                    subject=Subject(incident=incident),
+                    details=_details(incident),
+                    reason=f"{component.name} {component.status} since {down_since}",
+                    lock=not writer.threaded,
                 )
-                return told
-            for customer in customers:
-                if _tell(session, rt, customer, incident, component):
-                    told += 1
+                if not writer.threaded:
+                    write_opening(session, opening)
+            if writer.threaded:
+                writer.submit(opening)
+            else:
+                writer.written(opening)
             after = last
+        writer.finish()
+    finally:
+        writer.close()
+    if not complete or writer.stopped:
+        return writer.told
+    with rt.unit_of_work() as session:
+        component = session.get(Component, name, with_for_update=row_locks(session))
+        if component is None or not still_due(component, incident_id=incident_id, now=now):
+            return writer.told
+        component.notify_at = None
+        audit.append(
+            session,
+            at=now,
+            actor="system",
+            action="incident.announced",
+            subject=f"incident:{incident_id}",
+            details={
+                "component": name,
+                "status": component.status,
+                "down_since": component.down_since,
+                "recipients": writer.told,
+            },
+        )
+    return writer.told
 
 
 def _cleared(session: Session, rt: Runtime, component: Component, incident: Incident, *, now: datetime) -> bool:
@@ -179,36 +223,14 @@ def _cleared(session: Session, rt: Runtime, component: Component, incident: Inci
     return False
 
 
-def _count_over(session: Session, name: str, threshold: int, *, batch: int = 10 * BATCH) -> int | None:
-    """The number of subscribers to `name` if it is over `threshold`, else None.
-
-    One coarse COUNT settles the common case (it never undercounts); only a fan-out that may be too big
-    is counted exactly, reading just the ids and the components column.
-    """
-    coarse = session.exec(select(func.count()).select_from(Customer).where(_may_subscribe(name))).one()
-    if coarse <= threshold:
-        return None
-    exact, after = 0, ""
-    while True:
-        rows = session.exec(
-            select(Customer.id, Customer.components)
-            .where(col(Customer.id) > after, _may_subscribe(name))
-            .order_by(col(Customer.id))
-            .limit(batch)
-        ).all()
-        if not rows:
-            return exact if exact > threshold else None
-        exact += sum(1 for _, components in rows if name in (components or []))
-        after = rows[-1][0]
+def _count_over(session: Session, name: str, threshold: int) -> int | None:
+    """The number of subscribers to `name` if it is over `threshold`, else None (one index-only count)."""
+    recipients = count_subscribers(session, name)
+    return recipients if recipients > threshold else None
 
 
 def _first_subscriber(session: Session, name: str) -> Customer | None:
-    after: str | None = ""
-    while after is not None:
-        customers, after = _subscribers(session, name, after=after, limit=BATCH)
-        if customers:
-            return customers[0]
-    return None
+    return first_subscriber(session, name)
 
 
 def _preview(
@@ -244,40 +266,10 @@ def _preview(
     return (rendered.subject or "")[:500] or None, rendered.text
 
 
-def _may_subscribe(name: str) -> ColumnElement[bool]:
-    """The JSON column matched coarsely as text (portable across SQLite and PostgreSQL); exact in Python."""
-    needle = json.dumps(name).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return cast(col(Customer.components), String).like(f"%{needle}%", escape="\\")
-
-
-def _subscribers(session: Session, name: str, *, after: str, limit: int) -> tuple[list[Customer], str | None]:
+def _subscribers(session: Session, name: str, *, after: str, limit: int) -> tuple[list[Subscriber], str | None]:
     """The next batch of customers subscribed to `name`, and the last id looked at (None when done)."""
-    rows = session.exec(
-        select(Customer).where(col(Customer.id) > after, _may_subscribe(name)).order_by(col(Customer.id)).limit(limit)
-    ).all()
-    if not rows:
-        return [], None
-    return [c for c in rows if name in (c.components or [])], rows[-1].id
-
-
-def _tell(session: Session, rt: Runtime, customer: Customer, incident: Incident, component: Component) -> bool:
-    key = incident_subject_key(incident.id)
-    existing = situations_repo.find(session, customer_id=customer.id, subject_key=key, kind=KIND)
-    if existing is not None and existing.status == SituationStatus.OPEN:
-        return False  # already told about this incident (another of its components)
-    down_since = format_instant(component.down_since) if component.down_since else "?"
-    raise_situation(
-        session,
-        rt,
-        customer=customer,
-        kind=KIND,
-        subject_key=key,
-        subject=Subject(incident=incident),
-        details=_details(incident),
-        material=True,
-        reason=f"{component.name} {component.status} since {down_since}",
-    )
-    return True
+    customers = subscribers_page(session, name, after=after, limit=limit)
+    return customers, (customers[-1].id if customers else None)
 
 
 def _details(incident: Incident) -> dict[str, Any]:
@@ -299,35 +291,36 @@ def _news(told: dict[str, Any], incident: Incident) -> str | None:
 
 
 def _update_told(session: Session, rt: Runtime, incident: Incident) -> None:
-    now = rt.clock.now()
+    """Tell everyone in an open thread about the incident's news, at most every UPDATE_EVERY each.
+
+    A warning still waiting out quiet hours is stale once there is news: the newer one replaces it, so
+    nobody wakes up to two texts about the same incident.
+    """
+    planner = BulkPlanner(rt, now=rt.clock.now())
     key = incident_subject_key(incident.id)
-    for situation in _open_threads(session, key):
-        if now - situation.updated_at < UPDATE_EVERY:
-            continue
-        reason = _news(situation.details, incident)
-        customer = session.get(Customer, situation.customer_id) if reason else None
-        if reason is None or customer is None:
-            continue
-        _drop_deferred(session, customer_id=customer.id, key=key, now=now)
-        raise_situation(
+    with rare_collections():
+        _update_pages(session, planner, incident, key)
+
+
+def _update_pages(session: Session, planner: BulkPlanner, incident: Incident, key: str) -> None:
+    for page in _open_pages(session, key):
+        due = [s for s in page if planner.now - s.updated_at >= UPDATE_EVERY]
+        reasons = {s.id: _news(s.details, incident) for s in due}
+        customers = _customers(session, [s.customer_id for s in due if reasons[s.id]])
+        updates = [
+            Update(situation=s, customer=customers[s.customer_id], reason=reason)
+            for s in due
+            if (reason := reasons[s.id]) is not None and s.customer_id in customers
+        ]
+        update_many(
             session,
-            rt,
-            customer=customer,
-            kind=KIND,
+            planner,
+            updates=updates,
             subject_key=key,
             subject=Subject(incident=incident),
             details=_details(incident),
-            material=True,
-            reason=reason,
+            drop_deferred="replaced by newer news before it was sent",
         )
-
-
-def _drop_deferred(session: Session, *, customer_id: str, key: str, now: datetime) -> None:
-    """A warning still waiting out quiet hours is stale once there is news: the newer one replaces it,
-    so nobody wakes up to two texts about the same incident."""
-    for notice in notices_repo.in_thread(session, customer_id=customer_id, thread_key=key):
-        if notice.stage in WARNING_STAGES and notice.status == NoticeStatus.PENDING and notice.deferred:
-            drop_notice(session, notice, at=now, reason="replaced by newer news before it was sent")
 
 
 def _still_down(session: Session, incident: Incident) -> bool:
@@ -339,15 +332,20 @@ def _still_down(session: Session, incident: Incident) -> bool:
 
 
 def _resolve_told(session: Session, rt: Runtime, incident: Incident) -> None:
+    """Close every open thread about the incident; thank exactly those warned, on the channels warned."""
+    planner = BulkPlanner(rt, now=rt.clock.now())
     key = incident_subject_key(incident.id)
-    for situation in _open_threads(session, key):
-        customer = session.get(Customer, situation.customer_id)
-        if customer is None:
-            continue
-        resolve_subject(
+    with rare_collections():
+        _resolve_pages(session, planner, incident, key)
+
+
+def _resolve_pages(session: Session, planner: BulkPlanner, incident: Incident, key: str) -> None:
+    for page in _open_pages(session, key):
+        customers = _customers(session, [s.customer_id for s in page])
+        resolve_many(
             session,
-            rt,
-            customer=customer,
+            planner,
+            customers=[customers[s.customer_id] for s in page if s.customer_id in customers],
             subject_key=key,
             subject=Subject(incident=incident),
             reason="incident resolved",
@@ -355,12 +353,19 @@ def _resolve_told(session: Session, rt: Runtime, incident: Incident) -> None:
         )
 
 
-def _open_threads(session: Session, key: str, *, batch: int = BATCH) -> Iterator[Situation]:
-    """Every open disruption thread about the incident, fetched in id-ordered batches as it goes."""
+def _customers(session: Session, ids: list[str]) -> dict[str, Subscriber]:
+    return load_subscribers(session, ids)
+
+
+def _open_pages(session: Session, key: str, *, batch: int = BATCH) -> Iterator[list[Situation]]:
+    """Every open disruption thread about the incident, in id-ordered pages fetched as it goes.
+
+    Each page is handled before the next is read, so threads resolved on the way are not seen again.
+    """
     after = 0
     while True:
         page = situations_repo.open_about(session, subject_key=key, kind=KIND, after_id=after, limit=batch)
         if not page:
             return
-        yield from page
+        yield page
         after = page[-1].id or after

@@ -11,6 +11,7 @@ from engine.models.notices import DeliveryAttempt, Notice, NoticeStatus
 from engine.models.orders import Order, Shipment
 from engine.models.situations import Situation, SituationStatus
 from engine.models.staff import StaffUser
+from engine.models.subscriptions import CustomerComponent
 from engine.models.suppressions import ChannelSuppression
 from engine.models.templates import MessageTemplate, TemplateVersion
 
@@ -21,6 +22,7 @@ __all__ = [
     "ChannelSuppression",
     "Component",
     "Customer",
+    "CustomerComponent",
     "DeliveryAttempt",
     "EngineFlag",
     "FanoutApproval",

@@ -33,4 +33,9 @@ class Customer(SQLModel, table=True):
 
     @property
     def first_name(self) -> str:
-        return self.name.split()[0] if self.name.strip() else ""
+        return first_name_of(self.name)
+
+
+def first_name_of(name: str) -> str:
+    """How messages greet someone: the first word of their name ("" when there is none)."""
+    return name.split()[0] if name.strip() else ""

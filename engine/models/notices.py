@@ -33,7 +33,7 @@ class Notice(SQLModel, table=True):
     situation: str = Field(max_length=64)
     stage: str = Field(max_length=16)
     channel: str = Field(max_length=16)
-    recipient: str = Field(max_length=320)
+    recipient: str = Field(max_length=320, index=True)  # "texted this number before?" when planning SMS
     locale: str = Field(default="en", max_length=16)
     template: str = Field(max_length=200)  # "<situation>/<stage>[.<locale>]@v<version>"
     subject: str | None = Field(default=None, max_length=500)

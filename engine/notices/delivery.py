@@ -54,28 +54,32 @@ def deliver_notice(rt: Runtime, notice_id: int, *, jitter: bool = True) -> Deliv
     message = _claim(rt, notice_id)
     if isinstance(message, DeliveryOutcome):
         return message
+    # The message may be another notice than the one asked for: the one this was merged into.
+    return _record(rt, message.notice_id, send_message(rt, message), jitter=jitter)
+
+
+def send_message(rt: Runtime, message: OutboundMessage) -> SendResult:
+    """Hand one claimed message to its channel; whatever happens, a result comes back (never a raise)."""
     channel = rt.channels.get(message.channel)
     if channel is None:
-        result = SendResult.rejected(f"no {message.channel} channel is configured")
-    else:
-        try:
-            result = channel.send(message)
-        except TemplateError as exc:  # e.g. a header that would allow injection: never sendable
-            result = SendResult.rejected(f"message refused before sending: {exc}")
-        except Exception as exc:  # a channel bug must not leave the notice claimed forever
-            log.exception("channel %s raised while sending notice %s", message.channel, message.notice_id)
-            result = SendResult.transient(f"{type(exc).__name__} in channel")
-    # The message may be another notice than the one asked for: the one this was merged into.
-    return _record(rt, message.notice_id, result, jitter=jitter)
+        return SendResult.rejected(f"no {message.channel} channel is configured")
+    try:
+        return channel.send(message)
+    except TemplateError as exc:  # e.g. a header that would allow injection: never sendable
+        return SendResult.rejected(f"message refused before sending: {exc}")
+    except Exception as exc:  # a channel bug must not leave the notice claimed forever
+        log.exception("channel %s raised while sending notice %s", message.channel, message.notice_id)
+        return SendResult.transient(f"{type(exc).__name__} in channel")
 
 
 def deliver_due(rt: Runtime, *, limit: int = 10_000, jitter: bool = True) -> int:
-    """Deliver every pending notice that is due, in this thread (replay, demo, tests)."""
+    """Deliver every pending notice that is due, in this thread (replay, demo, tests), as a worker would:
+    in batches (engine/notices/batch_delivery.py)."""
+    from engine.notices.batch_delivery import deliver_batch
+
     with rt.unit_of_work() as session:
-        due = [n.id for n in repository.due_pending(session, now=rt.clock.now(), limit=limit)]
-    for notice_id in due:
-        if notice_id is not None:
-            deliver_notice(rt, notice_id, jitter=jitter)
+        due = [n.id for n in repository.due_pending(session, now=rt.clock.now(), limit=limit) if n.id is not None]
+    deliver_batch(rt, due, jitter=jitter)
     return len(due)
 
 
@@ -112,7 +116,7 @@ def _claim(rt: Runtime, notice_id: int) -> OutboundMessage | DeliveryOutcome:
             return DeliveryOutcome(carrier.status, carrier.status_reason)
         carrier.status, carrier.claimed_at = NoticeStatus.SENDING, now
         carrier.attempts += 1
-        return _message(rt, carrier)
+        return outbound_message(rt, carrier)
 
 
 def _fixed_meanwhile(session: Session, notice: Notice) -> bool:
@@ -125,7 +129,8 @@ def _fixed_meanwhile(session: Session, notice: Notice) -> bool:
     return situation is not None and situation.status == SituationStatus.RESOLVED
 
 
-def _message(rt: Runtime, notice: Notice) -> OutboundMessage:
+def outbound_message(rt: Runtime, notice: Notice) -> OutboundMessage:
+    """What the channel is handed for a claimed notice."""
     assert notice.id is not None
     callback = f"{rt.settings.public_url.rstrip('/')}/webhooks/twilio/status" if notice.channel == "sms" else None
     headers: dict[str, str] = {}
@@ -172,11 +177,11 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
             "attempt": notice.attempts,
         }
         if result.ok:
-            _finish(notice, NoticeStatus.SENT, None)
+            finish(notice, NoticeStatus.SENT, None)
             notice.sent_at, notice.provider_id = now, result.provider_id
             action = "notice.sent"
         elif result.permanent or notice.attempts >= MAX_ATTEMPTS:
-            _finish(notice, NoticeStatus.FAILED, result.error or "provider refused")
+            finish(notice, NoticeStatus.FAILED, result.error or "provider refused")
             action, details["reason"] = "notice.failed", notice.status_reason
             failed_text = notice
             if result.permanent and result.address_rejected:
@@ -193,7 +198,7 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
                     at=now,
                 )
         else:
-            delay = _backoff(notice.attempts, result.retry_after, jitter=jitter)
+            delay = backoff(notice.attempts, result.retry_after, jitter=jitter)
             notice.status, notice.send_at, notice.enqueued_at = NoticeStatus.PENDING, now + delay, None
             notice.status_reason = f"retrying: {result.error}"[:500]
             action, details["retry_at"] = "notice.retry_scheduled", notice.send_at
@@ -218,11 +223,11 @@ def after_text_failed(session: Session, rt: Runtime, notice: Notice, *, error: s
         plan_email_fallback(session, rt, failed, reason=error)
 
 
-def _finish(notice: Notice, status: NoticeStatus, reason: str | None) -> None:
+def finish(notice: Notice, status: NoticeStatus, reason: str | None) -> None:
     notice.status, notice.status_reason = status, reason[:500] if reason else None
 
 
-def _backoff(attempts: int, retry_after: float | None, *, jitter: bool) -> timedelta:
+def backoff(attempts: int, retry_after: float | None, *, jitter: bool) -> timedelta:
     """Exponential from 30 s, capped at an hour; a provider's Retry-After wins when longer."""
     base = min(30.0 * 2 ** (attempts - 1), 3600.0)
     if jitter:

@@ -223,7 +223,9 @@ def _digest(
     session.add(digest)
     session.flush()
     if digest.channel == "email":
-        digest.message_id = message_id_for(rt, digest)
+        digest.message_id = message_id_for(
+            rt.settings, notice_id=digest.id or 0, thread_key=digest.thread_key, customer_id=digest.customer_id
+        )
     audit.append(
         session,
         at=now,

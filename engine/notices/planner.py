@@ -13,6 +13,7 @@ from engine import audit
 from engine.channels import ChannelName
 from engine.compose.context import build_context
 from engine.compose.render import render_message
+from engine.config import Settings
 from engine.errors import TemplateError
 from engine.models import Customer, Incident, Notice, NoticeStatus, Order, Shipment, Situation
 from engine.notices import repository
@@ -161,7 +162,7 @@ def _compose(
     session.add(notice)
     session.flush()
     if channel == "email":
-        notice.message_id = message_id_for(rt, notice)
+        notice.message_id = _message_id(rt, notice)
     audit.append(
         session,
         at=now,
@@ -252,9 +253,16 @@ def subject_for(session: Session, situation: Situation) -> Subject:
     return Subject(order=order, shipment=shipment, incident=incident)
 
 
-def message_id_for(rt: Runtime, notice: Notice) -> str:
+def _message_id(rt: Runtime, notice: Notice) -> str:
     """The Message-ID an email notice goes out with (needs the notice's id: flush first)."""
-    sender = rt.settings.email_from
+    return message_id_for(
+        rt.settings, notice_id=notice.id or 0, thread_key=notice.thread_key, customer_id=notice.customer_id
+    )
+
+
+def message_id_for(settings: Settings, *, notice_id: int, thread_key: str, customer_id: str) -> str:
+    """The email's Message-ID; the bulk planner (engine/notices/bulk.py) makes the same ones."""
+    sender = settings.email_from
     domain = sender.rsplit("@", 1)[-1].strip("> ") if "@" in sender else "localhost"
-    token = hashlib.sha256(f"{notice.thread_key}:{notice.customer_id}".encode()).hexdigest()[:12]
-    return f"notice-{notice.id}.{token}@{domain}"
+    token = hashlib.sha256(f"{thread_key}:{customer_id}".encode()).hexdigest()[:12]
+    return f"notice-{notice_id}.{token}@{domain}"

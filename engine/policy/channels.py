@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from engine.channels import CHANNELS, ChannelName
-from engine.models import Customer
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,20 @@ class Routing:
     skipped: dict[str, str]  # channel → why it is not used
 
 
-def routes_for(customer: Customer, suppressed: Mapping[str, str] | None = None) -> Routing:
+class Contactable(Protocol):
+    """What consent reads of a customer (a `Customer` row, or a fan-out's `Subscriber`)."""
+
+    @property
+    def channels(self) -> list[str]: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email_opted_out(self) -> bool: ...
+
+
+def routes_for(customer: Contactable, suppressed: Mapping[str, str] | None = None) -> Routing:
     """`suppressed`: channel → why the customer's address on it is on the suppression list (the caller
     looks it up, so this stays a pure decision)."""
     suppressed = suppressed or {}

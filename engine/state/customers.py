@@ -9,6 +9,7 @@ from sqlmodel import Session
 from engine.db import insert_if_absent, row_locks
 from engine.events.schema import CustomerRef
 from engine.models import Customer
+from engine.state.subscriptions import sync_subscriptions
 
 _FIELDS = ("name", "email", "phone", "locale", "timezone", "components", "channels", "quiet_hours")
 
@@ -22,6 +23,8 @@ def upsert_customer(session: Session, ref: CustomerRef, *, occurred_at: datetime
     for name, value in given.items():
         if value is not None:
             setattr(customer, name, value)
+    if given.get("components") is not None:
+        sync_subscriptions(session, customer.id, customer.components)
     if "channels" not in given and not customer.channels and customer.email:
         # Order updates by email are service messages; SMS always needs the customer's explicit yes.
         customer.channels = ["email"]

@@ -25,6 +25,18 @@ def find_any(session: Session, routes: list[tuple[str, str]]) -> dict[str, Chann
     return {row.channel: row for row in session.exec(statement).all()}
 
 
+def find_addresses(session: Session, *, emails: list[str], phones: list[str]) -> list[ChannelSuppression]:
+    """The suppressions among these email addresses and phone numbers (one query, e.g. per fan-out batch)."""
+    clauses = []
+    if emails:
+        clauses.append(and_(ChannelSuppression.channel == "email", col(ChannelSuppression.address).in_(emails)))
+    if phones:
+        clauses.append(and_(ChannelSuppression.channel == "sms", col(ChannelSuppression.address).in_(phones)))
+    if not clauses:
+        return []
+    return list(session.exec(select(ChannelSuppression).where(or_(*clauses))).all())
+
+
 def add_if_absent(session: Session, row: ChannelSuppression) -> ChannelSuppression | None:
     """Insert unless (channel, address) is suppressed already; returns the new row, or None if it existed."""
     values = row.model_dump(exclude={"id"})

@@ -9,8 +9,9 @@ changes or staff clear it. Nothing is logged with a full address.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -118,6 +119,49 @@ def for_customer(session: Session, customer: Customer) -> dict[str, ChannelSuppr
     if customer.phone and "sms" in customer.channels:
         routes.append(("sms", normalize("sms", customer.phone)))
     return repository.find_any(session, routes)
+
+
+class _Addressed(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def channels(self) -> list[str]: ...
+
+
+def for_subscribers(session: Session, customers: Iterable[_Addressed]) -> dict[str, dict[str, ChannelSuppression]]:
+    """Customer id → channel → the suppression on that route, for a whole fan-out batch in one query."""
+    by_address: dict[tuple[str, str], list[str]] = {}
+    for customer in customers:
+        if customer.email and "email" in customer.channels:
+            by_address.setdefault(("email", normalize("email", customer.email)), []).append(customer.id)
+        if customer.phone and "sms" in customer.channels:
+            by_address.setdefault(("sms", normalize("sms", customer.phone)), []).append(customer.id)
+    rows = repository.find_addresses(
+        session,
+        emails=[address for channel, address in by_address if channel == "email" and address],
+        phones=[address for channel, address in by_address if channel == "sms" and address],
+    )
+    found: dict[str, dict[str, ChannelSuppression]] = {}
+    for row in rows:
+        for customer_id in by_address.get((row.channel, row.address), []):
+            found.setdefault(customer_id, {})[row.channel] = row
+    return found
+
+
+def for_notices(session: Session, notices: Iterable[Notice]) -> dict[int, ChannelSuppression]:
+    """Notice id → the suppression that stops it, for a batch of claims in one query."""
+    wanted = {(n.id or 0): (n.channel, normalize(n.channel, n.recipient)) for n in notices}
+    rows = repository.find_addresses(
+        session,
+        emails=sorted({a for c, a in wanted.values() if c == "email" and a}),
+        phones=sorted({a for c, a in wanted.values() if c == "sms" and a}),
+    )
+    by_route = {(row.channel, row.address): row for row in rows}
+    return {notice_id: by_route[route] for notice_id, route in wanted.items() if route in by_route}
 
 
 def for_recipient(session: Session, *, channel: str, recipient: str) -> ChannelSuppression | None:

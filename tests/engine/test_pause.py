@@ -78,7 +78,7 @@ def test_paused_the_relay_queues_nothing_and_resuming_sends_what_is_due(rt: Runt
     set_paused(rt, False, "staff:ana@example.com", "checked, all fine")
     report = tick(rt)  # straight away, not only after FOREWARN_RELAY_AFTER
     assert not report.paused and report.notices_queued == 1
-    assert recorder.jobs == [("notices.deliver", (notice_id,))]
+    assert recorder.jobs == [("notices.deliver_batch", ([notice_id],))]  # the relay queues in batches
     assert deliver_notice(rt, notice_id, jitter=False).status == "sent"
 
 

@@ -55,7 +55,7 @@ def test_lost_jobs_are_queued_again_once_due(rt: Runtime, clock: SimulatedClock)
     clock.advance(timedelta(minutes=3))
     report = tick(rt)
     assert report.events_requeued == 0 and report.notices_queued == 1
-    assert recorder.jobs == [("notices.deliver", (notice_id,))]
+    assert recorder.jobs == [("notices.deliver_batch", ([notice_id],))]  # the relay queues in batches
     recorder.jobs.clear()
     assert tick(rt).notices_queued == 0  # queued just now: not again until the relay delay passes
     with Session(rt.db) as session:
