@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.scan
 	$(BIN)/python -m bench.smtp_rate
+	$(BIN)/python -m bench.fanout
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,38 +1,45 @@
-"""Email delivery rate: the engine's worker vs plain smtplib, to the same SMTP sink, in the same run.
+"""Email delivery rate: `forewarn worker` vs plain smtplib, to the same SMTP sink, in the same run.
 
     python -m bench.smtp_rate        (PostgreSQL + Redis from FOREWARN_BENCH_POSTGRES_URL / _REDIS_URL)
 
-The sink is a separate process (aiosmtpd) that accepts and discards. The engine's side is the real
-path: notices in PostgreSQL, `notices.deliver` jobs through Redis, a dramatiq worker claiming, sending
-through the pooled SMTP channel and recording each result.
+The sink is a separate process (aiosmtpd) that accepts and discards. The baseline is plain smtplib on
+one connection, building each message with the same code the channel uses; it runs before and after
+the engine, and the ratio is against their mean (the machine is shared, so one-off speed changes show).
+The engine's side is what users run: notices in PostgreSQL, queued as `notices.deliver_batch` jobs in
+Redis (as a fan-out or the relay queues them), and a `forewarn worker` process (BENCH_WORKER_PROCESSES
+of them, each with its default threads) claiming, sending through the pooled SMTP channel and recording.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import smtplib
 import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
-import dramatiq
-from sqlalchemy import text
+import psycopg
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, func, select
 
 from engine.broker import BrokerDispatcher, make_broker
-from engine.clock import SystemClock
-from engine.compose.store import TemplateStore
-from engine.config import Settings
+from engine.channels import OutboundMessage
+from engine.compose.store import seed_templates
 from engine.db import make_engine
-from engine.models import Customer, Notice, Situation
-from engine.runtime import Runtime
-from engine.tasks import HANDLERS, install_runtime
-from integrations.channels import build_channels
+from engine.migrations import upgrade
+from engine.models import Notice
+from engine.notices.batch_delivery import DELIVER_BATCH_ACTOR, QUEUE_BATCH
+from engine.tasks import HANDLERS
 from integrations.channels.email_message import build_email, to_wire
 
-N = int(os.environ.get("BENCH_EMAILS", "2000"))
+N = int(os.environ.get("BENCH_EMAILS", "3000"))
+PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", "1"))
+DATABASE = os.environ.get("BENCH_SMTP_DATABASE", "forewarn_bench_smtp")
+QUEUE = "forewarn-bench-smtp"
 SINK = """
 import asyncio, sys
 from aiosmtpd.controller import Controller
@@ -44,6 +51,7 @@ c.start(); print("ready", flush=True)
 sys.stdin.read()
 """
 BODY = "Hi Sam,\n\nSevere weather has held up the parcel with your espresso grinder near Louisville, KY. " * 6
+SUBJECT = "Your espresso grinder is running late"
 
 
 def _free_port() -> int:
@@ -52,9 +60,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def plain_smtplib(port: int) -> float:
-    from engine.channels import OutboundMessage
+def _database(admin: str) -> str:
+    url = make_url(admin)
+    conninfo = f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    target = url.set(drivername="postgresql+psycopg", database=DATABASE).render_as_string(hide_password=False)
+    upgrade(target)
+    return target
 
+
+def plain_smtplib(port: int) -> float:
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as conn:
         for i in range(N):
@@ -64,7 +81,7 @@ def plain_smtplib(port: int) -> float:
                     channel="email",
                     recipient=f"c{i}@example.com",
                     body=BODY,
-                    subject="Your espresso grinder is running late",
+                    subject=SUBJECT,
                     html=f"<p>{BODY}</p>",
                     message_id=f"n{i}@bench",
                 ),
@@ -76,77 +93,118 @@ def plain_smtplib(port: int) -> float:
     return N / (time.perf_counter() - started)
 
 
-def engine_worker(port: int, database_url: str, redis_url: str, threads: int) -> float:
-    settings = Settings(
-        database_url=database_url,
-        broker_url=redis_url,
-        smtp_url=f"smtp://127.0.0.1:{port}",
-        queue_name="forewarn-bench",
-        _env_file=None,
-    )  # type: ignore[call-arg]
-    rt = Runtime(
-        settings=settings,
-        db=make_engine(database_url, pool_size=threads + 2),
-        clock=SystemClock(),
-        templates=TemplateStore(),
-        channels=dict(build_channels(settings, SystemClock())),
-    )
-    now = rt.clock.now()
-    with Session(rt.db) as session:
-        session.execute(text("TRUNCATE notices, delivery_attempts, situations, customers, audit_entries CASCADE"))
-        session.add(
-            Customer(id="C1", name="Sam", email="s@example.com", channels=["email"], created_at=now, updated_at=now)
+def _seed(database_url: str) -> list[int]:
+    """N pending email notices to N addresses, as a fan-out leaves them (COPY; not timed)."""
+    parsed = make_url(database_url)
+    conninfo = f"host={parsed.host} port={parsed.port or 5432} user={parsed.username or 'postgres'} dbname={DATABASE}"
+    now = datetime.now(UTC)
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO customers (id, name, email, locale, timezone, channels, components, extra, email_opted_out,"
+            " sms_opted_out, created_at, updated_at) VALUES ('C1', 'Sam', 's@example.com', 'en', 'UTC', '[\"email\"]',"
+            " '[]', '{}', false, false, %s, %s)",
+            (now, now),
         )
-        session.flush()
-        situation = Situation(
-            customer_id="C1", kind="shipment.delayed", subject_key="order:A1", opened_at=now, updated_at=now
+        cur.execute(
+            "INSERT INTO situations (customer_id, kind, subject_key, status, details, opened_at, updated_at)"
+            " VALUES ('C1', 'shipment.delayed', 'order:A1', 'open', '{}', %s, %s) RETURNING id",
+            (now, now),
         )
-        session.add(situation)
-        session.flush()
-        session.add_all(
-            Notice(
-                situation_id=situation.id or 0,
-                customer_id="C1",
-                thread_key="order:A1",
-                situation="shipment.delayed",
-                stage="initial",
-                channel="email",
-                recipient=f"c{i}@example.com",
-                template="bench",
-                subject="Your espresso grinder is running late",
-                body=BODY,
-                html=f"<p>{BODY}</p>",
-                message_id=f"n{i}@bench",
-                send_at=now,
-                created_at=now,
-            )
-            for i in range(N)
+        row = cur.fetchone()
+        assert row is not None
+        columns = (
+            "situation_id, customer_id, thread_key, situation, stage, channel, recipient, locale, template, subject,"
+            " body, html, message_id, status, send_at, deferred, enqueued_at, attempts, created_at"
         )
+        with cur.copy(f"COPY notices ({columns}) FROM STDIN") as copy:
+            for i in range(N):
+                copy.write_row(
+                    (
+                        row[0],
+                        "C1",
+                        "order:A1",
+                        "shipment.delayed",
+                        "initial",
+                        "email",
+                        f"c{i}@example.com",
+                        "en",
+                        "bench",
+                        SUBJECT,
+                        BODY,
+                        f"<p>{BODY}</p>",
+                        f"n{i}@bench",
+                        "pending",
+                        now,
+                        False,
+                        now,
+                        0,
+                        now,
+                    )
+                )
+        cur.execute("SELECT id FROM notices ORDER BY id")
+        ids = [r[0] for r in cur.fetchall()]
+        cur.execute("ANALYZE")
+        conn.commit()
+    return ids
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def engine_worker(port: int, database_url: str, redis_url: str) -> tuple[float, float]:
+    """(emails/s, peak RSS MB of the largest worker) for `forewarn worker` draining N queued notices."""
+    ids = _seed(database_url)
+    with Session(engine := make_engine(database_url, pool_size=1)) as session:
+        # Workers seed templates on start; do it first, so several starting at once do not race each other.
+        seed_templates(session, now=datetime.now(UTC))
         session.commit()
-        ids = session.exec(select(Notice.id).order_by(col(Notice.id))).all()
-    broker = make_broker(redis_url, namespace="forewarn-bench")
-    dispatcher = BrokerDispatcher(broker, HANDLERS, queue="forewarn-bench")
+    broker = make_broker(redis_url, namespace=QUEUE)
+    dispatcher = BrokerDispatcher(broker, HANDLERS, queue=QUEUE)
     broker.flush_all()
-    rt.dispatcher = dispatcher
-    install_runtime(rt)
-    for notice_id in ids:
-        dispatcher.send("notices.deliver", notice_id)
-    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
-    started = time.perf_counter()
-    worker.start()
-    with Session(rt.db) as session:
-        while session.exec(select(func.count(col(Notice.id))).where(Notice.status == "sent")).one() < N:
-            time.sleep(0.05)
-    seconds = time.perf_counter() - started
-    worker.stop()
-    broker.close()
-    rt.close()
-    return N / seconds
+    env = {
+        **os.environ,
+        "FOREWARN_DATABASE_URL": database_url,
+        "FOREWARN_BROKER_URL": redis_url,
+        "FOREWARN_QUEUE_NAME": QUEUE,
+        "FOREWARN_SMTP_URL": f"smtp://127.0.0.1:{port}",
+        "FOREWARN_LOG_LEVEL": "WARNING",
+    }
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(PROCESSES)
+    ]
+    try:
+        for worker in workers:  # started and listening before the clock starts
+            assert worker.stdout is not None
+            line = worker.stdout.readline()
+            assert "worker started" in line, line
+        started = time.perf_counter()
+        for start in range(0, len(ids), QUEUE_BATCH):
+            dispatcher.send(DELIVER_BATCH_ACTOR, ids[start : start + QUEUE_BATCH])
+        with Session(engine) as session:
+            while session.exec(select(func.count(col(Notice.id))).where(Notice.status == "sent")).one() < N:
+                time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        peak = max(_rss_mb(worker.pid) for worker in workers)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+        broker.close()
+        engine.dispose()
+    return N / seconds, peak
 
 
 def main() -> None:
-    from bench.scan import _database
-
     database_url = _database(os.environ.get("FOREWARN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     redis_url = os.environ.get("FOREWARN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     port = _free_port()
@@ -155,15 +213,20 @@ def main() -> None:
     )
     try:
         assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
-        baseline = plain_smtplib(port)
-        threads = int(os.environ.get("BENCH_WORKER_THREADS", "4"))
-        engine_rate = engine_worker(port, database_url, redis_url, threads)
+        before = plain_smtplib(port)
+        engine_rate, peak = engine_worker(port, database_url, redis_url)
+        after = plain_smtplib(port)
     finally:
         sink.terminate()
         sink.wait()
-    print(f"plain smtplib, one connection: {baseline:,.0f} emails/s")
-    print(f"engine worker ({threads} threads, PostgreSQL + Redis, claim/send/record): {engine_rate:,.0f} emails/s")
-    print(f"ratio engine / smtplib: {engine_rate / baseline:.2f} (target >= 0.6)")
+    baseline = (before + after) / 2
+    print(f"plain smtplib, one connection: {before:,.0f} emails/s before, {after:,.0f} after (mean {baseline:,.0f})")
+    print(
+        f"forewarn worker x{PROCESSES} (PostgreSQL + Redis, notices.deliver_batch): {engine_rate:,.0f} emails/s,"
+        f" peak RSS {peak:.0f} MB"
+    )
+    print(f"SUMMARY smtp: engine {engine_rate:,.0f}/s vs smtplib {baseline:,.0f}/s, ratio {engine_rate / baseline:.2f}")
+    print(f"  ratio engine / smtplib: {engine_rate / baseline:.2f} (target >= 0.6)")
 
 
 if __name__ == "__main__":

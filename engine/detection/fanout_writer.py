@@ -66,8 +66,13 @@ class AnnouncementWriter:
             self._thread.start()
 
     def submit(self, opening: Opening) -> None:
-        """Hand over a composed batch (PostgreSQL); blocks while two are already waiting."""
+        """Hand over a composed batch to be written in its own transaction (on PostgreSQL by the thread,
+        which this blocks while two batches are already waiting; elsewhere right here)."""
         self._raise()
+        if self._thread is None:
+            if not self.failed:
+                self._write(opening)
+            return
         self._queue.put(opening)
 
     def written(self, opening: Opening) -> None:

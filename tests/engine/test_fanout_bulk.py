@@ -19,17 +19,21 @@ from support.pipeline import drain, feed
 
 from engine.audit import verify_chain
 from engine.clock import SimulatedClock, format_instant
+from engine.detection.fanout_writer import AnnouncementWriter
 from engine.detection.outages import KIND, UPDATE_EVERY, incident_subject_key, scan_outages
 from engine.events import parse_event, parse_events
 from engine.inbound.service import store_events
 from engine.models import AuditEntry, Component, Customer, CustomerComponent, Incident, Notice, Situation
 from engine.notices import repository as notices_repo
+from engine.notices.bulk import BulkPlanner
 from engine.notices.dropping import drop_notice
 from engine.notices.planner import Subject
 from engine.processing import apply_event
 from engine.runtime import Runtime
+from engine.situations.bulk import prepare_opening
 from engine.situations.service import raise_situation, resolve_subject
 from engine.state.services import apply_service_status
+from engine.state.subscriptions import subscribers_page
 from engine.suppressions import service as suppressions
 
 SHARED_A, SHARED_B = "+15550000001", "+15550000002"
@@ -356,3 +360,33 @@ def test_the_resolution_goes_to_exactly_those_told_and_the_chain_verifies(rt: Ru
     assert planned == {f"notice:{n.id}" for n in rows}
     result = verify_chain(rt.db)
     assert result.ok and result.checked == len(entries)
+
+
+def test_a_batch_composed_before_the_component_healed_is_not_written(rt: Runtime, clock: SimulatedClock) -> None:
+    customers(rt)
+    status(rt, "checkout", "major_outage")
+    clock.advance(timedelta(minutes=10))
+    with rt.unit_of_work() as session:
+        incident = session.get(Incident, "INC-7")
+        assert incident is not None
+        opening = prepare_opening(
+            session,
+            BulkPlanner(rt, now=clock.now()),
+            customers=subscribers_page(session, "checkout", after="", limit=100),
+            kind=KIND,
+            subject_key=incident_subject_key("INC-7"),
+            subject=Subject(incident=incident),
+            details=details(incident),
+            reason="checkout major_outage",
+            lock=False,
+        )
+    assert opening.told == len(PEOPLE) and opening.notices.rows
+    status(rt, "checkout", "operational")  # healed while the batch waited for the writer
+    writer = AnnouncementWriter(rt, component="checkout", incident_id="INC-7", now=clock.now())
+    writer.submit(opening)
+    writer.finish()
+    assert writer.stopped and writer.told == 0
+    with Session(rt.db) as session:
+        assert session.exec(select(func.count(col(Notice.id)))).one() == 0
+        assert session.exec(select(func.count(col(Situation.id)))).one() == 0
+    assert verify_chain(rt.db).ok
