@@ -30,7 +30,7 @@ from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
 from engine.detection.outages import scan_outages
-from engine.models import AuditEntry, DeliveryAttempt, Notice, Situation
+from engine.models import AuditEntry, ChannelSuppression, DeliveryAttempt, Notice, Situation
 from engine.notices.batch_delivery import deliver_batch
 from engine.pause import set_paused
 from engine.runtime import Runtime
@@ -247,3 +247,53 @@ def test_a_worker_process_delivers_a_fan_out_in_batches_once(
     time.sleep(3)
     assert len(smtp_server.messages) == 30
     assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == sorted(f"{c.lower()}@example.com" for c in cids)
+
+
+def test_a_batch_claim_honours_the_suppression_list_and_the_daily_cap(
+    rt: Runtime, clock: SimulatedClock, mail: SmtpTestServer
+) -> None:
+    [ids] = announce(rt, clock, "C1", "C2", "C3").batches()
+    rt.settings = rt.settings.model_copy(update={"max_notices_per_day": 1})
+    with Session(rt.db) as session:
+        by_customer = {n.customer_id: n for n in session.exec(select(Notice))}
+        # C2's mailbox went on the list after the fan-out was planned (another worker saw it bounce).
+        session.add(
+            ChannelSuppression(
+                channel="email",
+                address="c2@example.com",
+                reason="550 5.1.1 No such user",
+                source="smtp",
+                created_at=clock.now(),
+            )
+        )
+        # C3 was already told something by email an hour ago: with a cap of one, this must wait.
+        told = by_customer["C3"]
+        session.add(
+            Notice(
+                situation_id=told.situation_id,
+                customer_id="C3",
+                thread_key="earlier",
+                situation=told.situation,
+                stage="initial",
+                channel="email",
+                recipient=told.recipient,
+                template="t",
+                body="earlier news",
+                status="sent",
+                send_at=clock.now() - timedelta(hours=1),
+                sent_at=clock.now() - timedelta(hours=1),
+                created_at=clock.now() - timedelta(hours=1),
+            )
+        )
+        session.commit()
+
+    report = deliver_batch(rt, ids, jitter=False)
+
+    assert (report["sent"], report["dropped"], report["held"]) == (1, 1, 1)
+    assert [m.rcpt_tos[0] for m in mail.messages] == ["c1@example.com"]
+    with Session(rt.db) as session:
+        now = {n.customer_id: n for n in session.exec(select(Notice).where(col(Notice.id).in_(ids)))}
+    assert now["C2"].status == "dropped" and "undeliverable" in (now["C2"].status_reason or "")
+    assert now["C3"].status == "pending" and (now["C3"].status_reason or "").startswith("held: ")
+    assert now["C3"].send_at == clock.now() + timedelta(hours=23)  # when the earlier one leaves the window
+    assert verify_chain(rt.db).ok
