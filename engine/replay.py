@@ -16,6 +16,8 @@ from typing import IO, Any
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func
 from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 from sqlmodel import Session, SQLModel, col, select
 
 import engine.models  # noqa: F401  (tables for create_all)
@@ -90,6 +92,7 @@ class ReplayRuntime(Runtime):
         self._session: Session | None = None
         self._depth = 0
         self._units = 0
+        self._by_table: dict[Any, type] = {}
         # The identity map holds rows weakly; these strong references keep them for the whole replay.
         self._kept: dict[int, object] = {}
 
@@ -123,16 +126,33 @@ class ReplayRuntime(Runtime):
         self.run_jobs(jobs)
 
     def _refresh_after_core_writes(self, state: ORMExecuteState) -> Any:
-        """Bulk paths (fan-outs, batch delivery) UPDATE tables directly, past the ORM: the kept objects of
-        that table would then be stale, so they are expired and re-read on next use."""
+        """Bulk paths (fan-outs, batch delivery) UPDATE tables directly, past the ORM: the kept objects
+        those statements changed would then be stale, so they are expired and re-read on next use. A
+        statement that names its rows by primary key expires just those; any other, the table's."""
         if not (state.is_update or state.is_delete) or state.is_orm_statement:
             return None
         table = getattr(state.statement, "table", None)
         result = state.invoke_statement()
-        for obj in list(state.session.identity_map.values()):
-            if getattr(type(obj), "__table__", None) is table:
-                state.session.expire(obj)
+        model = self._models().get(table)
+        if model is None:
+            return result
+        ids = _primary_keys_named(state, table)
+        session = state.session
+        if ids is not None:
+            for pk in ids:
+                obj = session.identity_map.get(identity_key(model, pk))
+                if obj is not None:
+                    session.expire(obj)
+        else:
+            for obj in list(session.identity_map.values()):
+                if type(obj) is model:
+                    session.expire(obj)
         return result
+
+    def _models(self) -> dict[Any, type]:
+        if not self._by_table:
+            self._by_table = {m.local_table: m.class_ for m in SQLModel._sa_registry.mappers}
+        return self._by_table
 
     def _keep(self, _session: Session, obj: object) -> None:
         self._kept.setdefault(id(obj), obj)
@@ -142,6 +162,25 @@ class ReplayRuntime(Runtime):
             self._session.commit()
             self._session.close()
         super().close()
+
+
+def _primary_keys_named(state: ORMExecuteState, table: Any) -> set[Any] | None:
+    """The primary keys a `WHERE pk = :p` (per row of an executemany) or `WHERE pk IN (…)` names."""
+    primary = list(table.primary_key.columns)
+    where = getattr(state.statement, "whereclause", None)
+    if len(primary) != 1 or not isinstance(where, BinaryExpression) or where.left is not primary[0]:
+        return None
+    bound = where.right
+    if not isinstance(bound, BindParameter):
+        return None
+    rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+    found: set[Any] = set()
+    for row in rows:
+        value = row.get(bound.key, bound.value) if isinstance(row, dict) else bound.value
+        if value is None:
+            return None
+        found.update(value if bound.expanding else [value])
+    return found
 
 
 class ReplayChannel:
