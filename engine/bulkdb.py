@@ -16,8 +16,9 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Json
 from sqlalchemy import Table, func, insert, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
@@ -77,19 +78,49 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
         for i, name in enumerate(names)
         if (process := table.c[name].type._cached_bind_processor(bind.dialect)) is not None
     ]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+    types = _column_types(session, table.name)
+    json_columns = {i for i, name in enumerate(names) if types[name] in ("json", "jsonb")}
+    # Binary COPY: the server parses no text (a third less of its CPU for notices) and the client
+    # formats less.
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(name) for name in names)
     )
     connection = session.connection().connection.dbapi_connection
     assert isinstance(connection, psycopg.Connection)
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types([types[name] for name in names])
         for row in rows:
             values = [row[name] for name in names]
             for i, process in processors:
                 value = values[i]
-                if value is not None and type(value) is not JsonText:
+                if value is None:
+                    continue
+                if type(value) is JsonText and i in json_columns:
+                    values[i] = Json(value, dumps=str)  # already serialised: sent as it is
+                else:
                     values[i] = process(value)
             copy.write_row(values)
+
+
+_COLUMN_TYPES: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def _column_types(session: Session, table: str) -> dict[str, str]:
+    """PostgreSQL's type name of each column (what binary COPY needs), read once per database and table."""
+    bind = session.get_bind()
+    url = bind.engine.url if isinstance(bind, Connection) else bind.url
+    key = (url.render_as_string(hide_password=True), table)
+    found = _COLUMN_TYPES.get(key)
+    if found is None:
+        rows = session.execute(
+            text(
+                "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+                " WHERE a.attrelid = CAST(:table AS regclass) AND a.attnum > 0 AND NOT a.attisdropped"
+            ),
+            {"table": table},
+        ).all()
+        found = _COLUMN_TYPES[key] = {str(name): str(type_name) for name, type_name in rows}
+    return found
 
 
 def _utc_shortcut(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
