@@ -7,7 +7,10 @@ for real and its notices and audit entries must match, id numbering aside.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -360,6 +363,14 @@ def test_the_resolution_goes_to_exactly_those_told_and_the_chain_verifies(rt: Ru
     assert planned == {f"notice:{n.id}" for n in rows}
     result = verify_chain(rt.db)
     assert result.ok and result.checked == len(entries)
+    verify = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "audit", "verify"],
+        env={**os.environ, "FOREWARN_DATABASE_URL": rt.settings.database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert verify.returncode == 0 and f"{len(entries)} entries verified" in verify.stdout
 
 
 def test_a_batch_composed_before_the_component_healed_is_not_written(rt: Runtime, clock: SimulatedClock) -> None:
