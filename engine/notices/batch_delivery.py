@@ -33,6 +33,7 @@ from engine.channels import SendResult
 from engine.compose.seeds import DIGEST
 from engine.db import row_locks
 from engine.models import Customer, DeliveryAttempt, Notice, NoticeStatus, Situation, SituationStatus
+from engine.notices import repository
 from engine.notices.capping import apply_cap, is_held
 from engine.notices.delivery import (
     MAX_ATTEMPTS,
@@ -46,7 +47,7 @@ from engine.notices.delivery import (
 from engine.notices.dropping import drop_notice
 from engine.notices.merging import all_fixed
 from engine.pause import is_paused
-from engine.policy.frequency import UNCAPPED_STAGES, WINDOW, Quota, counts_against_cap, should_merge
+from engine.policy.frequency import WINDOW, Quota, counts_against_cap, should_merge
 from engine.runtime import Runtime
 from engine.suppressions import service as suppressions
 
@@ -159,15 +160,9 @@ class _Quotas:
         customers = sorted({n.customer_id for n in notices if self._counts(n)})
         if not customers:
             return
-        at = func.coalesce(col(Notice.sent_at), col(Notice.claimed_at))
         for customer_id, channel, count in session.exec(
             select(Notice.customer_id, Notice.channel, func.count())
-            .where(
-                col(Notice.customer_id).in_(customers),
-                col(Notice.status).in_((NoticeStatus.SENT, NoticeStatus.SENDING)),
-                col(Notice.stage).not_in(sorted(UNCAPPED_STAGES)),
-                at > now - WINDOW,
-            )
+            .where(col(Notice.customer_id).in_(customers), *repository.counted_against_cap(now - WINDOW))
             .group_by(col(Notice.customer_id), col(Notice.channel))
         ).all():
             self.used[(customer_id, channel)] = count

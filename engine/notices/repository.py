@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, or_, select, update
 
 from engine.db import row_locks
@@ -92,15 +92,23 @@ def sent_times(session: Session, *, customer_id: str, channel: str, since: datet
 
     Sent, or claimed by a worker right now (it is going out); `resolved` follow-ups do not count.
     """
-    at = func.coalesce(col(Notice.sent_at), col(Notice.claimed_at))
-    statement = select(at).where(
-        Notice.customer_id == customer_id,
-        Notice.channel == channel,
-        col(Notice.status).in_((NoticeStatus.SENT, NoticeStatus.SENDING)),
-        col(Notice.stage).not_in(sorted(UNCAPPED_STAGES)),
-        at > since,
+    statement = select(CAP_MOMENT).where(
+        Notice.customer_id == customer_id, Notice.channel == channel, *counted_against_cap(since)
     )
     return [moment for moment in session.exec(statement).all() if moment is not None]
+
+
+# When a message used its slot: sent, or claimed by a worker right now (it is going out).
+CAP_MOMENT = func.coalesce(col(Notice.sent_at), col(Notice.claimed_at))
+
+
+def counted_against_cap(since: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The conditions for a message that uses a daily-cap slot after `since` (single and batch claims)."""
+    return (
+        col(Notice.status).in_((NoticeStatus.SENT, NoticeStatus.SENDING)),
+        col(Notice.stage).not_in(sorted(UNCAPPED_STAGES)),
+        since < CAP_MOMENT,
+    )
 
 
 def merged_into(session: Session, carrier_id: int) -> list[Notice]:
