@@ -123,10 +123,11 @@ def _seed(url: str) -> int:
     conninfo = f"host={parsed.host} port={parsed.port or 5432} user={parsed.username or 'postgres'} dbname={DATABASE}"
     stamp = DOWN_AT - timedelta(days=30)
     combos: set[tuple[str, str, str]] = set()
+    stopped: list[str] = []  # numbers that texted STOP: on the suppression list, as a real STOP leaves them
     with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
         columns = (
             "id, name, email, phone, locale, timezone, channels, components, quiet_hours, email_opted_out,"
-            " sms_opted_out, extra, created_at, updated_at"
+            " extra, created_at, updated_at"
         )
         with cur.copy(f"COPY customers ({columns}) FROM STDIN") as copy:
             for i in range(CUSTOMERS):
@@ -135,6 +136,8 @@ def _seed(url: str) -> int:
                 zone = _pick(rng, ZONES)
                 combos.add((first, locale, zone))
                 phone = None if rng.random() < 0.03 else f"+1555{i:07d}"
+                if phone and rng.random() < 0.01:
+                    stopped.append(phone)
                 components = '["checkout", "search"]' if i % 4 == 0 else '["checkout"]'
                 copy.write_row(
                     (
@@ -148,12 +151,14 @@ def _seed(url: str) -> int:
                         components,
                         None,
                         rng.random() < 0.02,
-                        rng.random() < 0.01,
                         "{}",
                         stamp,
                         stamp,
                     )
                 )
+        with cur.copy("COPY channel_suppressions (channel, address, reason, source, created_at) FROM STDIN") as copy:
+            for phone in stopped:
+                copy.write_row(("sms", phone, "replied STOP", "customer", stamp))
         cur.execute(
             "INSERT INTO customer_components (customer_id, component)"
             " SELECT c.id, e.value FROM customers c CROSS JOIN LATERAL json_array_elements_text(c.components) e"
@@ -206,7 +211,14 @@ def main() -> None:
     combos = _seed(database_url)
     print(f"seeded {CUSTOMERS:,} customers subscribed to checkout in {time.perf_counter() - started:.1f} s")
 
-    settings = Settings(database_url=database_url, broker_url=redis_url, queue_name=QUEUE, _env_file=None)  # type: ignore[call-arg]
+    # The blast-radius guard always asks here, even for a small smoke-test run: the approval path is timed too.
+    settings = Settings(
+        database_url=database_url,
+        broker_url=redis_url,
+        queue_name=QUEUE,
+        fanout_approval=min(1000, CUSTOMERS - 1),
+        _env_file=None,  # type: ignore[call-arg]
+    )
     broker = make_broker(redis_url, namespace=QUEUE)
     dispatcher = BrokerDispatcher(broker, HANDLERS, queue=QUEUE)
     broker.flush_all()  # after declaring the queue: flush_all empties the queues the broker knows

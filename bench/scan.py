@@ -20,6 +20,7 @@ from engine.migrations import upgrade
 from engine.models import Order
 
 OPEN = int(os.environ.get("BENCH_OPEN_ORDERS", "1000000"))
+DATABASE = os.environ.get("BENCH_SCAN_DATABASE", "forewarn_bench")
 DUE = 1000
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -28,9 +29,9 @@ def _database(admin: str) -> str:
     url = make_url(admin)
     conninfo = f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS forewarn_bench")
-        conn.execute("CREATE DATABASE forewarn_bench")
-    target = url.set(drivername="postgresql+psycopg", database="forewarn_bench").render_as_string(hide_password=False)
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    target = url.set(drivername="postgresql+psycopg", database=DATABASE).render_as_string(hide_password=False)
     upgrade(target)
     return target
 

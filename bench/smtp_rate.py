@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, func, select
 
 from engine.broker import BrokerDispatcher, make_broker
@@ -94,24 +94,25 @@ def plain_smtplib(port: int) -> float:
 
 
 def _seed(database_url: str) -> list[int]:
-    """N pending email notices to N addresses, as a fan-out leaves them (COPY; not timed)."""
+    """N pending email notices to N customers, one outage thread each, as a fan-out leaves them (COPY; not
+    timed). One customer per notice: the daily cap would rightly merge N notices to one customer."""
     parsed = make_url(database_url)
     conninfo = f"host={parsed.host} port={parsed.port or 5432} user={parsed.username or 'postgres'} dbname={DATABASE}"
     now = datetime.now(UTC)
     with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO customers (id, name, email, locale, timezone, channels, components, extra, email_opted_out,"
-            " sms_opted_out, created_at, updated_at) VALUES ('C1', 'Sam', 's@example.com', 'en', 'UTC', '[\"email\"]',"
-            " '[]', '{}', false, false, %s, %s)",
-            (now, now),
+        columns = (
+            "id, name, email, locale, timezone, channels, components, extra, email_opted_out, created_at, updated_at"
         )
-        cur.execute(
-            "INSERT INTO situations (customer_id, kind, subject_key, status, details, opened_at, updated_at)"
-            " VALUES ('C1', 'shipment.delayed', 'order:A1', 'open', '{}', %s, %s) RETURNING id",
-            (now, now),
-        )
-        row = cur.fetchone()
-        assert row is not None
+        with cur.copy(f"COPY customers ({columns}) FROM STDIN") as copy:
+            for i in range(N):
+                copy.write_row(
+                    (f"C{i}", "Sam", f"c{i}@example.com", "en", "UTC", '["email"]', "[]", "{}", False, now, now)
+                )
+        columns = "id, customer_id, kind, subject_key, status, details, opened_at, updated_at"
+        with cur.copy(f"COPY situations ({columns}) FROM STDIN") as copy:
+            for i in range(N):
+                copy.write_row((i + 1, f"C{i}", "shipment.delayed", f"order:A{i}", "open", "{}", now, now))
+        cur.execute("SELECT setval(pg_get_serial_sequence('situations', 'id'), %s)", (N,))
         columns = (
             "situation_id, customer_id, thread_key, situation, stage, channel, recipient, locale, template, subject,"
             " body, html, message_id, status, send_at, deferred, enqueued_at, attempts, created_at"
@@ -120,9 +121,9 @@ def _seed(database_url: str) -> list[int]:
             for i in range(N):
                 copy.write_row(
                     (
-                        row[0],
-                        "C1",
-                        "order:A1",
+                        i + 1,
+                        f"C{i}",
+                        f"order:A{i}",
                         "shipment.delayed",
                         "initial",
                         "email",
@@ -155,6 +156,20 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _wait_until_sent(engine: Engine, *, stall_seconds: float = 60) -> None:
+    """Until all N are sent; a run that stops making progress ends with the notices' statuses, not a hang."""
+    sent, progressed = 0, time.perf_counter()
+    with Session(engine) as session:
+        while sent < N:
+            time.sleep(0.1)
+            now_sent = session.exec(select(func.count(col(Notice.id))).where(Notice.status == "sent")).one()
+            if now_sent > sent:
+                sent, progressed = now_sent, time.perf_counter()
+            elif time.perf_counter() - progressed > stall_seconds:
+                statuses = session.exec(select(Notice.status, func.count(col(Notice.id))).group_by(Notice.status)).all()
+                raise SystemExit(f"no email sent for {stall_seconds:.0f} s; notices by status: {dict(statuses)}")
+
+
 def engine_worker(port: int, database_url: str, redis_url: str) -> tuple[float, float]:
     """(emails/s, peak RSS MB of the largest worker) for `forewarn worker` draining N queued notices."""
     ids = _seed(database_url)
@@ -185,9 +200,7 @@ def engine_worker(port: int, database_url: str, redis_url: str) -> tuple[float, 
         started = time.perf_counter()
         for start in range(0, len(ids), QUEUE_BATCH):
             dispatcher.send(DELIVER_BATCH_ACTOR, ids[start : start + QUEUE_BATCH])
-        with Session(engine) as session:
-            while session.exec(select(func.count(col(Notice.id))).where(Notice.status == "sent")).one() < N:
-                time.sleep(0.1)
+        _wait_until_sent(engine)
         seconds = time.perf_counter() - started
         peak = max(_rss_mb(worker.pid) for worker in workers)
     finally:

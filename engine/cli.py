@@ -173,7 +173,10 @@ def _wait_for_signal() -> None:
 def replay(
     trace: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="canonical events, one per line")],
     out: Annotated[Path, typer.Option("--out", help="where to write the notices (JSON lines)")],
-    tick: Annotated[str, typer.Option(help="scan interval in simulated time")] = "15m",
+    tick: Annotated[
+        str | None,
+        typer.Option(help="scan interval in simulated time [default: FOREWARN_SCHEDULER_INTERVAL, 15s]"),
+    ] = None,
     until: Annotated[str | None, typer.Option(help="stop at this time (RFC 3339)")] = None,
 ) -> None:
     """Back-test TRACE on a simulated clock in a fresh temporary database; nothing is sent."""
@@ -181,12 +184,12 @@ def replay(
     from engine.replay import replay as run_replay
 
     try:
-        step = parse_duration(tick)
+        step = parse_duration(tick) if tick else None
         stop = parse_instant(until) if until else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     settings = get_settings()
-    typer.echo(f"replaying {trace} (tick {tick})", err=True)
+    typer.echo(f"replaying {trace} (tick {tick or settings.scheduler_interval})", err=True)
     try:
         summary = run_replay(
             trace,

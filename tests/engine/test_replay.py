@@ -87,3 +87,62 @@ def test_a_bad_line_stops_with_its_line_number(tmp_path: Path) -> None:
     done = run("-m", "engine.cli", "replay", str(trace), "--out", str(tmp_path / "n.jsonl"), cwd=tmp_path)
     assert done.returncode == 1
     assert "bad.jsonl:2" in done.stderr
+
+
+def _outage_trace(path: Path) -> Path:
+    """An SMS-only customer in São Paulo; checkout goes down at 20:44 local, 16 minutes before quiet hours."""
+    events = [
+        {
+            "id": "c1",
+            "type": "customer.upserted",
+            "occurred_at": "2026-03-10T12:00:00Z",
+            "customer": {
+                "id": "C1",
+                "name": "Rita Alves",
+                "phone": "+5511987650001",
+                "locale": "pt-BR",
+                "timezone": "America/Sao_Paulo",
+                "channels": ["sms"],
+                "components": ["checkout"],
+            },
+        },
+        {
+            "id": "s1",
+            "type": "service.status",
+            "occurred_at": "2026-03-10T23:44:00Z",
+            "service": {"component": "checkout", "incident_id": "INC-1", "status": "major_outage", "title": "x"},
+        },
+        {
+            "id": "s2",
+            "type": "service.status",
+            "occurred_at": "2026-03-11T02:00:00Z",
+            "service": {"component": "checkout", "incident_id": "INC-1", "status": "operational", "title": "x"},
+        },
+    ]
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return path
+
+
+def test_replay_announces_an_outage_on_the_schedulers_beat(tmp_path: Path) -> None:
+    """Replay ticks like the production scheduler (every 15 s), so the announcement goes out at the end of
+    the 10-minute debounce (20:54 local) and reaches the customer before quiet hours begin at 21:00."""
+    trace, out = _outage_trace(tmp_path / "t.jsonl"), tmp_path / "n.jsonl"
+    done = run("-m", "engine.cli", "replay", str(trace), "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    sent = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(n["situation"], n["stage"], n["channel"]) for n in sent] == [
+        ("service.disruption", "initial", "sms"),
+        ("service.disruption", "resolved", "sms"),  # fixed at 23:00, said after quiet hours (08:00)
+    ]
+    assert "2026-03-10T23:54:00Z" <= sent[0]["send_at"] <= "2026-03-10T23:54:15Z"
+    assert sent[1]["send_at"] >= "2026-03-11T11:00:00Z"
+
+
+def test_a_coarse_tick_is_honoured_and_changes_what_goes_out(tmp_path: Path) -> None:
+    """With --tick 15m the debounce ends at 20:54 but the next scan is at 21:00: quiet hours hold the
+    text, the outage is fixed overnight, and the customer is told nothing (as a slow scheduler would)."""
+    trace, out = _outage_trace(tmp_path / "t.jsonl"), tmp_path / "n.jsonl"
+    done = run("-m", "engine.cli", "replay", str(trace), "--out", str(out), "--tick", "15m", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "(tick 15m)" in done.stderr
+    assert out.read_text() == ""
