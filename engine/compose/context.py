@@ -119,7 +119,9 @@ def describe_items(names: list[str], locale: str) -> str:
     language = locale.split("-")[0]
     if not names:
         return "pedido" if language == "pt" else "order"
-    lowered = [_soften(n) for n in names]
+    # Two lines of one product (two sizes, two colours) are one thing to the customer: "your headphones",
+    # never "your headphones and headphones".
+    lowered = list(dict.fromkeys(_soften(n) for n in names))
     if len(lowered) == 1:
         return lowered[0]
     conj = _AND.get(language, "and")

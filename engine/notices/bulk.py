@@ -323,7 +323,7 @@ class BulkPlanner:
                 situation=situation,
                 stage=stage,
                 locale=resolved.locale,
-                now=now,
+                now=send_at,  # worded for when it is read (a text held for quiet hours: the morning)
                 order=subject.order,
                 shipment=subject.shipment,
                 incident=subject.incident,

@@ -152,7 +152,7 @@ def _compose(
             situation=situation,
             customer=customer,
             subject=subject,
-            now=now,
+            now=send_at,  # worded for when it is read: a text held overnight says "tomorrow" of the right day
             next_update_at=next_update_at,
             thread_subject=thread_subject,
         )

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from support import builders
 from support.pipeline import drain, notices, post
 
-from engine.clock import SimulatedClock
+from engine.clock import SimulatedClock, format_instant
 from engine.models import Situation
 from engine.runtime import Runtime
 
@@ -178,3 +178,27 @@ def test_a_canceled_order_hears_nothing_more(client: TestClient, rt: Runtime, cl
     post(client, clock, builders.shipment(clock.now(), "delivered"))
     drain(rt)
     assert [n.stage for n in notices(rt)] == ["initial"]
+
+
+def test_a_text_held_overnight_is_worded_for_the_morning_it_is_read(
+    client: TestClient, rt: Runtime, clock: SimulatedClock
+) -> None:
+    """Written at 23:30 on Tuesday about a parcel now due on Thursday, read at 08:00 on Wednesday: by then
+    Thursday is "tomorrow", and the text must say so (worded at 23:30 it would say "Thu")."""
+    clock.set(datetime(2026, 3, 11, 3, 30, tzinfo=UTC))  # 23:30 on Tuesday 10 March in New York
+    t = clock.now()
+    post(
+        client,
+        clock,
+        builders.customer_upserted(t - timedelta(days=3), channels=["sms"]),
+        # promised for Wednesday 11 March, 11:30
+        builders.order_created(t - timedelta(days=2), promised_in=timedelta(days=2, hours=12)),
+        builders.shipment(t - timedelta(days=1), "in_transit"),
+    )
+    eta = datetime(2026, 3, 12, 22, 0, tzinfo=UTC)  # 18:00 on Thursday 12 March: a day late
+    post(client, clock, builders.shipment(t, "in_transit", estimated_delivery_at=format_instant(eta)))
+    drain(rt)
+    (text,) = notices(rt)
+    assert (text.situation, text.deferred) == ("shipment.delayed", True)
+    assert text.send_at.astimezone(ZoneInfo("America/New_York")).strftime("%a %H:%M") == "Wed 08:00"
+    assert "tomorrow" in text.body and "Thu" not in text.body, text.body
