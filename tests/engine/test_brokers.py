@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from engine.clock import SystemClock
 from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
-from engine.models import Notice
+from engine.models import InboundEvent, Notice
 from engine.runtime import Runtime
 from engine.tasks import HANDLERS
 from integrations.feeds import build_feeds
@@ -33,19 +34,39 @@ from integrations.feeds import build_feeds
 BROKERS = {"redis": "FOREWARN_TEST_REDIS_URL", "rabbitmq": "FOREWARN_TEST_AMQP_URL"}
 
 
-def wait_until(predicate: Any, *, timeout: float = 45.0, what: str = "condition") -> None:
+def wait_until(
+    predicate: Any, *, timeout: float = 90.0, what: str = "condition", explain: Callable[[], str] | None = None
+) -> None:
+    """Poll; on timeout say what the engine was doing (a bare timeout on a loaded CI machine explains nothing)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}" + (f"\n{explain()}" if explain else ""))
+
+
+@dataclass
+class ScaledOut:
+    client: TestClient
+    rt: Runtime
+    dispatcher: BrokerDispatcher
+    worker_log: Path
+
+    def state(self) -> str:
+        """The rows and the worker's own log, for a failure message."""
+        with Session(self.rt.db) as session:
+            inbound = session.exec(select(InboundEvent.id, InboundEvent.handled_at, InboundEvent.attempts)).all()
+            notices = session.exec(
+                select(Notice.id, Notice.status, Notice.attempts, Notice.send_at, Notice.status_reason)
+            ).all()
+        return f"inbound: {inbound}\nnotices: {notices}\nworker log:\n{self.worker_log.read_text()[-3000:]}"
 
 
 @pytest.fixture(params=list(BROKERS))
 def scaled_out(
     request: pytest.FixtureRequest, postgres_url: str, smtp_server: SmtpTestServer, tmp_path: Path
-) -> Iterator[tuple[TestClient, Runtime, BrokerDispatcher]]:
+) -> Iterator[ScaledOut]:
     broker_url = require(BROKERS[request.param])
     truncate_all(postgres_url)
     env = {
@@ -85,7 +106,7 @@ def scaled_out(
     )
     try:
         with TestClient(create_app(rt, feeds=build_feeds(settings), broker_ping=dispatcher.ping)) as client:
-            yield client, rt, dispatcher
+            yield ScaledOut(client, rt, dispatcher, log_path)
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -101,9 +122,9 @@ def scaled_out(
 
 
 def test_a_worker_process_delivers_through_the_broker_exactly_once(
-    scaled_out: tuple[TestClient, Runtime, BrokerDispatcher], smtp_server: SmtpTestServer
+    scaled_out: ScaledOut, smtp_server: SmtpTestServer
 ) -> None:
-    client, rt, dispatcher = scaled_out
+    client, rt, dispatcher = scaled_out.client, scaled_out.rt, scaled_out.dispatcher
     now = rt.clock.now()
     events = [
         builders.customer_upserted(now, channels=["email"]),
@@ -114,14 +135,20 @@ def test_a_worker_process_delivers_through_the_broker_exactly_once(
     assert client.post("/webhooks/events", content=body, headers=headers).status_code == 202
     assert client.get("/healthz").json()["broker"] == "ok"
 
-    wait_until(lambda: len(smtp_server.messages) == 1, what="the warning email at the SMTP server")
+    wait_until(
+        lambda: len(smtp_server.messages) == 1, what="the warning email at the SMTP server", explain=scaled_out.state
+    )
     message = smtp_server.messages[0].parsed()
     assert message["To"] == "ana@example.com"
     assert "desk lamp" in message.get_body(preferencelist=("plain",)).get_content().lower()
 
     with Session(rt.db) as session:
         notice = session.exec(select(Notice).order_by(col(Notice.id))).one()
-        wait_until(lambda: (session.refresh(notice), notice.status)[1] == "sent", what="the notice marked sent")
+        wait_until(
+            lambda: (session.refresh(notice), notice.status)[1] == "sent",
+            what="the notice marked sent",
+            explain=scaled_out.state,
+        )
     # The broker may deliver a message twice; the claim on the row makes the second a no-op.
     dispatcher.send("notices.deliver", notice.id)
     dispatcher.send("notices.deliver", notice.id)
