@@ -29,7 +29,7 @@ from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
 from engine.detection.orders import scan_due
-from engine.detection.outages import scan_outages
+from engine.detection.outages import SYNC_THREADS_ACTOR, scan_outages, sync_threads
 from engine.durations import parse_duration
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
@@ -70,6 +70,8 @@ class InlineDispatcher:
             deliver_batch(self.rt, args[0], jitter=False)
         elif actor_name == APPLY_ACTOR and delay is None:
             apply_event(self.rt, args[0])
+        elif actor_name == SYNC_THREADS_ACTOR:
+            sync_threads(self.rt, args[0])
         # Delayed retries are picked up by the tick through the relay query, as in production.
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlmodel import col, func, select
 
 from engine.detection.orders import scan_due
-from engine.detection.outages import scan_outages
+from engine.detection.outages import scan_outages, sync_overdue_threads
 from engine.durations import parse_duration
 from engine.inbound import repository as inbound_repo
 from engine.inbound.service import APPLY_ACTOR
@@ -39,6 +39,7 @@ def tick(rt: Runtime) -> TickReport:
     relay_after = parse_duration(rt.settings.relay_after)
     checked = scan_due(rt)
     scan_outages(rt)
+    sync_overdue_threads(rt, due_before=now - relay_after)  # an incident whose thread job was lost
     with rt.unit_of_work() as session:
         events = inbound_repo.due_unhandled(session, now=now, limit=BATCH)
         inbound_repo.postpone(session, events, until=now + relay_after)

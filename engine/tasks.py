@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from engine.detection.outages import SYNC_THREADS_ACTOR, sync_threads
 from engine.notices.batch_delivery import deliver_batch
 from engine.notices.delivery import deliver_notice
 from engine.processing import apply_event
@@ -43,8 +44,13 @@ def notices_deliver_batch(notice_ids: list[int]) -> None:
     deliver_batch(current_runtime(), notice_ids)
 
 
+def incidents_sync_threads(incident_id: str) -> None:
+    sync_threads(current_runtime(), incident_id)
+
+
 HANDLERS: dict[str, Callable[..., Any]] = {
     "events.apply": events_apply,
     "notices.deliver": notices_deliver,
     "notices.deliver_batch": notices_deliver_batch,
+    SYNC_THREADS_ACTOR: incidents_sync_threads,
 }

@@ -13,7 +13,6 @@ is announced only once staff approved it (`engine.approvals`); a declined one is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,7 +33,7 @@ from engine.models import ApprovalStatus, Component, Customer, Incident, Situati
 from engine.notices.bulk import BulkPlanner
 from engine.notices.planner import Subject
 from engine.pause import is_paused
-from engine.runtime import Runtime
+from engine.runtime import Runtime, enqueue_after_commit
 from engine.situations import repository as situations_repo
 from engine.situations.bulk import Update, prepare_opening, resolve_many, update_many, write_opening
 from engine.state.services import DOWN, ComponentChange
@@ -53,6 +52,7 @@ SEVERITY = {"degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
 UPDATE_EVERY = timedelta(hours=2)
 # Customers per fan-out transaction: enough to amortise each statement, few enough to keep memory flat.
 BATCH = 2000
+SYNC_THREADS_ACTOR = "incidents.sync_threads"
 
 
 def incident_subject_key(incident_id: str) -> str:
@@ -296,31 +296,108 @@ def _update_told(session: Session, rt: Runtime, incident: Incident) -> None:
     A warning still waiting out quiet hours is stale once there is news: the newer one replaces it, so
     nobody wakes up to two texts about the same incident.
     """
-    planner = BulkPlanner(rt, now=rt.clock.now())
-    key = incident_subject_key(incident.id)
+    _bring_threads_in_line(session, rt, incident, still_down=True)
+
+
+def _resolve_told(session: Session, rt: Runtime, incident: Incident) -> None:
+    """Close every open thread about the incident; thank exactly those warned, on the channels warned."""
+    _bring_threads_in_line(session, rt, incident, still_down=False)
+
+
+def _bring_threads_in_line(session: Session, rt: Runtime, incident: Incident, *, still_down: bool) -> None:
+    """The first page of open threads now, in the status event's transaction; the rest by a job.
+
+    A small incident is done at once and atomically with its status change. A big one (100,000 threads
+    take tens of seconds) must not hold one transaction, and with it the audit chain every other writer
+    waits on, that long: it is marked `threads_due_at` and `incidents.sync_threads` goes on a page per
+    transaction (the scheduler re-runs it if the job is lost).
+    """
+    now = rt.clock.now()
+    planner = BulkPlanner(rt, now=now)
     with rare_collections():
-        _update_pages(session, planner, incident, key)
+        more = _threads_page(session, planner, incident, still_down=still_down, after=0, batch=BATCH) is not None
+    if more:
+        incident.threads_due_at = incident.threads_due_at or now
+        enqueue_after_commit(session, SYNC_THREADS_ACTOR, incident.id)
 
 
-def _update_pages(session: Session, planner: BulkPlanner, incident: Incident, key: str) -> None:
-    for page in _open_pages(session, key):
-        due = [s for s in page if planner.now - s.updated_at >= UPDATE_EVERY]
-        reasons = {s.id: _news(s.details, incident) for s in due}
-        customers = _customers(session, [s.customer_id for s in due if reasons[s.id]])
-        updates = [
-            Update(situation=s, customer=customers[s.customer_id], reason=reason)
-            for s in due
-            if (reason := reasons[s.id]) is not None and s.customer_id in customers
-        ]
-        update_many(
-            session,
-            planner,
-            updates=updates,
-            subject_key=key,
-            subject=Subject(incident=incident),
-            details=_details(incident),
-            drop_deferred="replaced by newer news before it was sent",
-        )
+def sync_threads(rt: Runtime, incident_id: str) -> int:
+    """Bring the rest of an incident's open threads in line with it, a page per transaction.
+
+    Each page takes the incident's row lock and re-reads its state, so a status change in between is
+    honoured from the next page on (back up: the rest are thanked; down again: they get the news instead).
+    Pages are idempotent (a resolved thread is no longer open; an updated one has no news left), so a
+    redelivered or re-run job only repeats reads. Returns the pages handled.
+    """
+    planner: BulkPlanner | None = None
+    after: int | None = 0
+    pages = 0
+    while after is not None:
+        with rt.unit_of_work() as session:
+            incident = session.get(Incident, incident_id, with_for_update=row_locks(session))
+            if incident is None or incident.threads_due_at is None:
+                break
+            if planner is None:
+                planner = BulkPlanner(rt, now=rt.clock.now())  # one memo of renderings for every page
+            planner.now = rt.clock.now()
+            with rare_collections():
+                after = _threads_page(
+                    session, planner, incident, still_down=_still_down(session, incident), after=after, batch=BATCH
+                )
+            if after is None:
+                incident.threads_due_at = None
+            pages += 1
+    return pages
+
+
+def sync_overdue_threads(rt: Runtime, *, due_before: datetime) -> int:
+    """The scheduler's backstop: incidents whose thread job was lost (marked before `due_before`)."""
+    with rt.unit_of_work() as session:
+        overdue = session.exec(
+            select(Incident.id).where(col(Incident.threads_due_at) <= due_before).order_by(col(Incident.threads_due_at))
+        ).all()
+    return sum(sync_threads(rt, incident_id) for incident_id in overdue)
+
+
+def _threads_page(
+    session: Session,
+    planner: BulkPlanner,
+    incident: Incident,
+    *,
+    still_down: bool,
+    after: int,
+    batch: int,
+) -> int | None:
+    """Update or resolve one page of open threads after id `after`; the cursor for the next, or None."""
+    key = incident_subject_key(incident.id)
+    page = situations_repo.open_about(session, subject_key=key, kind=KIND, after_id=after, limit=batch)
+    if not page:
+        return None
+    if still_down:
+        _update_page(session, planner, incident, key, page)
+    else:
+        _resolve_page(session, planner, incident, key, page)
+    return (page[-1].id or after) if len(page) == batch else None
+
+
+def _update_page(session: Session, planner: BulkPlanner, incident: Incident, key: str, page: list[Situation]) -> None:
+    due = [s for s in page if planner.now - s.updated_at >= UPDATE_EVERY]
+    reasons = {s.id: _news(s.details, incident) for s in due}
+    customers = _customers(session, [s.customer_id for s in due if reasons[s.id]])
+    updates = [
+        Update(situation=s, customer=customers[s.customer_id], reason=reason)
+        for s in due
+        if (reason := reasons[s.id]) is not None and s.customer_id in customers
+    ]
+    update_many(
+        session,
+        planner,
+        updates=updates,
+        subject_key=key,
+        subject=Subject(incident=incident),
+        details=_details(incident),
+        drop_deferred="replaced by newer news before it was sent",
+    )
 
 
 def _still_down(session: Session, incident: Incident) -> bool:
@@ -331,41 +408,18 @@ def _still_down(session: Session, incident: Incident) -> bool:
     return False
 
 
-def _resolve_told(session: Session, rt: Runtime, incident: Incident) -> None:
-    """Close every open thread about the incident; thank exactly those warned, on the channels warned."""
-    planner = BulkPlanner(rt, now=rt.clock.now())
-    key = incident_subject_key(incident.id)
-    with rare_collections():
-        _resolve_pages(session, planner, incident, key)
-
-
-def _resolve_pages(session: Session, planner: BulkPlanner, incident: Incident, key: str) -> None:
-    for page in _open_pages(session, key):
-        customers = _customers(session, [s.customer_id for s in page])
-        resolve_many(
-            session,
-            planner,
-            customers=[customers[s.customer_id] for s in page if s.customer_id in customers],
-            subject_key=key,
-            subject=Subject(incident=incident),
-            reason="incident resolved",
-            follow_up=True,
-        )
+def _resolve_page(session: Session, planner: BulkPlanner, incident: Incident, key: str, page: list[Situation]) -> None:
+    customers = _customers(session, [s.customer_id for s in page])
+    resolve_many(
+        session,
+        planner,
+        customers=[customers[s.customer_id] for s in page if s.customer_id in customers],
+        subject_key=key,
+        subject=Subject(incident=incident),
+        reason="incident resolved",
+        follow_up=True,
+    )
 
 
 def _customers(session: Session, ids: list[str]) -> dict[str, Subscriber]:
     return load_subscribers(session, ids)
-
-
-def _open_pages(session: Session, key: str, *, batch: int = BATCH) -> Iterator[list[Situation]]:
-    """Every open disruption thread about the incident, in id-ordered pages fetched as it goes.
-
-    Each page is handled before the next is read, so threads resolved on the way are not seen again.
-    """
-    after = 0
-    while True:
-        page = situations_repo.open_about(session, subject_key=key, kind=KIND, after_id=after, limit=batch)
-        if not page:
-            return
-        yield page
-        after = page[-1].id or after

@@ -35,4 +35,7 @@ class Incident(SQLModel, table=True):
     components: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     started_at: datetime = Field(sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set while open threads about the incident still await its latest news (an update or the all-clear)
+    # beyond the first page done in the status event's own transaction; cleared when they are all done.
+    threads_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
