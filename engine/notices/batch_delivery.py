@@ -168,14 +168,7 @@ class _Quotas:
             self.used[(customer_id, channel)] = count
         for customer_id, channel, recipient, count in session.exec(
             select(Notice.customer_id, Notice.channel, Notice.recipient, func.count())
-            .where(
-                col(Notice.customer_id).in_(customers),
-                Notice.status == NoticeStatus.PENDING,
-                col(Notice.stage).in_(WARNING_STAGES),
-                Notice.situation != DIGEST,
-                Notice.attempts == 0,
-                Notice.send_at <= now,
-            )
+            .where(col(Notice.customer_id).in_(customers), *repository.merge_candidate(now))
             .group_by(col(Notice.customer_id), col(Notice.channel), col(Notice.recipient))
         ).all():
             self.candidates[(customer_id, channel, recipient)] = count
