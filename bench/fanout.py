@@ -16,7 +16,6 @@ import json
 import os
 import random
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,10 +25,10 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from bench.smtp_rate import SINK, _free_port
+from bench.common import conninfo, fresh_database, peak_rss_mb, smtp_sink, stop_workers
 from engine.approvals.service import approve
 from engine.audit import verify_chain
 from engine.broker import BrokerDispatcher, make_broker
@@ -40,7 +39,6 @@ from engine.db import make_engine
 from engine.detection.outages import BATCH, scan_outages, sync_threads
 from engine.events import parse_events
 from engine.inbound.service import store_events
-from engine.migrations import upgrade
 from engine.models import FanoutApproval, Notice
 from engine.processing import apply_event
 from engine.runtime import Runtime
@@ -100,13 +98,7 @@ LAST = [
 
 
 def _database(admin: str) -> str:
-    url = make_url(admin)
-    conninfo = f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    target = url.set(drivername="postgresql+psycopg", database=DATABASE).render_as_string(hide_password=False)
-    upgrade(target)
+    target = fresh_database(admin, DATABASE)
     # Named, so the database's own CPU time for this process's connections can be read from /proc.
     return f"{target}?application_name={APPLICATION}"
 
@@ -119,12 +111,10 @@ def _seed(url: str) -> int:
     """Customers and their subscriptions by COPY, streamed row by row (memory stays flat)."""
     rng = random.Random(7)
     firsts = [f"{FIRST[i % len(FIRST)]}{'' if i < len(FIRST) else i // len(FIRST)}" for i in range(NAMES)]
-    parsed = make_url(url)
-    conninfo = f"host={parsed.host} port={parsed.port or 5432} user={parsed.username or 'postgres'} dbname={DATABASE}"
     stamp = DOWN_AT - timedelta(days=30)
     combos: set[tuple[str, str, str]] = set()
     stopped: list[str] = []  # numbers that texted STOP: on the suppression list, as a real STOP leaves them
-    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
         columns = (
             "id, name, email, phone, locale, timezone, channels, components, quiet_hours, email_opted_out,"
             " extra, created_at, updated_at"
@@ -195,13 +185,6 @@ def _postgres_cpu(engine: Engine) -> float:
                 return float("nan")  # PostgreSQL runs elsewhere
             total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
     return total / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> None:
@@ -330,13 +313,8 @@ def _resolve(rt: Runtime, clock: SimulatedClock) -> str:
 
 
 def _drain(database_url: str, redis_url: str, queued: int) -> tuple[int, float, float]:
-    port = _free_port()
-    sink = subprocess.Popen(
-        [sys.executable, "-c", SINK, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
-    engine = make_engine(database_url, pool_size=1)
-    with tempfile.TemporaryDirectory() as tmp:
+    with smtp_sink() as port, tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(database_url, pool_size=1)
         env = {
             **os.environ,
             "FOREWARN_DATABASE_URL": database_url,
@@ -359,16 +337,9 @@ def _drain(database_url: str, redis_url: str, queued: int) -> tuple[int, float, 
                 if done >= queued or worker.poll() is not None:
                     break
             seconds = time.perf_counter() - started
-            peak = _rss_mb(worker.pid, "VmHWM")
+            peak = peak_rss_mb(worker.pid)
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-            sink.terminate()
-            sink.wait()
+            stop_workers([worker])
             engine.dispose()
     return done, seconds, peak
 

@@ -12,11 +12,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
+from bench.common import conninfo, fresh_database
 from engine.db import make_engine
-from engine.migrations import upgrade
 from engine.models import Order
 
 OPEN = int(os.environ.get("BENCH_OPEN_ORDERS", "1000000"))
@@ -25,23 +24,8 @@ DUE = 1000
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-def _database(admin: str) -> str:
-    url = make_url(admin)
-    conninfo = f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    target = url.set(drivername="postgresql+psycopg", database=DATABASE).render_as_string(hide_password=False)
-    upgrade(target)
-    return target
-
-
 def _fill(url: str) -> None:
-    parsed = make_url(url)
-    conninfo = (
-        f"host={parsed.host} port={parsed.port or 5432} user={parsed.username or 'postgres'} dbname={parsed.database}"
-    )
-    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO customers (id, name, locale, timezone, channels, components, extra, email_opted_out,"
             " created_at, updated_at) SELECT 'C' || g, 'Bench', 'en', 'UTC', '[]', '[]', '{}',"
@@ -59,7 +43,9 @@ def _fill(url: str) -> None:
 
 
 def main() -> None:
-    url = _database(os.environ.get("FOREWARN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    url = fresh_database(
+        os.environ.get("FOREWARN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"), DATABASE
+    )
     started = time.perf_counter()
     _fill(url)
     print(f"filled {OPEN:,} open orders ({DUE:,} due) in {time.perf_counter() - started:.1f} s")

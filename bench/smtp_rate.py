@@ -13,24 +13,21 @@ of them, each with its default threads) claiming, sending through the pooled SMT
 from __future__ import annotations
 
 import os
-import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from bench.common import conninfo, fresh_database, peak_rss_mb, smtp_sink, stop_workers
 from engine.broker import BrokerDispatcher, make_broker
 from engine.channels import OutboundMessage
 from engine.compose.store import seed_templates
 from engine.db import make_engine
-from engine.migrations import upgrade
 from engine.models import Notice
 from engine.notices.batch_delivery import DELIVER_BATCH_ACTOR, QUEUE_BATCH
 from engine.tasks import HANDLERS
@@ -40,35 +37,8 @@ N = int(os.environ.get("BENCH_EMAILS", "3000"))
 PROCESSES = int(os.environ.get("BENCH_WORKER_PROCESSES", "1"))
 DATABASE = os.environ.get("BENCH_SMTP_DATABASE", "forewarn_bench_smtp")
 QUEUE = "forewarn-bench-smtp"
-SINK = """
-import asyncio, sys
-from aiosmtpd.controller import Controller
-class Discard:
-    async def handle_DATA(self, server, session, envelope):
-        return "250 OK"
-c = Controller(Discard(), hostname="127.0.0.1", port=int(sys.argv[1]))
-c.start(); print("ready", flush=True)
-sys.stdin.read()
-"""
 BODY = "Hi Sam,\n\nSevere weather has held up the parcel with your espresso grinder near Louisville, KY. " * 6
 SUBJECT = "Your espresso grinder is running late"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _database(admin: str) -> str:
-    url = make_url(admin)
-    conninfo = f"host={url.host} port={url.port or 5432} user={url.username or 'postgres'} dbname={url.database}"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    target = url.set(drivername="postgresql+psycopg", database=DATABASE).render_as_string(hide_password=False)
-    upgrade(target)
-    return target
 
 
 def plain_smtplib(port: int) -> float:
@@ -96,10 +66,8 @@ def plain_smtplib(port: int) -> float:
 def _seed(database_url: str) -> list[int]:
     """N pending email notices to N customers, one outage thread each, as a fan-out leaves them (COPY; not
     timed). One customer per notice: the daily cap would rightly merge N notices to one customer."""
-    parsed = make_url(database_url)
-    conninfo = f"host={parsed.host} port={parsed.port or 5432} user={parsed.username or 'postgres'} dbname={DATABASE}"
     now = datetime.now(UTC)
-    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+    with psycopg.connect(conninfo(database_url)) as conn, conn.cursor() as cur:
         columns = (
             "id, name, email, locale, timezone, channels, components, extra, email_opted_out, created_at, updated_at"
         )
@@ -149,13 +117,6 @@ def _seed(database_url: str) -> list[int]:
     return ids
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _wait_until_sent(engine: Engine, *, stall_seconds: float = 60) -> None:
     """Until all N are sent; a run that stops making progress ends with the notices' statuses, not a hang."""
     sent, progressed = 0, time.perf_counter()
@@ -202,36 +163,23 @@ def engine_worker(port: int, database_url: str, redis_url: str) -> tuple[float, 
             dispatcher.send(DELIVER_BATCH_ACTOR, ids[start : start + QUEUE_BATCH])
         _wait_until_sent(engine)
         seconds = time.perf_counter() - started
-        peak = max(_rss_mb(worker.pid) for worker in workers)
+        peak = max(peak_rss_mb(worker.pid) for worker in workers)
     finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        stop_workers(workers)
         broker.close()
         engine.dispose()
     return N / seconds, peak
 
 
 def main() -> None:
-    database_url = _database(os.environ.get("FOREWARN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
-    redis_url = os.environ.get("FOREWARN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    port = _free_port()
-    sink = subprocess.Popen(
-        [sys.executable, "-c", SINK, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    database_url = fresh_database(
+        os.environ.get("FOREWARN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"), DATABASE
     )
-    try:
-        assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    redis_url = os.environ.get("FOREWARN_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    with smtp_sink() as port:
         before = plain_smtplib(port)
         engine_rate, peak = engine_worker(port, database_url, redis_url)
         after = plain_smtplib(port)
-    finally:
-        sink.terminate()
-        sink.wait()
     baseline = (before + after) / 2
     print(f"plain smtplib, one connection: {before:,.0f} emails/s before, {after:,.0f} after (mean {baseline:,.0f})")
     print(

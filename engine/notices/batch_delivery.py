@@ -32,7 +32,7 @@ from engine.bulkdb import insert_rows, table_of
 from engine.channels import SendResult
 from engine.compose.seeds import DIGEST
 from engine.db import row_locks
-from engine.models import Customer, DeliveryAttempt, Notice, NoticeStatus, Situation, SituationStatus
+from engine.models import Customer, DeliveryAttempt, Notice, NoticeStatus
 from engine.notices import repository
 from engine.notices.capping import apply_cap, is_held
 from engine.notices.delivery import (
@@ -42,6 +42,7 @@ from engine.notices.delivery import (
     after_text_failed,
     backoff,
     outbound_message,
+    resolved_situations,
     send_message,
 )
 from engine.notices.dropping import drop_notice
@@ -109,7 +110,7 @@ def _claim(rt: Runtime, chunk: list[int], report: Counter[str]) -> list[Notice] 
         rows = sorted(session.exec(statement).all(), key=lambda n: order[n.id or 0])
         due = [n for n in rows if n.status == NoticeStatus.PENDING and n.send_at <= now]
         report["skipped"] += len(chunk) - len(due)
-        fixed = _fixed_meanwhile(session, [n for n in due if n.stage in WARNING_STAGES and n.situation != DIGEST])
+        fixed = resolved_situations(session, [n for n in due if n.stage in WARNING_STAGES and n.situation != DIGEST])
         blocked = suppressions.for_notices(session, due)
         quotas = _Quotas(session, rt, due, now=now)
         claimed: list[Notice] = []
@@ -139,15 +140,6 @@ def _claim(rt: Runtime, chunk: list[int], report: Counter[str]) -> list[Notice] 
         return claimed
 
 
-def _fixed_meanwhile(session: Session, warnings: list[Notice]) -> set[int]:
-    """Of these warnings' situations, the ids of those resolved since (by primary key, checked here)."""
-    ids = {n.situation_id for n in warnings}
-    if not ids:
-        return set()
-    rows = session.exec(select(Situation.id, Situation.status).where(col(Situation.id).in_(ids))).all()
-    return {situation_id for situation_id, status in rows if status == SituationStatus.RESOLVED and situation_id}
-
-
 class _Quotas:
     """The daily cap for one chunk: messages counted against it per customer and channel, and merge
     candidates per address, read in two grouped queries instead of two queries per notice."""
@@ -168,14 +160,7 @@ class _Quotas:
             self.used[(customer_id, channel)] = count
         for customer_id, channel, recipient, count in session.exec(
             select(Notice.customer_id, Notice.channel, Notice.recipient, func.count())
-            .where(
-                col(Notice.customer_id).in_(customers),
-                Notice.status == NoticeStatus.PENDING,
-                col(Notice.stage).in_(WARNING_STAGES),
-                Notice.situation != DIGEST,
-                Notice.attempts == 0,
-                Notice.send_at <= now,
-            )
+            .where(col(Notice.customer_id).in_(customers), *repository.merge_candidate(now))
             .group_by(col(Notice.customer_id), col(Notice.channel), col(Notice.recipient))
         ).all():
             self.candidates[(customer_id, channel, recipient)] = count

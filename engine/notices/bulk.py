@@ -32,9 +32,9 @@ from engine.compose.context import build_context
 from engine.compose.memo import RenderMemo
 from engine.compose.store import ResolvedTemplate
 from engine.errors import TemplateError
-from engine.models import ChannelSuppression, Notice, NoticeStatus
+from engine.models import Notice, NoticeStatus
 from engine.notices.batch_delivery import DELIVER_BATCH_ACTOR, QUEUE_BATCH
-from engine.notices.planner import Subject, message_id_for
+from engine.notices.planner import Subject, message_id_for, suppressed_entries
 from engine.notices.repository import LIVE
 from engine.notices.threading import reply_subject
 from engine.policy.channels import Route, Routing, routes_for
@@ -196,17 +196,22 @@ class BulkPlanner:
         numbers = {r.recipient for _, routes in routed for r in routes if r.channel == "sms"}
         texted = texted_before(session, numbers) | (numbers & self._texted)
         for request, (routing, routes) in zip(requests, routed, strict=True):
+            skipped = suppressed_entries(
+                at=self.now,
+                situation_id=request.situation.id,
+                stage=request.stage,
+                customer_id=request.customer.id,
+                routing=routing,
+                routed=bool(routes),
+                suppressed=suppressed.get(request.customer.id, {}),
+                only_channels=request.only_channels,
+            )
             if not routes:
-                planned.entries.append([self._suppressed(request, routing)])
+                planned.entries.append(skipped)
                 continue
             first_email = next((n for n in request.thread if n.channel == "email" and n.message_id), None)
             in_reply_to = first_email.message_id if first_email else None
             thread_subject = first_email.subject if first_email else None
-            skipped = [
-                self._skipped(request, routing, channel, row)
-                for channel, row in suppressed.get(request.customer.id, {}).items()
-                if request.only_channels is None or channel in request.only_channels
-            ]
             planned.entries.append(
                 skipped
                 + [
@@ -218,35 +223,6 @@ class BulkPlanner:
             )
         self._texted |= texted & numbers
         return planned
-
-    def _suppressed(self, request: PlanRequest, routing: Routing) -> Entry:
-        return Entry(
-            at=self.now,
-            actor="system",
-            action="notice.suppressed",
-            subject=f"situation:{request.situation.id}",
-            details={
-                "stage": request.stage,
-                "customer_id": request.customer.id,
-                "reason": "; ".join(routing.skipped.values()) or "customer consented to no channel we use",
-            },
-        )
-
-    def _skipped(self, request: PlanRequest, routing: Routing, channel: str, row: ChannelSuppression) -> Entry:
-        """The other channels still go; this one is skipped, and staff can see why on the timeline."""
-        return Entry(
-            at=self.now,
-            actor="system",
-            action="notice.suppressed",
-            subject=f"situation:{request.situation.id}",
-            details={
-                "stage": request.stage,
-                "customer_id": request.customer.id,
-                "channel": channel,
-                "reason": routing.skipped.get(channel, suppressions.describe(row)),
-                "suppression_id": row.id,
-            },
-        )
 
     def _template(self, session: Session, *, kind: str, stage: str, channel: str, locale: str) -> ResolvedTemplate:
         key = (kind, stage, channel, locale)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from engine import audit
 from engine.channels import OutboundMessage, SendResult
@@ -123,10 +124,17 @@ def _fixed_meanwhile(session: Session, notice: Notice) -> bool:
     """A warning (or a digest of warnings) about problems that were all fixed since it was planned."""
     if notice.situation == DIGEST:
         return all_fixed(session, notice)
-    if notice.stage not in WARNING_STAGES:
-        return False
-    situation = session.get(Situation, notice.situation_id)
-    return situation is not None and situation.status == SituationStatus.RESOLVED
+    return notice.stage in WARNING_STAGES and notice.situation_id in resolved_situations(session, [notice])
+
+
+def resolved_situations(session: Session, warnings: Sequence[Notice]) -> set[int]:
+    """Of these warnings' situations, the ids of those resolved since (read here, by primary key): one
+    query for a single claim or a whole batch chunk."""
+    ids = {n.situation_id for n in warnings}
+    if not ids:
+        return set()
+    rows = session.exec(select(Situation.id, Situation.status).where(col(Situation.id).in_(ids))).all()
+    return {situation_id for situation_id, status in rows if status == SituationStatus.RESOLVED and situation_id}
 
 
 def outbound_message(rt: Runtime, notice: Notice) -> OutboundMessage:

@@ -48,11 +48,7 @@ def candidates(session: Session, notice: Notice, *, now: datetime) -> list[Notic
             Notice.customer_id == notice.customer_id,
             Notice.channel == notice.channel,
             Notice.recipient == notice.recipient,
-            Notice.status == NoticeStatus.PENDING,
-            col(Notice.stage).in_(repository.WARNING_STAGES),
-            Notice.situation != DIGEST,
-            Notice.attempts == 0,
-            Notice.send_at <= now,
+            *repository.merge_candidate(now),
         )
         .order_by(col(Notice.id))
     )

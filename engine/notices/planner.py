@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from engine import audit
+from engine.audit import Entry
 from engine.channels import ChannelName
 from engine.compose.context import build_context
 from engine.compose.render import render_message
 from engine.config import Settings
 from engine.errors import TemplateError
-from engine.models import Customer, Incident, Notice, NoticeStatus, Order, Shipment, Situation
+from engine.models import ChannelSuppression, Customer, Incident, Notice, NoticeStatus, Order, Shipment, Situation
 from engine.notices import repository
 from engine.notices.threading import reply_subject
-from engine.policy.channels import routes_for
+from engine.policy.channels import Routing, routes_for
 from engine.policy.quiet_hours import defer
 from engine.runtime import Runtime, enqueue_after_commit
 from engine.suppressions import service as suppressions
@@ -51,37 +52,22 @@ def plan_notices(
     suppressed = suppressions.for_customer(session, customer)
     routing = routes_for(customer, {channel: suppressions.describe(row) for channel, row in suppressed.items()})
     routes = [r for r in routing.routes if only_channels is None or r.channel in only_channels]
-    if not routes:
+    skipped = suppressed_entries(
+        at=now,
+        situation_id=situation.id,
+        stage=stage,
+        customer_id=customer.id,
+        routing=routing,
+        routed=bool(routes),
+        suppressed=suppressed,
+        only_channels=only_channels,
+    )
+    for entry in skipped:
         audit.append(
-            session,
-            at=now,
-            actor="system",
-            action="notice.suppressed",
-            subject=f"situation:{situation.id}",
-            details={
-                "stage": stage,
-                "customer_id": customer.id,
-                "reason": "; ".join(routing.skipped.values()) or "customer consented to no channel we use",
-            },
+            session, at=entry.at, actor=entry.actor, action=entry.action, subject=entry.subject, details=entry.details
         )
+    if not routes:
         return []
-    for channel, row in suppressed.items():
-        if only_channels is None or channel in only_channels:
-            # The other channels still go; this one is skipped, and staff can see why on the timeline.
-            audit.append(
-                session,
-                at=now,
-                actor="system",
-                action="notice.suppressed",
-                subject=f"situation:{situation.id}",
-                details={
-                    "stage": stage,
-                    "customer_id": customer.id,
-                    "channel": channel,
-                    "reason": routing.skipped.get(channel, suppressions.describe(row)),
-                    "suppression_id": row.id,
-                },
-            )
     thread = repository.in_thread(session, customer_id=customer.id, thread_key=situation.subject_key)
     # The thread's first email the customer got (or will get); a dropped, failed or merged one never
     # arrived under its own Message-ID, so a reply to it would thread under nothing.
@@ -106,6 +92,42 @@ def plan_notices(
         )
         planned.append(notice)
     return planned
+
+
+def suppressed_entries(
+    *,
+    at: datetime,
+    situation_id: int | None,
+    stage: str,
+    customer_id: str,
+    routing: Routing,
+    routed: bool,
+    suppressed: Mapping[str, ChannelSuppression],
+    only_channels: Collection[str] | None,
+) -> list[Entry]:
+    """The `notice.suppressed` audit entries for one customer and stage (`plan_notices` and a fan-out).
+
+    With no channel left (`routed` false), one entry says why none goes. Otherwise the other channels
+    still go, and each channel skipped for a suppression gets an entry, so staff can see why on the
+    timeline. The action, subject and details keys are the audit log format staff rely on.
+    """
+
+    def entry(**details: object) -> Entry:
+        return Entry(
+            at=at,
+            actor="system",
+            action="notice.suppressed",
+            subject=f"situation:{situation_id}",
+            details={"stage": stage, "customer_id": customer_id, **details},
+        )
+
+    if not routed:
+        return [entry(reason="; ".join(routing.skipped.values()) or "customer consented to no channel we use")]
+    return [
+        entry(channel=channel, reason=routing.skipped.get(channel, suppressions.describe(row)), suppression_id=row.id)
+        for channel, row in suppressed.items()
+        if only_channels is None or channel in only_channels
+    ]
 
 
 def _compose(

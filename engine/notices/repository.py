@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, or_, select, update
 
+from engine.compose.seeds import DIGEST
 from engine.db import row_locks
 from engine.models import Notice, NoticeStatus
 from engine.policy.frequency import UNCAPPED_STAGES
@@ -108,6 +109,19 @@ def counted_against_cap(since: datetime) -> tuple[ColumnElement[bool], ...]:
         col(Notice.status).in_((NoticeStatus.SENT, NoticeStatus.SENDING)),
         col(Notice.stage).not_in(sorted(UNCAPPED_STAGES)),
         since < CAP_MOMENT,
+    )
+
+
+def merge_candidate(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The conditions for a pending warning that the daily cap may merge with others due at `now` (single
+    and batch claims): never attempted, since a retry keeps its own message and merging stays one level
+    deep; a digest is already merged."""
+    return (
+        col(Notice.status) == NoticeStatus.PENDING,
+        col(Notice.stage).in_(WARNING_STAGES),
+        col(Notice.situation) != DIGEST,
+        col(Notice.attempts) == 0,
+        col(Notice.send_at) <= now,
     )
 
 
