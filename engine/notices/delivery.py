@@ -217,8 +217,10 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
 
 
 def after_text_failed(session: Session, rt: Runtime, notice: Notice, *, error: str) -> None:
-    """A text failed for good: honour an unsubscribed number (21610), then try email instead."""
-    if error.startswith(f"twilio {TWILIO_UNSUBSCRIBED}"):
+    """A text failed for good: honour an unsubscribed number (21610), stop texting a number that cannot
+    take texts (21211, 21614), then try email instead."""
+    code = error.removeprefix("twilio ").split(":", 1)[0].strip() if error.startswith("twilio ") else ""
+    if code == TWILIO_UNSUBSCRIBED:
         set_sms_opt_out_for_number(
             session,
             phone=notice.recipient,
@@ -226,6 +228,18 @@ def after_text_failed(session: Session, rt: Runtime, notice: Notice, *, error: s
             actor="twilio",
             at=rt.clock.now(),
             reason=f"twilio {TWILIO_UNSUBSCRIBED}: the number replied STOP",
+        )
+    elif code in suppressions.TWILIO_CANNOT_TEXT:
+        # Listed like a STOP (staff see it and can lift it once the customer's number is corrected), but
+        # it is not the customer's choice, so no opt-out lands on their timeline.
+        suppressions.suppress(
+            session,
+            channel="sms",
+            address=notice.recipient,
+            reason=f"twilio {code}: {suppressions.TWILIO_CANNOT_TEXT[code]}",
+            source="twilio",
+            actor="twilio",
+            at=rt.clock.now(),
         )
     for failed in carried(session, notice):  # a digest's news falls back thread by thread
         plan_email_fallback(session, rt, failed, reason=error)

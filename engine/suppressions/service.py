@@ -27,8 +27,15 @@ log = logging.getLogger(__name__)
 SOURCES = ("customer", "twilio", "smtp", "staff", "migration")
 
 
+# Twilio's answers that the number itself can never take a text: trying again tomorrow fails the same way.
+# Delivery suppresses the number with the reason "twilio <code>: <meaning>".
+TWILIO_CANNOT_TEXT = {"21211": "not a valid phone number", "21614": "not a mobile number"}
+
+
 def describe(row: ChannelSuppression) -> str:
     """Why a route is skipped, in the words staff read on notices and in the audit log."""
+    if row.channel == "sms" and row.reason.startswith(tuple(f"twilio {code}" for code in TWILIO_CANNOT_TEXT)):
+        return f"number cannot receive texts ({row.reason})"
     if row.channel == "sms":
         return f"number opted out of SMS ({row.reason})"
     if row.source == "smtp":

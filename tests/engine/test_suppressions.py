@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 from support import builders
-from support.fake_twilio import FakeTwilio
+from support.fake_twilio import FakeTwilio, twilio_error
 from support.pipeline import drain, notices, post, route_skipped
 from support.twilio_callbacks import inbound_text, post_signed, with_twilio
 
@@ -125,3 +125,41 @@ def test_21610_suppresses_the_number_for_the_next_customer_too(
 )
 def test_addresses_have_one_spelling(channel: str, raw: str, expected: str) -> None:
     assert normalize(channel, raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "meaning"),
+    [
+        (21211, "The 'To' number +5511987654321 is not a valid phone number.", "not a valid phone number"),
+        (21614, "'To' number is not a valid mobile number", "not a mobile number"),
+    ],
+)
+def test_a_number_that_cannot_take_texts_is_not_texted_again(
+    client: TestClient,
+    rt: Runtime,
+    clock: SimulatedClock,
+    fake_twilio: FakeTwilio,
+    code: int,
+    message: str,
+    meaning: str,
+) -> None:
+    """Twilio says the number can never take a text: the news goes by email, and the next is not texted."""
+    post(client, clock, builders.customer_upserted(clock.now() - timedelta(days=3)))
+    fake_twilio.reply_next(400, twilio_error(400, code, message))
+    news_for(client, clock, "C1", "A1")
+    drain(rt)
+    assert [(n.channel, n.stage, n.status) for n in notices(rt)] == [
+        ("email", "initial", "sent"),
+        ("sms", "initial", "failed"),
+    ]
+    reason = f"twilio {code}: {meaning}"
+    assert route_skipped(rt, "sms") == f"number cannot receive texts ({reason})"
+    [listed] = client.get("/api/suppressions", params={"source": "twilio"}, headers=AUTH).json()["items"]
+    assert (listed["address"], listed["reason"]) == (PHONE, reason)
+    # Not the customer's choice: no SMS opt-out on their timeline.
+    assert audit_entries(rt, "customer.sms_opted_out") == []
+
+    news_for(client, clock, "C1", "A2")
+    drain(rt)
+    assert [n.channel for n in notices(rt)[2:]] == ["email"]
+    assert len(fake_twilio.requests) == 1

@@ -337,3 +337,17 @@ def test_twilios_opt_out_type_wins_over_our_keyword_list(
 
     assert route_skipped(rt, "sms") == "number opted out of SMS (replied STOP)"
     assert audit_entries(rt, "customer.replied") == []
+
+
+def test_a_callback_saying_the_number_is_not_a_mobile_stops_texting_it(
+    client: TestClient, rt: Runtime, clock: SimulatedClock
+) -> None:
+    text = warn_by_text(client, rt, clock)
+    assert text.provider_id is not None
+
+    post_signed(client, rt.settings, STATUS, status_callback(text.provider_id, "failed", "21614"))
+
+    [after] = [n for n in notices(rt) if n.id == text.id]
+    assert (after.status, after.status_reason) == ("failed", "twilio 21614")
+    assert route_skipped(rt, "sms") == "number cannot receive texts (twilio 21614: not a mobile number)"
+    assert audit_entries(rt, "customer.sms_opted_out") == []
