@@ -218,7 +218,8 @@ def worker(
     assert "Traceback" not in output, output
 
 
-def wait_for(predicate: Any, *, what: str, timeout: float = 45.0) -> None:
+def wait_for(predicate: Any, *, what: str, timeout: float = 90.0) -> None:
+    """Generous: a worker process starting on a loaded CI machine can take a while; success returns at once."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
