@@ -42,6 +42,7 @@ class BrokerDispatcher:
         max_retries: int = 20,
     ) -> None:
         self.broker = broker
+        self.queue = queue
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
         for name, fn in handlers.items():
             self.actors[name] = dramatiq.Actor(
@@ -59,6 +60,26 @@ class BrokerDispatcher:
             actor.send(*args)
         else:
             actor.send_with_options(args=args, delay=int(delay.total_seconds() * 1000))
+
+    def backlog(self) -> int | None:
+        """Jobs on our queue not finished yet (waiting, or taken but not acknowledged); None if unknown.
+
+        The scheduler asks before re-queueing notices whose job looks lost: while a big fan-out is still
+        draining, a job queued minutes ago is most likely just waiting its turn.
+        """
+        try:
+            if isinstance(self.broker, StubBroker):
+                queue = self.broker.queues.get(self.queue)
+                return queue.unfinished_tasks if queue is not None else 0
+            client = getattr(self.broker, "client", None)
+            if client is not None:  # Redis keeps every message in the queue's hash until it is acked
+                return int(client.hlen(f"{self.broker.namespace}:{self.queue}.msgs"))  # type: ignore[attr-defined]
+            counts = getattr(self.broker, "get_queue_message_counts", None)
+            if counts is not None:  # RabbitMQ: the messages ready for a consumer
+                return int(counts(self.queue)[0])
+        except Exception as exc:  # the relay then falls back to re-queueing by age alone
+            log.warning("could not read the broker's queue length: %s", type(exc).__name__)
+        return None
 
     def ping(self) -> None:
         """Raise unless the broker answers (used by /healthz)."""

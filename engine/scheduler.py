@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 BATCH = 500
 # Due notices queued per tick (in jobs of QUEUE_BATCH ids): a morning's deferred texts go out in minutes.
 NOTICES_PER_TICK = 10_000
+# Below this many unfinished jobs on the broker, a notice queued long ago and still pending is taken to be
+# lost (a second job is harmless: the claim on the row makes it a no-op). A fan-out's backlog is hundreds.
+LOST_JOBS_BELOW_BACKLOG = 50
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class TickReport:
     stuck_sending: int
     orders_checked: int
     paused: bool = False
+    backlog: int | None = None  # the broker's unfinished jobs when the tick began (None: not known)
 
 
 def tick(rt: Runtime) -> TickReport:
@@ -47,10 +51,20 @@ def tick(rt: Runtime) -> TickReport:
             enqueue_after_commit(session, APPLY_ACTOR, event_id)
         # Paused (engine/pause.py): due notices stay pending, unqueued, until staff resume sending.
         paused = is_paused(session)
+        # A job queued over FOREWARN_RELAY_AFTER ago counts as lost only while the broker's queue is short:
+        # behind a big fan-out it is most likely still waiting its turn, and queueing it again would only
+        # lengthen the queue. Never-queued notices (a deferred text now due) go either way.
+        backlog = _backlog(rt)
+        look_for_lost = backlog is None or backlog < LOST_JOBS_BELOW_BACKLOG
         notice_ids = (
             []
             if paused
-            else notices_repo.due_for_relay(session, now=now, enqueued_before=now - relay_after, limit=NOTICES_PER_TICK)
+            else notices_repo.due_for_relay(
+                session,
+                now=now,
+                enqueued_before=now - relay_after if look_for_lost else None,
+                limit=NOTICES_PER_TICK,
+            )
         )
         notices_repo.mark_enqueued(session, notice_ids, now=now)
         # In jobs of many ids: texts held back by quiet hours all come due at the same local morning.
@@ -67,7 +81,13 @@ def tick(rt: Runtime) -> TickReport:
             stuck,
             rt.settings.relay_after,
         )
-    return TickReport(len(events), len(notice_ids), stuck, checked, paused)
+    return TickReport(len(events), len(notice_ids), stuck, checked, paused, backlog)
+
+
+def _backlog(rt: Runtime) -> int | None:
+    """The broker's unfinished jobs on our queue, if the dispatcher can tell (a broker dispatcher can)."""
+    backlog = getattr(rt.dispatcher, "backlog", None)
+    return backlog() if callable(backlog) else None
 
 
 class SchedulerThread:

@@ -58,14 +58,16 @@ def get_for_claim(session: Session, notice_id: int) -> Notice | None:
     return session.get(Notice, notice_id, with_for_update=row_locks(session))
 
 
-def due_for_relay(session: Session, *, now: datetime, enqueued_before: datetime, limit: int) -> list[int]:
-    """Pending notices that are due and were never queued, or were queued long ago (lost job)."""
+def due_for_relay(session: Session, *, now: datetime, enqueued_before: datetime | None, limit: int) -> list[int]:
+    """Pending notices that are due and were never queued, or were queued before `enqueued_before` (a lost
+    job; None: do not look for lost jobs)."""
+    never_queued = col(Notice.enqueued_at).is_(None)
     statement = (
         select(Notice.id)
         .where(
             Notice.status == NoticeStatus.PENDING,
             Notice.send_at <= now,
-            or_(col(Notice.enqueued_at).is_(None), col(Notice.enqueued_at) < enqueued_before),
+            never_queued if enqueued_before is None else or_(never_queued, col(Notice.enqueued_at) < enqueued_before),
         )
         .order_by(col(Notice.send_at))
         .limit(limit)
