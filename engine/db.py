@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, event
+from sqlalchemy import JSON, DateTime, event, text
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -111,3 +111,13 @@ def insert_if_absent(
 def row_locks(session: Session) -> bool:
     """Whether SELECT … FOR UPDATE means anything here (SQLite serialises writers instead)."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+def transaction_lock(session: Session, key: int) -> None:
+    """Serialise this transaction with every other one taking the same `key`, until it ends.
+
+    PostgreSQL: an advisory transaction lock. SQLite needs nothing: BEGIN IMMEDIATE already lets one
+    writer at a time in (see `_configure_sqlite`).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -10,11 +10,12 @@ from functools import lru_cache
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import event, insert
 from sqlmodel import Session, col, select
 
 from engine.bulkdb import JsonText, insert_rows
 from engine.clock import format_instant
+from engine.db import transaction_lock
 from engine.models import AuditEntry
 
 GENESIS = "0" * 64
@@ -149,10 +150,8 @@ def _head(session: Session) -> tuple[int, str]:
     cached: tuple[int, str] | None = session.info.get(_HEAD)
     if cached is not None:
         return cached
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        # Held until this transaction ends: concurrent workers append one after another.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+    # Held until this transaction ends: concurrent workers append one after another.
+    transaction_lock(session, _ADVISORY_LOCK_KEY)
     row = session.exec(select(AuditEntry.seq, AuditEntry.hash).order_by(col(AuditEntry.seq).desc()).limit(1)).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 

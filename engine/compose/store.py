@@ -13,10 +13,13 @@ from sqlmodel import Session, col, func, select
 from engine import audit
 from engine.compose.render import PARTS_BY_CHANNEL, Channel
 from engine.compose.seeds import load_seed_templates, locale_fallbacks
+from engine.db import transaction_lock
 from engine.errors import TemplateError
 from engine.models import MessageTemplate, TemplateVersion
 
 DEFAULT_TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
+# Names the lock seeding holds (any constant unique among the engine's locks: audit/log.py has another).
+_SEEDING_LOCK_KEY = 7_114_221_002
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,12 @@ class TemplateStore:
 
 
 def seed_templates(session: Session, *, now: datetime, root: Path = DEFAULT_TEMPLATE_ROOT) -> int:
-    """Load seed files; a template staff never edited follows its seed, an edited one is left alone."""
+    """Load seed files; a template staff never edited follows its seed, an edited one is left alone.
+
+    Workers starting together on a fresh database would each find no templates and insert the same ones;
+    the lock makes the others wait and then find them there.
+    """
+    transaction_lock(session, _SEEDING_LOCK_KEY)
     seeds = load_seed_templates(root)
     existing = {(t.situation, t.stage, t.part, t.locale): t for t in session.exec(select(MessageTemplate))}
     changed = 0
