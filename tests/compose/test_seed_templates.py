@@ -375,3 +375,30 @@ def test_resolved_messages_are_brief_thankful_and_promise_nothing_more() -> None
             assert len(body) < 500, (situation, locale)
             assert ("Thank you" if locale == "en" else "Obrigado") in body
             assert ("write again" if locale == "en" else "escrever de novo") not in body
+
+
+@pytest.mark.parametrize(
+    ("exception", "email", "text", "portuguese"),
+    [
+        ("weather", "while the weather held things up", None, "enquanto o mau tempo atrasava a entrega"),
+        ("customs", "while it cleared customs", None, "enquanto o pacote passava pela alfândega"),
+        ("damaged", "while we put things right", None, "enquanto resolvíamos o problema com o pacote"),
+        (
+            "other",
+            "while we sorted out the delivery problem",
+            "while we sorted out the problem",
+            "enquanto resolvíamos o problema na entrega",
+        ),
+    ],
+)
+def test_the_thank_you_names_what_actually_held_the_parcel_up(
+    exception: str, email: str, text: str | None, portuguese: str
+) -> None:
+    """We did not "sort out" the weather: the thank-you says what the wait was for, honestly."""
+    for locale, channel, phrase in (
+        ("en", "email", email),
+        ("en", "sms", text or email),
+        ("pt-BR", "email", portuguese),
+    ):
+        ctx = sample_context("shipment.exception", "resolved", locale=locale, exception=exception)
+        assert phrase in render("shipment.exception", "resolved", locale, channel, ctx).text, (locale, channel)
