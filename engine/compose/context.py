@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from engine.compose.incidents import display_name, is_news
 from engine.config import Settings
 from engine.models import Incident, Order, Shipment
 
@@ -166,8 +167,10 @@ def _incident(incident: Incident) -> dict[str, Any]:
         "id": incident.id,
         "title": incident.title,
         "components": list(incident.components),
+        "services": [display_name(name) for name in incident.components],  # as a customer would name them
         "status": incident.status,
         "message": incident.message,
+        "news": incident.message if is_news(incident.message) else None,  # not a note that only restates the status
         "started_at": incident.started_at,
         "resolved_at": incident.resolved_at,
     }

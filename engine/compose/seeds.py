@@ -170,9 +170,11 @@ def sample_context(
         context["incident"] = {
             "id": "INC-7",
             "title": "Erros no checkout" if portuguese else "Checkout errors",
-            "components": ["checkout", "payments"],
+            "components": ["checkout", "payments-api"],
+            "services": ["checkout", "payments API"],
             "status": "operational" if resolved else "partial_outage",
             "message": None,
+            "news": None,
             "started_at": now - timedelta(minutes=40),
             "resolved_at": now - timedelta(minutes=5) if resolved else None,
         }

@@ -24,6 +24,7 @@ from engine.approvals.service import request_approval
 from engine.bulkdb import rare_collections
 from engine.clock import format_instant
 from engine.compose.context import build_context
+from engine.compose.incidents import is_news
 from engine.compose.render import render_message
 from engine.db import row_locks
 from engine.detection.fanout_writer import AnnouncementWriter, still_due
@@ -285,8 +286,8 @@ def _news(told: dict[str, Any], incident: Incident) -> str | None:
     """Why this incident state is worth an update to someone told `told`, or None."""
     if SEVERITY.get(incident.status, 0) > SEVERITY.get(str(told.get("status")), 0):
         return f"worse: {told.get('status')} -> {incident.status}"
-    if incident.message and incident.message != told.get("message"):
-        return "new message from the status page"
+    if is_news(incident.message) and incident.message != told.get("message"):
+        return "new message from the status page"  # not one that only restates the status
     return None
 
 

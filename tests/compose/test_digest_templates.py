@@ -36,7 +36,9 @@ def context(mix: str, locale: str) -> dict[str, Any]:
     ctx = sample_digest_context(kinds, locale=locale, exception=exception)
     incidents = [item["incident"] for item in ctx["digest"]["items"] if item["incident"]]
     if len(incidents) == 2:
-        incidents[1].update(id="INC-8", title="Slow search", components=["search"], status="degraded_performance")
+        incidents[1].update(
+            id="INC-8", title="Slow search", components=["search"], services=["search"], status="degraded_performance"
+        )
     return ctx
 
 
@@ -60,7 +62,7 @@ def test_the_digest_names_everything_it_carries(mix: str, locale: str) -> None:
             assert item["order"]["id"] in mail.text and item["order"]["items"] in mail.text
             assert item["order"]["id"] in mail.html
         else:
-            assert item["incident"]["components"][0] in mail.text
+            assert item["incident"]["services"][0] in mail.text
     shown = ctx["digest"]["items"][:3]
     for item in shown:  # the text names up to three, and counts the rest
         if item["order"]:

@@ -177,3 +177,26 @@ def test_a_component_moved_to_another_incident_closes_the_first(rt: Runtime, clo
         ("initial", "INC-2"),
         ("resolved", "INC-2"),
     ]
+
+
+def test_a_note_that_only_restates_the_status_is_not_news(rt: Runtime, clock: SimulatedClock) -> None:
+    """Statuspage's default words carry nothing new: no update for them, and they are not quoted; a note
+    that says what is going on is both."""
+    customers(rt, ("C1", ["order-tracking"]), channels=["email"])
+    status(rt, "order-tracking", "major_outage", message="We are currently investigating this issue.")
+    run_for(rt, clock, timedelta(minutes=15))
+    run_for(rt, clock, timedelta(hours=2), step=timedelta(minutes=15))
+    status(
+        rt, "order-tracking", "major_outage", message="The issue has been identified and a fix is being implemented."
+    )
+    run_for(rt, clock, timedelta(hours=2), step=timedelta(minutes=15))
+    status(rt, "order-tracking", "major_outage", message="A database node failed; we are moving to a replica.")
+    status(rt, "order-tracking", "operational", message="This incident has been resolved.")
+    with Session(rt.db) as session:
+        sent = session.exec(select(Notice).order_by(col(Notice.id))).all()
+    assert [n.stage for n in sent] == ["initial", "update", "resolved"]
+    initial, update, resolved = (n.body for n in sent)
+    assert "order tracking" in initial and "order-tracking" not in initial
+    assert "investigating this issue" not in initial
+    assert "A database node failed; we are moving to a replica." in update
+    assert "What happened" not in resolved and "has been resolved" not in resolved
