@@ -21,6 +21,19 @@ PRIOR_ETA_ERROR_H = 12.0
 PRIOR_OFD_LEAD_H = 8.0
 PRIOR_STALL_REMAINING_H = 72.0
 PRIOR_OVERDUE_REMAINING_H = 24.0
+# Before the engine has learned anything, the merchant's own promise is the best evidence of how long
+# delivery takes where it sells: a promise is made to be kept. So no prior may exceed this share of the
+# order's promise window (placed → promised), and the transit prior not the merchant's own plan (ship_by
+# → promised): a shop promising 3 days is not warned at checkout that a typical trip takes 3 days. The
+# absolute priors above fit promise windows of about a week.
+PRIOR_SHARE_OF_WINDOW = {
+    "transit": 0.4,
+    "scan_gap": 0.2,
+    "eta_error": 0.07,
+    "ofd_lead": 0.05,
+    "stall_remaining": 0.4,
+    "overdue_remaining": 0.15,
+}
 RECHECK = timedelta(hours=6)  # while a parcel is stalled or overdue, look again this often
 TROUBLE = ("exception", "returned", "lost")
 
@@ -39,20 +52,53 @@ def _h(hours: float) -> timedelta:
     return timedelta(hours=hours)
 
 
-def assess(order: Order, shipment: Shipment | None, now: datetime, model: DeliveryModel) -> Verdict:
+class _Learned:
+    """The model's figure for a carrier, or while it knows too little, a prior bounded by the promise."""
+
+    def __init__(self, model: DeliveryModel, carrier: str, order: Order, promise: datetime) -> None:
+        self.model, self.carrier = model, carrier
+        placed = order.placed_at or order.created_at
+        self.window_h = _hours(promise - placed) if placed is not None and promise > placed else None
+        # The merchant's own plan: handed over by ship_by, delivered by the promise.
+        ship_by = order.ship_by
+        self.planned_transit_h = _hours(promise - ship_by) if ship_by is not None and promise > ship_by else None
+
+    def hours(self, measure: str, q: float, prior: float) -> float:
+        if measure == "transit" and self.planned_transit_h is not None:
+            prior = min(prior, self.planned_transit_h)
+        elif self.window_h is not None:
+            prior = min(prior, PRIOR_SHARE_OF_WINDOW[measure] * self.window_h)
+        return self.model.quantile(self.carrier, measure, q, prior=prior)
+
+
+def _hours(span: timedelta) -> float:
+    return span.total_seconds() / 3600
+
+
+def assess(
+    order: Order,
+    shipment: Shipment | None,
+    now: datetime,
+    model: DeliveryModel,
+    *,
+    reach_by: datetime | None = None,
+) -> Verdict:
+    """`reach_by`: the last moment a warning still reaches the customer before the promise, when that is
+    earlier than the promise itself (a customer told only by text, with the promise in their night)."""
     promise = order.promised_by
     if promise is None or order.canceled_at is not None or order.delivered_at is not None:
         return Verdict()
     if shipment is not None and shipment.delivered_at is not None:
         return Verdict()
     carrier = shipment.carrier if shipment is not None and shipment.carrier else POOLED
+    learned = _Learned(model, carrier, order, promise)
     if shipment is None or shipment.handed_over_at is None:
-        return _not_shipped(order, promise, carrier, now, model)
-    return _in_transit(promise, shipment, carrier, now, model)
+        return _not_shipped(promise, now, learned)
+    return _in_transit(promise, shipment, now, learned, reach_by=reach_by)
 
 
-def _not_shipped(order: Order, promise: datetime, carrier: str, now: datetime, model: DeliveryModel) -> Verdict:
-    transit = _h(model.quantile(carrier, "transit", 0.5, prior=PRIOR_TRANSIT_H))
+def _not_shipped(promise: datetime, now: datetime, learned: _Learned) -> Verdict:
+    transit = _h(learned.hours("transit", 0.5, PRIOR_TRANSIT_H))
     if now + transit > promise:
         # Even if it left today, a typical trip for this carrier would arrive after the promise.
         return Verdict(
@@ -64,7 +110,9 @@ def _not_shipped(order: Order, promise: datetime, carrier: str, now: datetime, m
     return Verdict(next_check_at=promise - transit)
 
 
-def _in_transit(promise: datetime, shipment: Shipment, carrier: str, now: datetime, model: DeliveryModel) -> Verdict:
+def _in_transit(
+    promise: datetime, shipment: Shipment, now: datetime, learned: _Learned, *, reach_by: datetime | None
+) -> Verdict:
     eta = shipment.estimated_delivery_at
     checks: list[datetime] = []
     if shipment.status in TROUBLE:
@@ -77,10 +125,10 @@ def _in_transit(promise: datetime, shipment: Shipment, carrier: str, now: dateti
     last_scan = shipment.last_scan_at or shipment.handed_over_at
     assert last_scan is not None
     if shipment.status != "out_for_delivery":
-        gap = _h(max(model.quantile(carrier, "scan_gap", 0.99, prior=PRIOR_SCAN_GAP_H) * 1.25, 12.0))
+        gap = _h(max(learned.hours("scan_gap", 0.99, PRIOR_SCAN_GAP_H) * 1.25, 12.0))
         if now >= last_scan + gap:
             verdict.stalled = True
-            remaining = _h(model.quantile(carrier, "stall_remaining", 0.5, prior=PRIOR_STALL_REMAINING_H))
+            remaining = _h(learned.hours("stall_remaining", 0.5, PRIOR_STALL_REMAINING_H))
             if now + remaining > promise:
                 return _warn(
                     verdict,
@@ -93,10 +141,10 @@ def _in_transit(promise: datetime, shipment: Shipment, carrier: str, now: dateti
         else:
             checks.append(last_scan + gap)
     if eta is not None:
-        tolerance = _h(max(model.quantile(carrier, "eta_error", 0.95, prior=PRIOR_ETA_ERROR_H), 1.0))
+        tolerance = _h(max(learned.hours("eta_error", 0.95, PRIOR_ETA_ERROR_H), 1.0))
         if now >= eta + tolerance:
             verdict.overdue = True
-            remaining = _h(model.quantile(carrier, "overdue_remaining", 0.5, prior=PRIOR_OVERDUE_REMAINING_H))
+            remaining = _h(learned.hours("overdue_remaining", 0.5, PRIOR_OVERDUE_REMAINING_H))
             if now + remaining > promise:
                 return _warn(
                     verdict,
@@ -110,7 +158,11 @@ def _in_transit(promise: datetime, shipment: Shipment, carrier: str, now: dateti
             checks.append(eta + tolerance)
     if shipment.status != "out_for_delivery":
         # The last call: parcels that make it are usually out for delivery by now.
-        last_call = promise - _h(model.quantile(carrier, "ofd_lead", 0.95, prior=PRIOR_OFD_LEAD_H))
+        last_call = promise - _h(learned.hours("ofd_lead", 0.95, PRIOR_OFD_LEAD_H))
+        if reach_by is not None and reach_by < last_call:
+            # Not out for delivery by the evening before a promise in the customer's night: it will not
+            # make it, and a text sent later would wait for a morning that is already too late.
+            last_call = reach_by
         if now >= last_call:
             return _warn(
                 verdict, "shipment.delayed", "not out for delivery this close to the promise", {"eta": None}, now

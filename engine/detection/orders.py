@@ -12,6 +12,7 @@ from engine.detection.assess import assess
 from engine.detection.model import DeliveryModel, ModelCache
 from engine.models import Customer, Order, Shipment
 from engine.notices.planner import Subject
+from engine.policy.quiet_hours import last_reachable
 from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
 from engine.situations.service import raise_situation
@@ -43,6 +44,15 @@ _LATEST_SHIPMENT = (
 )
 
 
+def _reach_by(rt: Runtime, customer: Customer | None, promise: datetime | None) -> datetime | None:
+    """For a customer told only by text, the last moment before the promise outside their quiet hours."""
+    if customer is None or promise is None or (customer.email and "email" in customer.channels):
+        return None
+    window = customer.quiet_hours or rt.settings.quiet_hours
+    reach_by = last_reachable(promise, timezone=customer.timezone, window=window)
+    return reach_by if reach_by < promise else None
+
+
 def evaluate_order(
     session: Session,
     rt: Runtime,
@@ -58,7 +68,9 @@ def evaluate_order(
     """
     now = rt.clock.now()
     shipment = shipment or latest_shipment(session, order.id)
-    verdict = assess(order, shipment, now, model or delivery_model(session, rt))
+    customer = session.get(Customer, order.customer_id)
+    reach_by = _reach_by(rt, customer, order.promised_by)
+    verdict = assess(order, shipment, now, model or delivery_model(session, rt), reach_by=reach_by)
     order.next_check_at = verdict.next_check_at
     if shipment is not None:
         if verdict.stalled and shipment.stalled_at is None:
@@ -70,7 +82,6 @@ def evaluate_order(
     if not scheduled and verdict.details.get("eta") is None:
         order.next_check_at = now
         return
-    customer = session.get(Customer, order.customer_id)
     if customer is None:
         return
     key = order_subject_key(order.id)

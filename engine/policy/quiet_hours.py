@@ -40,3 +40,19 @@ def defer(moment: datetime, *, timezone: str | None, window: tuple[time, time] |
     if in_window(candidate.astimezone(tz).time(), window):
         candidate += timedelta(hours=1)
     return candidate
+
+
+def last_reachable(moment: datetime, *, timezone: str | None, window: tuple[time, time] | str) -> datetime:
+    """The last instant before `moment` (or `moment` itself) a text can go out without waiting: `moment`
+    outside the quiet window, else a minute before the window began (so a warning needed by a deadline in
+    the recipient's night is sent that evening, not the morning after it)."""
+    if isinstance(window, str):
+        window = parse_quiet_hours(window)
+    tz = zone(timezone)
+    local = moment.astimezone(tz)
+    if not in_window(local.time(), window):
+        return moment
+    start = window[0]
+    day = local.date() if local.time() >= start else local.date() - timedelta(days=1)
+    began = datetime.combine(day, start).replace(tzinfo=tz).astimezone(UTC)
+    return began - timedelta(minutes=1)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.policy.quiet_hours import defer
+from engine.policy.quiet_hours import defer, last_reachable
 
 NY = ZoneInfo("America/New_York")
 
@@ -47,3 +47,17 @@ def test_same_instant_is_quiet_in_one_zone_and_not_another() -> None:
 def test_a_daytime_window_that_does_not_wrap() -> None:
     at = local("2026-03-10T13:00").astimezone(UTC)
     assert defer(at, timezone="America/New_York", window="12:00-14:00").astimezone(NY).hour == 14
+
+
+@pytest.mark.parametrize(
+    ("deadline", "expected"),
+    [
+        ("2026-03-10T06:42", "2026-03-09T20:59"),  # promised in the night: the evening before
+        ("2026-03-10T23:59", "2026-03-10T20:59"),  # "by end of day": before the night begins
+        ("2026-03-10T15:00", "2026-03-10T15:00"),  # a daytime deadline is itself reachable
+        ("2026-03-08T07:30", "2026-03-07T20:59"),  # across the night clocks spring forward
+    ],
+)
+def test_the_last_moment_a_text_reaches_someone_before_a_deadline(deadline: str, expected: str) -> None:
+    at = last_reachable(local(deadline).astimezone(UTC), timezone="America/New_York", window="21:00-08:00")
+    assert at.astimezone(NY).replace(tzinfo=None) == datetime.fromisoformat(expected)

@@ -100,3 +100,34 @@ def test_not_out_for_delivery_at_the_last_call_is_at_risk() -> None:
 def test_delivered_or_canceled_orders_are_left_alone() -> None:
     assert assess(order(timedelta(days=-1), delivered_at=NOW), None, NOW, DeliveryModel()).next_check_at is None
     assert assess(order(timedelta(days=-1), canceled_at=NOW), None, NOW, DeliveryModel()).next_check_at is None
+
+
+def test_before_learning_anything_a_short_promise_is_taken_at_its_word() -> None:
+    """A shop promising 3 days at checkout is not told its customers' orders will be late just because
+    a typical trip elsewhere takes 3 days: until deliveries are learned, priors stay within the promise."""
+    placed_now = Order(
+        id="A1",
+        customer_id="C1",
+        placed_at=NOW,
+        promised_by=NOW + timedelta(days=3),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    assert assess(placed_now, None, NOW, DeliveryModel()).kind is None
+    # What the engine has learned wins over the promise: this carrier takes 4 days.
+    slow = learned("ups", transit=[96.0] * 20)
+    label = parcel(status="label_created", handed_over_at=None, last_scan_at=None)
+    assert assess(placed_now, label, NOW, slow).kind == "order.late_to_ship"
+
+
+def test_a_text_only_customer_is_warned_while_they_can_still_be_reached() -> None:
+    """Promised at 06:00 (in the customer's night) and not out for delivery: the warning is due by the
+    last moment a text reaches them before it, not at the usual last call, which falls in their night."""
+    promise_at = NOW + timedelta(hours=18)
+    reach_by = NOW + timedelta(hours=8)  # quiet hours begin then
+    verdict = assess(order(timedelta(hours=18)), parcel(), NOW, DeliveryModel(), reach_by=reach_by)
+    assert verdict.kind is None
+    assert verdict.next_check_at == reach_by
+    verdict = assess(order(timedelta(hours=18)), parcel(), reach_by, DeliveryModel(), reach_by=reach_by)
+    assert (verdict.kind, verdict.reason) == ("shipment.delayed", "not out for delivery this close to the promise")
+    assert promise_at - reach_by > timedelta(hours=8)  # the usual last call would have been after it
