@@ -39,9 +39,10 @@ def _bench(module: str, tmp_path: Path, **sizes: str) -> str:
 
 
 def test_replay_bench_replays_and_scores(tmp_path: Path) -> None:
-    out = _bench("bench", tmp_path, BENCH_DAYS="2")
-    assert "replay seed=7 days=2" in out
-    assert '"recall"' in out
+    out = _bench("bench", tmp_path, BENCH_DAYS="2", BENCH_WORLDS="0.7")
+    assert "replay seed=7 days=2:" in out
+    assert "replay seed=7 days=2 world=x0.7:" in out
+    assert out.count('"recall"') == 2
 
 
 def test_scan_bench_finds_exactly_the_due_orders(tmp_path: Path) -> None:
@@ -61,3 +62,24 @@ def test_fanout_bench_fans_out_drains_and_resolves(tmp_path: Path, customers: st
     assert "audit verify: ok" in out
     assert "resolution: every thread closed" in out
     assert "SUMMARY fan-out 400 recipients" in out
+
+
+def test_another_world_keeps_the_story_and_changes_carriers_and_timings() -> None:
+    from bench.worlds import transform
+
+    order_body = {"id": "A1", "placed_at": "2026-03-01T00:00:00Z", "promised_by": "2026-03-06T00:00:00Z"}
+    scan_body = {"order_id": "A1", "carrier": "ups", "status": "delivered"}
+    events = [
+        {"id": "o", "type": "order.created", "occurred_at": "2026-03-01T00:00:00Z", "order": order_body},
+        {
+            "id": "s",
+            "type": "shipment.updated",
+            "occurred_at": "2026-03-03T00:00:00Z",
+            "received_at": "2026-03-03T12:00:00Z",
+            "shipment": scan_body,
+        },
+    ]
+    order, scan = transform(events, 0.5)
+    assert order["order"]["promised_by"] == "2026-03-03T12:00:00.000000Z"  # a 5-day promise becomes 2.5 days
+    assert (scan["occurred_at"], scan["received_at"]) == ("2026-03-02T00:00:00.000000Z", "2026-03-02T06:00:00.000000Z")
+    assert scan["shipment"]["carrier"] == "purolator" and scan["shipment"]["order_id"] == "A1"
