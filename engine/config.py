@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     fanout_approval: int = 1000
     # Warnings per customer and channel in any rolling 24 h; more are merged into one message. 0 = no cap.
     max_notices_per_day: int = Field(default=3, ge=0)
+    # Addresses a provider may have marked undeliverable in an hour (a 550 5.1.1 for the mailbox); past it
+    # refusals still fail their notice but mark nothing: a relay refusing everyone is misconfigured.
+    max_refused_addresses_per_hour: int = Field(default=100, ge=0)
 
     queue_name: str = "forewarn"  # broker queue (and Redis namespace); separate deployments on one broker differ
     worker_threads: int = 4

@@ -192,6 +192,29 @@ class _Quotas:
             self.candidates[(notice.customer_id, notice.channel, notice.recipient)] -= 1
 
 
+class _RefusalLimit:
+    """The hour's limit on addresses a provider may mark undeliverable, counted once per chunk and source."""
+
+    def __init__(self, limit: int, *, now: datetime) -> None:
+        self.limit, self.now = limit, now
+        self.left: dict[str, int] = {}
+        self.withheld: Counter[str] = Counter()
+
+    def take(self, session: Session, channel: str) -> bool:
+        source = PROVIDER_SOURCE.get(channel, channel)
+        if source not in self.left:
+            self.left[source] = suppressions.refusals_allowed(session, source=source, limit=self.limit, at=self.now)
+        if self.left[source] <= 0:
+            self.withheld[source] += 1
+            return False
+        self.left[source] -= 1
+        return True
+
+    def report_withheld(self, session: Session) -> None:
+        for source, count in self.withheld.items():
+            suppressions.refusals_withheld(session, source=source, count=count, limit=self.limit, at=self.now)
+
+
 def _record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Counter[str], *, jitter: bool) -> None:
     """Write what the providers said for the whole chunk: attempts, statuses and audit entries together."""
     with rt.unit_of_work() as session:
@@ -203,6 +226,7 @@ def _record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Count
         entries: list[Entry] = []
         failed_texts: list[tuple[int, str]] = []
         rejected: list[tuple[Notice, str]] = []
+        refusals = _RefusalLimit(rt.settings.max_refused_addresses_per_hour, now=now)
         for notice, result in results:
             assert notice.id is not None
             attempts.append(
@@ -224,9 +248,10 @@ def _record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Count
                 action, details["reason"] = "notice.failed", reason
                 if result.permanent and result.address_rejected:
                     # The mailbox (or number) does not exist: nothing proactive goes there again until the
-                    # customer's address changes or staff clear it.
-                    details["address_suppressed"] = True
-                    rejected.append((notice, reason))
+                    # customer's address changes or staff clear it (within the hour's limit on such marks).
+                    details["address_suppressed"] = refusals.take(session, notice.channel)
+                    if details["address_suppressed"]:
+                        rejected.append((notice, reason))
                 if notice.channel == "sms":
                     failed_texts.append((notice.id, reason))
             else:
@@ -241,6 +266,7 @@ def _record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Count
         _update_each(session, failed, status=NoticeStatus.FAILED)
         _update_each(session, retrying, status=NoticeStatus.PENDING, enqueued_at=None)
         audit.append_many(session, entries)
+        refusals.report_withheld(session)
         for notice, reason in rejected:
             suppressions.suppress(
                 session,

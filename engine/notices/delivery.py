@@ -194,17 +194,25 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
             failed_text = notice
             if result.permanent and result.address_rejected:
                 # The mailbox (or number) does not exist: nothing proactive goes there again until the
-                # customer's address changes or staff clear it.
-                details["address_suppressed"] = True
-                suppressions.suppress(
-                    session,
-                    channel=notice.channel,
-                    address=notice.recipient,
-                    reason=notice.status_reason or "provider refused the address",
-                    source=PROVIDER_SOURCE.get(notice.channel, notice.channel),
-                    actor="system",
-                    at=now,
+                # customer's address changes or staff clear it (within the hour's limit on such marks).
+                source, limit = (
+                    PROVIDER_SOURCE.get(notice.channel, notice.channel),
+                    rt.settings.max_refused_addresses_per_hour,
                 )
+                if suppressions.refusals_allowed(session, source=source, limit=limit, at=now) > 0:
+                    details["address_suppressed"] = True
+                    suppressions.suppress(
+                        session,
+                        channel=notice.channel,
+                        address=notice.recipient,
+                        reason=notice.status_reason or "provider refused the address",
+                        source=source,
+                        actor="system",
+                        at=now,
+                    )
+                else:
+                    details["address_suppressed"] = False
+                    suppressions.refusals_withheld(session, source=source, count=1, limit=limit, at=now)
         else:
             delay = backoff(notice.attempts, result.retry_after, jitter=jitter)
             notice.status, notice.send_at, notice.enqueued_at = NoticeStatus.PENDING, now + delay, None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import func
 from sqlmodel import Session, and_, col, or_, select
 
 from engine.db import insert_if_absent
@@ -68,3 +71,10 @@ def listing(
     if before_id is not None:
         statement = statement.where(col(ChannelSuppression.id) < before_id)
     return list(session.exec(statement.order_by(col(ChannelSuppression.id).desc()).limit(limit)).all())
+
+
+def count_added_since(session: Session, *, source: str, since: datetime) -> int:
+    statement = select(func.count(col(ChannelSuppression.id))).where(
+        ChannelSuppression.source == source, col(ChannelSuppression.created_at) >= since
+    )
+    return int(session.exec(statement).one())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SOURCES = ("customer", "twilio", "smtp", "staff", "migration")
 
 
+REFUSAL_WINDOW = timedelta(hours=1)
 # Twilio's answers that the number itself can never take a text: trying again tomorrow fails the same way.
 # Delivery suppresses the number with the reason "twilio <code>: <meaning>".
 TWILIO_CANNOT_TEXT = {"21211": "not a valid phone number", "21614": "not a mobile number"}
@@ -41,6 +42,34 @@ def describe(row: ChannelSuppression) -> str:
     if row.source == "smtp":
         return f"email address undeliverable ({row.reason})"
     return f"{row.channel} address suppressed by {row.source} ({row.reason})"
+
+
+def refusals_allowed(session: Session, *, source: str, limit: int, at: datetime) -> int:
+    """How many more addresses `source` (a provider) may mark undeliverable in the hour up to `at`.
+
+    A provider refusing mailboxes one by one is news about those mailboxes; one refusing hundreds an hour
+    is more likely misconfigured (a relay answering 550 5.1.1 to everyone), and marking them all would
+    silence every customer until staff cleared the list by hand.
+    """
+    return max(0, limit - repository.count_added_since(session, source=source, since=at - REFUSAL_WINDOW))
+
+
+def refusals_withheld(session: Session, *, source: str, count: int, limit: int, at: datetime) -> None:
+    """Audit (and log) that `count` refused addresses were not marked because the hour's limit was reached."""
+    audit.append(
+        session,
+        at=at,
+        actor="system",
+        action="suppression.withheld",
+        subject=f"source:{source}",
+        details={"source": source, "addresses": count, "limit_per_hour": limit},
+    )
+    log.warning(
+        "%s refused %d more addresses after %d this hour; not marking them (a misconfigured relay?)",
+        source,
+        count,
+        limit,
+    )
 
 
 def suppress(

@@ -131,6 +131,23 @@ def test_one_batch_records_each_outcome_as_single_delivery_would(
     assert verify_chain(rt.db).ok
 
 
+def test_a_batch_marks_no_more_refused_addresses_than_the_hour_allows(
+    rt: Runtime, clock: SimulatedClock, mail: SmtpTestServer
+) -> None:
+    rt.settings = rt.settings.model_copy(update={"max_refused_addresses_per_hour": 1})
+    [ids] = announce(rt, clock, "C1", "C2", "C3").batches()
+    mail.fail_next("550 5.1.1 No such user", stage="rcpt", times=3)  # a relay refusing everyone
+    assert deliver_batch(rt, ids, jitter=False) == Counter(failed=3)
+    with Session(rt.db) as session:
+        marked = session.exec(select(ChannelSuppression.address)).all()
+        withheld = session.exec(select(AuditEntry).where(AuditEntry.action == "suppression.withheld")).all()
+    assert marked == ["c1@example.com"]
+    assert [(e.details["source"], e.details["addresses"], e.details["limit_per_hour"]) for e in withheld] == [
+        ("smtp", 2, 1)
+    ]
+    assert verify_chain(rt.db).ok
+
+
 def test_paused_deferred_and_fixed_meanwhile(rt: Runtime, clock: SimulatedClock, mail: SmtpTestServer) -> None:
     feed(
         rt,

@@ -114,3 +114,48 @@ def test_a_refusal_about_the_message_does_not_mark_the_address(
 
 def test_the_suppression_list_needs_the_token(client: TestClient) -> None:
     assert client.get("/api/suppressions").status_code == 401
+
+
+def test_a_relay_refusing_everyone_does_not_empty_the_mailing_list(
+    client: TestClient, rt: Runtime, clock: SimulatedClock, smtp_server: SmtpTestServer
+) -> None:
+    """Past FOREWARN_MAX_REFUSED_ADDRESSES_PER_HOUR (2 here) refusals still fail their notice, but the
+    addresses are not marked: that many dead mailboxes in an hour is more likely a misconfigured relay."""
+    rt.settings = rt.settings.model_copy(update={"max_refused_addresses_per_hour": 2})
+    for n in range(4):
+        cid, email = f"C{n}", f"c{n}@example.com"
+        post(client, clock, builders.customer_upserted(clock.now(), cid=cid, email=email, channels=["email"]))
+        smtp_server.fail_next(f"550 5.1.1 <{email}>: User unknown", stage="rcpt")
+        t = clock.now()
+        post(
+            client,
+            clock,
+            builders.order_created(t - timedelta(days=2), order_id=f"A{n}", customer_id=cid),
+            builders.shipment(t, "exception", order_id=f"A{n}", exception="weather"),
+        )
+        drain(rt)
+    assert [n.status for n in notices(rt)] == ["failed"] * 4
+    listed = client.get("/api/suppressions", params={"channel": "email"}, headers=AUTH).json()["items"]
+    assert sorted(s["address"] for s in listed) == ["c0@example.com", "c1@example.com"]
+    assert [e.details.get("address_suppressed") for e in audit_entries(rt, "notice.failed")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    withheld = audit_entries(rt, "suppression.withheld")
+    assert [(e.details["source"], e.details["addresses"]) for e in withheld] == [("smtp", 1), ("smtp", 1)]
+
+    clock.advance(timedelta(hours=1, minutes=1))  # a new hour: the next refusal marks its address again
+    post(client, clock, builders.customer_upserted(clock.now(), cid="C9", email="c9@example.com", channels=["email"]))
+    smtp_server.fail_next("550 5.1.1 <c9@example.com>: User unknown", stage="rcpt")
+    t = clock.now()
+    post(
+        client,
+        clock,
+        builders.order_created(t - timedelta(days=2), order_id="A9", customer_id="C9"),
+        builders.shipment(t, "exception", order_id="A9", exception="weather"),
+    )
+    drain(rt)
+    listed = client.get("/api/suppressions", params={"channel": "email"}, headers=AUTH).json()["items"]
+    assert "c9@example.com" in {s["address"] for s in listed}
