@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func
+from sqlalchemy import select as core_select
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
@@ -29,13 +30,13 @@ from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
 from engine.detection.orders import scan_due
-from engine.detection.outages import SYNC_THREADS_ACTOR, scan_outages, sync_threads
+from engine.detection.outages import SYNC_THREADS_ACTOR, scan_outages, sync_overdue_threads, sync_threads
 from engine.durations import parse_duration
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound import repository as inbound_repo
 from engine.inbound.service import APPLY_ACTOR, record_event
-from engine.models import Component, InboundEvent, Notice, NoticeStatus, Order
+from engine.models import Component, InboundEvent, Incident, Notice, NoticeStatus, Order
 from engine.notices.batch_delivery import DELIVER_BATCH_ACTOR, deliver_batch
 from engine.notices.delivery import deliver_due, deliver_notice
 from engine.notices.planner import DELIVER_ACTOR
@@ -46,12 +47,14 @@ TAIL = timedelta(days=14)
 SOURCE = "replay"
 
 # Built once, so SQLAlchemy reuses its compiled form on every tick: the earliest moment each scheduled
-# step has work (retrying an event, checking an order, announcing an outage, sending a deferred notice).
-_NEXT_DUE = select(
+# step has work (retrying an event, checking an order, announcing an outage, sending a deferred notice,
+# telling an incident's threads news held back by the update interval). Core's select: five columns.
+_NEXT_DUE = core_select(
     select(func.min(InboundEvent.next_attempt_at)).where(col(InboundEvent.handled_at).is_(None)).scalar_subquery(),
     select(func.min(Order.next_check_at)).scalar_subquery(),
     select(func.min(Component.notify_at)).scalar_subquery(),
     select(func.min(Notice.send_at)).where(Notice.status == NoticeStatus.PENDING).scalar_subquery(),
+    select(func.min(Incident.threads_due_at)).scalar_subquery(),
 )
 NEVER = datetime.max.replace(tzinfo=UTC)
 
@@ -337,8 +340,8 @@ def _tick(rt: Runtime) -> datetime | None:
     now = rt.clock.now()
     with rt.unit_of_work() as session:
         due_at = session.connection().execute(_NEXT_DUE).one()
-        inbound_due, orders_due, outages_due, notices_due = (at is not None and at <= now for at in due_at)
-        if not (inbound_due or orders_due or outages_due or notices_due):
+        inbound_due, orders_due, outages_due, notices_due, threads_due = (at is not None and at <= now for at in due_at)
+        if not (inbound_due or orders_due or outages_due or notices_due or threads_due):
             return min((at for at in due_at if at is not None), default=NEVER)
         waiting = inbound_repo.due_unhandled(session, now=now, limit=10_000) if inbound_due else []
     for event_id in waiting:
@@ -347,6 +350,8 @@ def _tick(rt: Runtime) -> datetime | None:
         scan_due(rt, limit=100_000)
     if outages_due:
         scan_outages(rt)
+    if threads_due:  # news held back by the update interval (jobs for big incidents run inline)
+        sync_overdue_threads(rt, due_before=now)
     if notices_due:  # new notices due now were delivered inline as they were made
         deliver_due(rt, jitter=False)
     return None

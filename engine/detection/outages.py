@@ -13,6 +13,7 @@ is announced only once staff approved it (`engine.approvals`); a declined one is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -316,10 +317,14 @@ def _bring_threads_in_line(session: Session, rt: Runtime, incident: Incident, *,
     now = rt.clock.now()
     planner = BulkPlanner(rt, now=now)
     with rare_collections():
-        more = _threads_page(session, planner, incident, still_down=still_down, after=0, batch=BATCH) is not None
-    if more:
-        incident.threads_due_at = incident.threads_due_at or now
+        page = _threads_page(session, planner, incident, still_down=still_down, after=0, batch=BATCH)
+    if page.next_after is not None:
+        incident.threads_due_at = now
         enqueue_after_commit(session, SYNC_THREADS_ACTOR, incident.id)
+    elif page.held_until is not None:
+        # News that came too soon after the last message: told once UPDATE_EVERY has passed, by the
+        # scheduler, even if the status page says nothing more.
+        incident.threads_due_at = min(incident.threads_due_at or page.held_until, page.held_until)
 
 
 def sync_threads(rt: Runtime, incident_id: str) -> int:
@@ -332,6 +337,7 @@ def sync_threads(rt: Runtime, incident_id: str) -> int:
     """
     planner: BulkPlanner | None = None
     after: int | None = 0
+    held_until: datetime | None = None
     pages = 0
     while after is not None:
         with rt.unit_of_work() as session:
@@ -342,11 +348,14 @@ def sync_threads(rt: Runtime, incident_id: str) -> int:
                 planner = BulkPlanner(rt, now=rt.clock.now())  # one memo of renderings for every page
             planner.now = rt.clock.now()
             with rare_collections():
-                after = _threads_page(
+                page = _threads_page(
                     session, planner, incident, still_down=_still_down(session, incident), after=after, batch=BATCH
                 )
+            after = page.next_after
+            if page.held_until is not None:
+                held_until = min(held_until or page.held_until, page.held_until)
             if after is None:
-                incident.threads_due_at = None
+                incident.threads_due_at = held_until  # None, or when news held back may be told
             pages += 1
     return pages
 
@@ -360,6 +369,12 @@ def sync_overdue_threads(rt: Runtime, *, due_before: datetime) -> int:
     return sum(sync_threads(rt, incident_id) for incident_id in overdue)
 
 
+@dataclass(frozen=True)
+class _Page:
+    next_after: int | None  # the cursor for the next page; None when this was the last
+    held_until: datetime | None = None  # the earliest moment news held back by UPDATE_EVERY may go
+
+
 def _threads_page(
     session: Session,
     planner: BulkPlanner,
@@ -368,21 +383,30 @@ def _threads_page(
     still_down: bool,
     after: int,
     batch: int,
-) -> int | None:
-    """Update or resolve one page of open threads after id `after`; the cursor for the next, or None."""
+) -> _Page:
+    """Update or resolve one page of open threads after id `after`."""
     key = incident_subject_key(incident.id)
     page = situations_repo.open_about(session, subject_key=key, kind=KIND, after_id=after, limit=batch)
     if not page:
-        return None
+        return _Page(None)
+    held_until = None
     if still_down:
-        _update_page(session, planner, incident, key, page)
+        held_until = _update_page(session, planner, incident, key, page)
     else:
         _resolve_page(session, planner, incident, key, page)
-    return (page[-1].id or after) if len(page) == batch else None
+    return _Page((page[-1].id or after) if len(page) == batch else None, held_until)
 
 
-def _update_page(session: Session, planner: BulkPlanner, incident: Incident, key: str, page: list[Situation]) -> None:
+def _update_page(
+    session: Session, planner: BulkPlanner, incident: Incident, key: str, page: list[Situation]
+) -> datetime | None:
+    """Tell the page's threads the news; returns when news held back for a thread told too lately may go."""
     due = [s for s in page if planner.now - s.updated_at >= UPDATE_EVERY]
+    waiting = [
+        s.updated_at + UPDATE_EVERY
+        for s in page
+        if planner.now - s.updated_at < UPDATE_EVERY and _news(s.details, incident)
+    ]
     reasons = {s.id: _news(s.details, incident) for s in due}
     customers = _customers(session, [s.customer_id for s in due if reasons[s.id]])
     updates = [
@@ -399,6 +423,7 @@ def _update_page(session: Session, planner: BulkPlanner, incident: Incident, key
         details=_details(incident),
         drop_deferred="replaced by newer news before it was sent",
     )
+    return min(waiting, default=None)
 
 
 def _still_down(session: Session, incident: Incident) -> bool:

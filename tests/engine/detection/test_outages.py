@@ -12,8 +12,9 @@ from support.pipeline import drain, feed
 
 from engine.clock import SimulatedClock
 from engine.detection.outages import scan_outages
-from engine.models import AuditEntry, Notice, NoticeStatus
+from engine.models import AuditEntry, Incident, Notice, NoticeStatus
 from engine.runtime import Runtime
+from engine.scheduler import tick
 
 
 def customers(rt: Runtime, *specs: tuple[str, list[str]], **fields: Any) -> None:
@@ -200,3 +201,27 @@ def test_a_note_that_only_restates_the_status_is_not_news(rt: Runtime, clock: Si
     assert "investigating this issue" not in initial
     assert "A database node failed; we are moving to a replica." in update
     assert "What happened" not in resolved and "has been resolved" not in resolved
+
+
+def test_worse_news_held_back_by_the_interval_is_told_when_it_ends(rt: Runtime, clock: SimulatedClock) -> None:
+    """Told "slower than usual", then it goes fully down 20 minutes later and the status page falls silent:
+    the customer hears it once two hours have passed since the first message, not only when it is fixed."""
+    customers(rt, ("C1", ["checkout"]), channels=["email"])
+    status(rt, "checkout", "degraded_performance")
+    run_for(rt, clock, timedelta(minutes=15))
+    status(rt, "checkout", "major_outage")  # worse, but too soon after the first message
+    run_for(rt, clock, timedelta(minutes=90), step=timedelta(minutes=5))
+    assert [stage for _, _, stage, _ in notices(rt)] == ["initial"]
+    with Session(rt.db) as session:
+        incident = session.get(Incident, "INC-7")
+        assert incident is not None and incident.threads_due_at is not None  # the held news, scheduled
+    for _ in range(8):  # the scheduler's ticks, with nothing new from the status page
+        clock.advance(timedelta(minutes=5))
+        tick(rt)
+        drain(rt)
+    assert [stage for _, _, stage, _ in notices(rt)] == ["initial", "update"]
+    for _ in range(30):  # and only once
+        clock.advance(timedelta(minutes=10))
+        tick(rt)
+        drain(rt)
+    assert [stage for _, _, stage, _ in notices(rt)] == ["initial", "update"]
