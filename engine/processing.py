@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from engine.detection.outages import on_component_change
+from engine.detection.outages import on_component_change, tell_new_follower
 from engine.detection.shipments import on_order_canceled, on_order_changed, on_shipment_change
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
@@ -82,7 +82,12 @@ def _apply(session: Session, rt: Runtime, event: CanonicalEvent) -> str:
     now = rt.clock.now()
     if event.type == "customer.upserted":
         assert event.customer is not None
-        upsert_customer(session, event.customer, occurred_at=event.occurred_at, now=now)
+        known = session.get(Customer, event.customer.id)
+        followed = set(known.components) if known is not None else set()
+        upserted = upsert_customer(session, event.customer, occurred_at=event.occurred_at, now=now)
+        newly = [name for name in upserted.components if name not in followed]
+        if newly:  # following something already down and announced: told now, not at the next outage
+            tell_new_follower(session, rt, upserted.id, newly)
         return "applied"
     if event.type in ("order.created", "order.updated", "order.canceled"):
         order = apply_order(session, event, now=now)

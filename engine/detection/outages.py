@@ -189,6 +189,44 @@ def _announce(rt: Runtime, name: str, *, now: datetime, batch: int) -> int:
     return writer.told
 
 
+def tell_new_follower(session: Session, rt: Runtime, customer_id: str, components: list[str]) -> int:
+    """A customer who starts following a component that is down and already announced hears about it now,
+    as those told at the announcement did (one thread per incident; a declined fan-out tells nobody).
+
+    A component still inside its debounce needs nothing: the announcing scan reads subscribers then.
+    Returns how many incidents they were told about.
+    """
+    now = rt.clock.now()
+    opened = 0
+    for name in components:
+        component = session.get(Component, name)
+        if component is None or component.status not in DOWN or component.notify_at is not None:
+            continue
+        incident = session.get(Incident, component.incident_id) if component.incident_id else None
+        if incident is None:
+            continue
+        approval = approvals_repo.find(session, incident_id=incident.id, component=name)
+        if approval is not None and approval.status == ApprovalStatus.DECLINED:
+            continue
+        subscriber = load_subscribers(session, [customer_id]).get(customer_id)
+        if subscriber is None:
+            continue
+        down_since = format_instant(component.down_since) if component.down_since else "?"
+        opening = prepare_opening(
+            session,
+            BulkPlanner(rt, now=now),
+            customers=[subscriber],
+            kind=KIND,
+            subject_key=incident_subject_key(incident.id),
+            subject=Subject(incident=incident),
+            details=_details(incident),
+            reason=f"{name} {component.status} since {down_since}; followed after it was announced",
+        )
+        write_opening(session, opening)
+        opened += opening.told
+    return opened
+
+
 def _cleared(session: Session, rt: Runtime, component: Component, incident: Incident, *, now: datetime) -> bool:
     """Whether the fan-out may start: small enough, or approved by staff.
 

@@ -225,3 +225,21 @@ def test_worse_news_held_back_by_the_interval_is_told_when_it_ends(rt: Runtime, 
         tick(rt)
         drain(rt)
     assert [stage for _, _, stage, _ in notices(rt)] == ["initial", "update"]
+
+
+def test_a_customer_who_follows_a_component_already_down_is_told_and_thanked(
+    rt: Runtime, clock: SimulatedClock
+) -> None:
+    customers(rt, ("C1", ["checkout"]), channels=["email"])
+    status(rt, "checkout", "major_outage")
+    run_for(rt, clock, timedelta(minutes=15))  # announced to C1
+    customers(rt, ("C2", ["search"]), ("C3", ["search"]), channels=["email"])
+    customers(rt, ("C2", ["search", "checkout"]), channels=["email"])  # C2 starts following checkout
+    run_for(rt, clock, timedelta(minutes=30))
+    status(rt, "checkout", "operational")
+    assert notices(rt) == [
+        ("C1", "service.disruption", "initial", "email"),
+        ("C2", "service.disruption", "initial", "email"),
+        ("C1", "service.disruption", "resolved", "email"),
+        ("C2", "service.disruption", "resolved", "email"),
+    ]
