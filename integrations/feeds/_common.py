@@ -209,6 +209,7 @@ def canonical(source: str, raws: Iterable[Json]) -> list[CanonicalEvent]:
 
 
 def _fit(raw: Json) -> None:
+    _strip_nul(raw)
     order = raw.get("order")
     bodies = {key: raw.get(key) for key in ID_FIELDS}
     if isinstance(order, dict):
@@ -225,6 +226,20 @@ def _fit(raw: Json) -> None:
             value = body.get(key)
             if isinstance(value, str) and len(value) > limit:
                 body[key] = value[: limit - 1] + "…"
+
+
+def _strip_nul(body: Json) -> None:
+    """NUL characters out of free text (PostgreSQL cannot store them); ids keep theirs and are refused."""
+    ids = {key for keys in ID_FIELDS.values() for key in keys} | {"id"}
+    for key, value in body.items():
+        if isinstance(value, str) and key not in ids and "\x00" in value:
+            body[key] = value.replace("\x00", "")
+        elif isinstance(value, dict):
+            _strip_nul(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    _strip_nul(item)
 
 
 def _kind(value: Any) -> str:
