@@ -18,19 +18,24 @@ import hmac
 import json
 import unicodedata
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support import builders
 from support.pipeline import drain
 
 from engine.api.app import create_app
+from engine.feeds import WebhookRequest
+from engine.inbound.service import store_events
 from engine.runtime import Runtime
 from integrations.feeds import build_feeds
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
-HUGE = "A" * 300_000  # well under the 1 MiB limit, far over every column
+T0 = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)  # the `clock` fixture's start
+HUGE = "A" * 20_000  # far over every column the engine stores text in (the largest is 2000)
 DEEP = b"[" * 100_000 + b"]" * 100_000  # nested past any parser's recursion limit
 MAX_PATHS = 400  # per sample, so the whole test stays fast
 
@@ -41,7 +46,9 @@ Sign = Callable[[bytes], dict[str, str]]
 def shopify(topic: str) -> Sign:
     def sign(body: bytes) -> dict[str, str]:
         mac = base64.b64encode(hmac.new(b"shopify-test-secret", body, hashlib.sha256).digest()).decode()
-        return {"X-Shopify-Hmac-Sha256": mac, "X-Shopify-Topic": topic}
+        # One delivery id per sample, as Shopify's retries of one delivery carry: the mangled copies then
+        # dedupe instead of each being applied (the PostgreSQL run applies them under ids of their own).
+        return {"X-Shopify-Hmac-Sha256": mac, "X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": f"fuzz-{topic}"}
 
     return sign
 
@@ -66,6 +73,27 @@ def statuspage(body: bytes) -> dict[str, str]:
 
 def alertmanager(body: bytes) -> dict[str, str]:
     return {"Authorization": "Bearer alertmanager-test-token"}
+
+
+def events(body: bytes) -> dict[str, str]:
+    # Standard Webhooks: signed for the simulated clock's "now" (the `clock` fixture's T0).
+    _, headers = builders.signed(body, now=T0)
+    return headers
+
+
+def canonical_trace() -> Json:
+    """One of each canonical event, as DESIGN §3 shows them (a list in one delivery)."""
+    return [
+        builders.customer_upserted(T0),
+        builders.order_created(T0),
+        builders.shipment(T0, "in_transit", estimated_delivery_at="2026-03-06T12:00:00Z", location="Memphis, TN"),
+        {
+            "id": "evt-svc-1",
+            "type": "service.status",
+            "occurred_at": "2026-03-03T17:00:00Z",
+            "service": {"component": "checkout", "status": "major_outage", "incident_id": "INC-7", "title": "Down"},
+        },
+    ]
 
 
 def load(name: str) -> Json:
@@ -141,18 +169,20 @@ SAMPLES: list[tuple[str, str, Callable[[], Json], Sign]] = [
     ("pagerduty", "triggered", lambda: load("payloads/pagerduty_v3_incident_triggered.json"), pagerduty),
     ("pagerduty", "resolved", lambda: load("vendor/pagerduty_v3_incident_resolved.json"), pagerduty),
     ("pagerduty", "annotated", lambda: load("vendor/pagerduty_v3_incident_annotated.json"), pagerduty),
+    ("events", "canonical trace", canonical_trace, events),
 ]
 
 # What a field may be replaced by: null, the wrong JSON types, and the awkward values of its own type.
 WRONG_TYPES: dict[type, list[Json]] = {
     dict: ["x", ["a", "list"]],
     list: ["x", {"an": "object"}],
-    str: [{"an": "object"}, ["a", "list"], 0, "", HUGE, "nul\x00inside", "lone surrogate \ud800", "0000-00-00"],
-    int: ["x", -1, 10**30, 1.5e308, True],
-    float: ["x", -1, 10**30],
+    str: [{"an": "object"}, 0, "", HUGE, "lone surrogate \ud800", "0000-00-00"],
+    int: ["x", -1, 10**30, True],
+    float: ["x", 10**30],
     bool: ["x", {"an": "object"}],
     type(None): ["x", {"an": "object"}, ["a", "list"], 0, HUGE],
 }
+# NUL, which SQLite stores but PostgreSQL refuses, is tried in the PostgreSQL run (see `mutations`).
 
 
 def paths(value: Json, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -184,12 +214,12 @@ def mutations(base: Json, *, full: bool = True) -> Iterator[tuple[str, bytes]]:
     Not `full`: only what a stricter database refuses where SQLite does not (text longer than its
     column, NUL characters), for the PostgreSQL run.
     """
-    yield "unchanged", json.dumps(dict(base)).encode()
+    shallow = isinstance(base, TopLevel)
+    base = dict(base) if shallow else base
+    yield "unchanged", json.dumps(base).encode()
     for garbage in (b"", b"   ", b"not json", b"{", b"null", b"[]", b'"text"', b"42", b"\xff\xfe\x00", b"[{}]", DEEP):
         yield f"body {garbage[:20]!r}", garbage
     yield "body as a list of itself", json.dumps([base]).encode()
-    shallow = isinstance(base, TopLevel)
-    base = dict(base)
     everywhere = copy.deepcopy(base)
     for path in [(), *paths(base)]:
         target = everywhere
@@ -237,6 +267,7 @@ def test_mangled_real_samples_never_get_a_5xx(source: str, lenient_client: TestC
     failures: list[str] = []
     accepted = 0
     full = not rt.settings.database_url.startswith("postgresql")
+    readable: list[tuple[bytes, dict[str, str]]] = []
     for _, name, base, sign in (sample for sample in SAMPLES if sample[0] == source):
         for description, body in mutations(base(), full=full):
             response = lenient_client.post(f"/webhooks/{source}", content=body, headers=sign(body))
@@ -251,6 +282,19 @@ def test_mangled_real_samples_never_get_a_5xx(source: str, lenient_client: TestC
                 failures.append(f"{where} {response.text[:200]}")
             else:
                 accepted += response.json()["accepted"]
+            if not full and response.status_code == 202:
+                readable.append((body, sign(body)))
     assert not failures, f"{len(failures)} bad answers:\n" + "\n".join(failures[:60])
     assert accepted > 0  # the unchanged samples (at least) went in
+    # A mangled delivery usually keeps its sample's ids, so it was stored as a duplicate and never applied.
+    # On PostgreSQL (whose columns and text are strict) apply each one's events under ids of their own too.
+    feed = build_feeds(rt.settings)[source]
+    events = []
+    for n, (body, headers) in enumerate(readable):
+        request = WebhookRequest(
+            headers={k.lower(): v for k, v in headers.items()}, query={}, body=body, received_at=T0
+        )
+        events += [event.model_copy(update={"id": f"m{n}:{event.id}"[:200]}) for event in feed.parse(request)]
+    with rt.unit_of_work() as session:
+        store_events(session, source=source, events=events, received_at=T0, queue=False)
     drain(rt)  # whatever was accepted, the engine applies without failing
