@@ -145,7 +145,15 @@ def date_or_instant(value: Any) -> datetime | None:
             return day_estimate(date.fromisoformat(value))
         except ValueError:
             return None
-    return opt_instant(value)
+    moment = opt_instant(value)
+    if moment is None and re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?", value):
+        # Carrier-local with no offset (AfterShip documents YYYY-MM-DDTHH:mm:ss as one of its formats):
+        # the zone is unknown, the day is not, so it is read as that day like a date-only estimate.
+        try:
+            return day_estimate(date.fromisoformat(value[:10]))
+        except ValueError:
+            return None
+    return moment
 
 
 def day_estimate(day: date) -> datetime:

@@ -245,6 +245,16 @@ def test_aftership_exception_with_out_of_order_checkpoints_updates_the_order(
         assert shipment.location == "FORT WORTH, TX, USA"  # the newest checkpoint, though listed first
         assert shipment.estimated_delivery_at is not None
         assert shipment.estimated_delivery_at.replace(tzinfo=UTC) == datetime(2021, 1, 8, 12, 0, tzinfo=UTC)
+    # A revised estimate written carrier-local without an offset, one of AfterShip's documented formats.
+    revise = copy.deepcopy(data)  # the same tracking, its checkpoints unchanged, a new estimate
+    revise.update(event="edd_revise", event_id="c0f4a4a9-7a0e-4d8e-8a53-5f0b1e3a9d21", ts=1610010000)
+    revise["msg"]["latest_estimated_delivery"] = {"type": "specific", "datetime": "2021-01-11T18:00:00"}
+    assert post_aftership(client, revise).json() == {"accepted": 1, "duplicates": 0}
+    drain(rt)
+    with Session(rt.db) as session:
+        shipment = session.exec(select(Shipment).where(col(Shipment.order_id) == "#1001")).one()
+        assert shipment.estimated_delivery_at is not None
+        assert shipment.estimated_delivery_at.replace(tzinfo=UTC) == datetime(2021, 1, 11, 12, 0, tzinfo=UTC)
     revise = load("vendor/aftership_edd_revise.json")  # for an order no one knows: waits, then ignored
     assert post_aftership(client, revise).json() == {"accepted": 1, "duplicates": 0}
     pending = {"event": "tracking_pending_time", "event_id": "0d9", "msg": {"tracking_number": "1"}, "ts": 1}
