@@ -28,10 +28,14 @@ from support import builders
 from support.pipeline import drain
 
 from engine.api.app import create_app
+from engine.errors import InvalidEvent
+from engine.events.schema import parse_event
 from engine.feeds import WebhookRequest
 from engine.inbound.service import store_events
 from engine.runtime import Runtime
 from integrations.feeds import build_feeds
+from integrations.feeds._common import canonical
+from integrations.feeds.events import decode_json
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 T0 = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)  # the `clock` fixture's start
@@ -298,3 +302,19 @@ def test_mangled_real_samples_never_get_a_5xx(source: str, lenient_client: TestC
     with rt.unit_of_work() as session:
         store_events(session, source=source, events=events, received_at=T0, queue=False)
     drain(rt)  # whatever was accepted, the engine applies without failing
+
+
+def test_text_that_cannot_be_stored_is_refused_or_cleaned() -> None:
+    assert decode_json(b'{"name": "\\ud83d\\ude00"}') == {"name": "\U0001f600"}  # a real pair is fine
+    with pytest.raises(InvalidEvent, match="unpaired UTF-16 surrogate"):
+        decode_json(b'{"name": "\\ud83d"}')
+    with pytest.raises(InvalidEvent, match="nested too deeply"):
+        decode_json(DEEP)
+    event = builders.shipment(T0, "in_transit", location="Mem\x00phis")
+    with pytest.raises(InvalidEvent, match=r"shipment.location contains a NUL"):
+        parse_event(copy.deepcopy(event))  # the canonical feed: refused, naming the field
+    (cleaned,) = canonical("easypost", [copy.deepcopy(event)])  # a vendor's free text: cleaned
+    assert cleaned.shipment is not None and cleaned.shipment.location == "Memphis"
+    event["shipment"]["order_id"] = "A\x001001"
+    with pytest.raises(InvalidEvent, match=r"easypost: .*shipment.order_id contains a NUL"):
+        canonical("easypost", [event])  # an id is never altered: refused
