@@ -228,6 +228,24 @@ def test_pagerduty_lifecycle_and_ignored_event_types(client: TestClient, rt: Run
     assert component(rt, "default-service").status == "partial_outage"
 
 
+def test_pagerduty_v2_webhook_is_refused_saying_why(client: TestClient) -> None:
+    # The shape of zulip/zulip's pagerduty/fixtures/trigger_v2.json, shortened.
+    v2 = {
+        "messages": [
+            {
+                "event": "incident.trigger",
+                "log_entries": [],
+                "webhook": {"endpoint_url": "https://example.com/webhooks/pagerduty"},
+                "incident": {"id": "PRORDTY", "incident_number": 33, "title": "My new incident"},
+                "id": "2e32a8e4-0b3a-11e8-9ad2-22000a1ea8ce",
+                "created_on": "2018-02-06T20:37:45Z",
+            }
+        ]
+    }
+    response = post_pagerduty(client, v2)
+    assert response.status_code == 400 and "v3" in response.json()["error"]
+
+
 # AfterShip and EasyPost ---------------------------------------------------------------------------------
 
 
