@@ -288,6 +288,18 @@ def test_mangled_real_samples_never_get_a_5xx(source: str, lenient_client: TestC
                 accepted += response.json()["accepted"]
             if not full and response.status_code == 202:
                 readable.append((body, sign(body)))
+        # The same sample with its proof tampered with, missing, or not ASCII: 401, whatever the body.
+        body = json.dumps(dict(base()) if isinstance(base(), TopLevel) else base()).encode()
+        good = sign(body)
+        for forged in (
+            {k: v if k.lower().startswith("x-shopify-topic") else v[:-4] + "AAA=" for k, v in good.items()},
+            {k: v for k, v in good.items() if k.lower() == "x-shopify-topic"},
+            {k: v if k.lower().startswith("x-shopify-topic") else "sécret" for k, v in good.items()},
+        ):
+            raw_headers = {k: v.encode("utf-8") for k, v in forged.items()}  # raw bytes: non-ASCII as sent
+            response = lenient_client.post(f"/webhooks/{source}", content=body, headers=raw_headers)
+            if response.status_code != 401:
+                failures.append(f"{name}: forged {forged} -> {response.status_code}")
     assert not failures, f"{len(failures)} bad answers:\n" + "\n".join(failures[:60])
     assert accepted > 0  # the unchanged samples (at least) went in
     # A mangled delivery usually keeps its sample's ids, so it was stored as a duplicate and never applied.
