@@ -314,3 +314,44 @@ def test_shopify_order_cancelled_after_create(client: TestClient, rt: Runtime) -
         assert order is not None and order.canceled_at is not None
         outcomes = session.exec(select(InboundEvent.outcome)).all()
         assert all(outcome and not outcome.startswith("rejected") for outcome in outcomes), outcomes
+
+
+def test_easypost_scans_out_of_order_and_redelivered(client: TestClient, rt: Runtime) -> None:
+    at = datetime(2024, 8, 1, 9, 0, tzinfo=UTC)
+    feed(rt, builders.customer_upserted(at), builders.order_created(at, order_id="A1001"))
+    in_transit = load("payloads/easypost_tracker_updated_fixture.json")  # newest detail 2024-08-02T18:50Z
+    in_transit["result"]["reference"] = "A1001"
+    delivered = copy.deepcopy(in_transit)
+    delivered["id"] = "evt_delivered"
+    delivered["result"].update(status="delivered", status_detail="arrived_at_destination")
+    newest = copy.deepcopy(delivered["result"]["tracking_details"][-1])
+    newest.update(datetime="2024-08-05T15:02:00Z", message="Delivered", status="delivered")
+    # Details in no particular order, as EasyPost does not promise one: the newest goes first here.
+    delivered["result"]["tracking_details"].insert(0, newest)
+    assert post_easypost(client, delivered).json() == {"accepted": 1, "duplicates": 0}
+    assert post_easypost(client, in_transit).json() == {"accepted": 1, "duplicates": 0}  # older, arrives late
+    assert post_easypost(client, delivered).json() == {"accepted": 0, "duplicates": 1}  # a retry
+    drain(rt)
+    with Session(rt.db) as session:
+        shipment = session.exec(select(Shipment).where(col(Shipment.order_id) == "A1001")).one()
+        assert shipment.status == "delivered" and shipment.message == "Delivered"
+
+
+def test_shopify_fulfillment_then_carrier_events_out_of_order(client: TestClient, rt: Runtime) -> None:
+    created = load("payloads/shopify_orders_create.json")
+    created["cancelled_at"] = None
+    assert post_shopify(client, "orders/create", created, "o1").status_code == 202
+    fulfillment = load("payloads/shopify_fulfillments_update.json")
+    fulfillment.update(order_id=created["id"], shipment_status=None)  # just created: no carrier news yet
+    assert post_shopify(client, "fulfillments/create", fulfillment, "f1").json()["accepted"] == 1
+    moving = load("payloads/shopify_fulfillment_events_create.json")  # in_transit, estimate null
+    moving["order_id"] = created["id"]
+    late = copy.deepcopy(moving)  # an older "confirmed" event delivered after it
+    late.update(id=1234566, status="confirmed", happened_at="2021-12-31T18:00:00-05:00", message=None)
+    assert post_shopify(client, "fulfillment_events/create", moving, "e1").json()["accepted"] == 1
+    assert post_shopify(client, "fulfillment_events/create", late, "e0").json()["accepted"] == 1
+    drain(rt)
+    with Session(rt.db) as session:
+        shipments = session.exec(select(Shipment).where(col(Shipment.order_id) == str(created["id"]))).all()
+        assert [s.status for s in shipments] == ["in_transit"]
+        assert shipments[0].message == "Item is now in transit"
