@@ -88,8 +88,8 @@ class OrderLine(_Open):
 
 
 class Money(_Open):
-    amount: str
-    currency: str
+    amount: str = Field(min_length=1, max_length=32)
+    currency: str = Field(min_length=1, max_length=8)
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -120,7 +120,7 @@ class ShipmentBody(_Open):
     tracking_number: str = Field(default="", max_length=128)
     status: Literal["label_created", "in_transit", "out_for_delivery", "delivered", "exception", "returned", "lost"]
     estimated_delivery_at: datetime | None = None
-    exception: str | None = None
+    exception: str | None = Field(default=None, max_length=32)
     location: str | None = None
     message: str | None = None
 
@@ -201,6 +201,10 @@ def parse_event(raw: Any, *, position: int | None = None) -> CanonicalEvent:
     where = f"event #{position}" if position is not None else "event"
     if not isinstance(raw, dict):
         raise InvalidEvent(f"{where}: expected a JSON object, got {type(raw).__name__}")
+    bad = _nul_field(raw)
+    if bad is not None:
+        # PostgreSQL cannot store NUL in text; no real id or name has one.
+        raise InvalidEvent(f"{where}: {bad} contains a NUL character (\\u0000)")
     try:
         event = CanonicalEvent.model_validate(raw)
     except ValidationError as exc:
@@ -209,6 +213,25 @@ def parse_event(raw: Any, *, position: int | None = None) -> CanonicalEvent:
     if problem:
         raise InvalidEvent(f"{where} ({event.id}): {problem}")
     return event
+
+
+def _nul_field(value: Any) -> str | None:
+    """The path of the first string (key or value) holding a NUL character, if any."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return path or "body"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}.{key}" if path else str(key)
+                if "\x00" in str(key):
+                    return where
+                stack.append((where, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{index}]", child) for index, child in enumerate(item))
+    return None
 
 
 def parse_events(raw: Any) -> list[CanonicalEvent]:

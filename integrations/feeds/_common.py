@@ -145,7 +145,15 @@ def date_or_instant(value: Any) -> datetime | None:
             return day_estimate(date.fromisoformat(value))
         except ValueError:
             return None
-    return opt_instant(value)
+    moment = opt_instant(value)
+    if moment is None and re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?", value):
+        # Carrier-local with no offset (AfterShip documents YYYY-MM-DDTHH:mm:ss as one of its formats):
+        # the zone is unknown, the day is not, so it is read as that day like a date-only estimate.
+        try:
+            return day_estimate(date.fromisoformat(value[:10]))
+        except ValueError:
+            return None
+    return moment
 
 
 def day_estimate(day: date) -> datetime:
@@ -209,6 +217,7 @@ def canonical(source: str, raws: Iterable[Json]) -> list[CanonicalEvent]:
 
 
 def _fit(raw: Json) -> None:
+    _strip_nul(raw)
     order = raw.get("order")
     bodies = {key: raw.get(key) for key in ID_FIELDS}
     if isinstance(order, dict):
@@ -225,6 +234,20 @@ def _fit(raw: Json) -> None:
             value = body.get(key)
             if isinstance(value, str) and len(value) > limit:
                 body[key] = value[: limit - 1] + "…"
+
+
+def _strip_nul(body: Json) -> None:
+    """NUL characters out of free text (PostgreSQL cannot store them); ids keep theirs and are refused."""
+    ids = {key for keys in ID_FIELDS.values() for key in keys} | {"id"}
+    for key, value in body.items():
+        if isinstance(value, str) and key not in ids and "\x00" in value:
+            body[key] = value.replace("\x00", "")
+        elif isinstance(value, dict):
+            _strip_nul(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    _strip_nul(item)
 
 
 def _kind(value: Any) -> str:

@@ -98,10 +98,13 @@ def _event(position: int, alert: Json, component: str, status: str, received_at:
     starts, ends = opt_instant(alert.get("startsAt")), opt_instant(alert.get("endsAt"))
     if status == "firing":
         severity = (text(labels, "severity") or "").lower()
-        canonical_status, at = SEVERITY.get(severity, "degraded_performance"), starts
+        canonical_status, at = SEVERITY.get(severity, "degraded_performance"), starts or received_at
+        key_at = at
     else:
-        canonical_status, at = "operational", ends
-    at = at or starts or received_at
+        # A resolution without a real endsAt (some senders leave 0001-01-01) is news as of its arrival:
+        # dated at startsAt it would tie with the firing, and a late repeat of that could undo it.
+        canonical_status, at = "operational", ends or received_at
+        key_at = ends or starts or received_at  # the same on every retry, so a redelivery still dedupes
     # Repeats of one firing (or one resolution) dedupe; firing and resolved are distinct events.
     service: Json = {
         "component": component,
@@ -113,7 +116,7 @@ def _event(position: int, alert: Json, component: str, status: str, received_at:
     if description:
         service["message"] = description
     return {
-        "id": f"alertmanager:{key_part(fingerprint, 64)}:{status}:{stamp(at)}",
+        "id": f"alertmanager:{key_part(fingerprint, 64)}:{status}:{stamp(key_at)}",
         "type": "service.status",
         "occurred_at": stamp(at),
         "service": service,

@@ -35,8 +35,18 @@ class CanonicalEventsFeed:
 
 def decode_json(body: bytes) -> object:
     try:
-        return json.loads(body.decode("utf-8"))
+        value = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise InvalidEvent("body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise InvalidEvent(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidEvent("body is not valid JSON: nested too deeply") from None
+    if b"\\u" in body:
+        # JSON may escape half of a UTF-16 surrogate pair ("\\ud800") that is no character at all:
+        # it decodes, but can be neither hashed nor stored, so it is refused here.
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidEvent("body is not valid JSON: a \\u escape is an unpaired UTF-16 surrogate") from None
+    return value

@@ -47,7 +47,11 @@ class PagerDutyFeed:
             raise SignatureError("X-PagerDuty-Signature does not match the body")
 
     def parse(self, request: WebhookRequest) -> list[CanonicalEvent]:
-        event = obj(decode_object(request.body), "event", "body")
+        body = decode_object(request.body)
+        if "event" not in body and isinstance(body.get("messages"), list) and body["messages"]:
+            # v1/v2 webhooks (retired by PagerDuty in 2022) carry `messages`: say so rather than "no event".
+            raise InvalidEvent("body.messages: a PagerDuty v1/v2 webhook; subscribe a v3 webhook instead")
+        event = obj(body, "event", "body")
         event_type = text(event, "event_type")
         if event_type is None:
             raise InvalidEvent("event.event_type: missing")
