@@ -14,7 +14,7 @@ from support.services import require
 
 from engine.broker import BrokerDispatcher, make_broker
 from engine.clock import SimulatedClock
-from engine.events import parse_events
+from engine.events import CanonicalEvent, parse_events
 from engine.inbound.service import store_events
 from engine.models import Notice
 from engine.processing import apply_event
@@ -31,19 +31,23 @@ class Recorder:
         self.jobs.append((actor_name, args))
 
 
-def test_lost_jobs_are_queued_again_once_due(rt: Runtime, clock: SimulatedClock) -> None:
-    recorder = Recorder()
-    rt.dispatcher = recorder
+def _damaged_parcel(clock: SimulatedClock) -> list[CanonicalEvent]:
+    """A customer, their order and a damaged parcel: one warning email."""
     t = clock.now()
-    events = parse_events(
+    return parse_events(
         [
             builders.customer_upserted(t, channels=["email"]),
             builders.order_created(t),
             builders.shipment(t, "exception", exception="damaged"),
         ]
     )
+
+
+def test_lost_jobs_are_queued_again_once_due(rt: Runtime, clock: SimulatedClock) -> None:
+    recorder = Recorder()
+    rt.dispatcher = recorder
     with rt.unit_of_work() as session:
-        stored = store_events(session, source="events", events=events, received_at=t)
+        stored = store_events(session, source="events", events=_damaged_parcel(clock), received_at=clock.now())
     assert [name for name, _ in recorder.jobs] == ["events.apply"] * 3
     recorder.jobs.clear()  # the broker lost them
 
@@ -82,16 +86,9 @@ def test_a_job_still_waiting_behind_a_backlog_is_not_queued_twice(
     broker.flush_all()
     rt.dispatcher = dispatcher
     try:
-        t = clock.now()
-        events = parse_events(
-            [
-                builders.customer_upserted(t, channels=["email"]),
-                builders.order_created(t),
-                builders.shipment(t, "exception", exception="damaged"),
-            ]
-        )
         with rt.unit_of_work() as session:
-            stored = store_events(session, source="events", events=events, received_at=t, queue=False)
+            events = _damaged_parcel(clock)
+            stored = store_events(session, source="events", events=events, received_at=clock.now(), queue=False)
         for event_id in stored.accepted:
             apply_event(rt, event_id)  # the warning's job goes to the broker, where nothing consumes it
         for other in range(LOST_JOBS_BELOW_BACKLOG):  # a fan-out's jobs, queued after it
