@@ -295,6 +295,8 @@ def replay(
             row = record_event(session, event_id=len(seen), source=SOURCE, event=event, received_at=clock.now())
             apply_row(session, rt, row, event)
             session.add(row)
+        if event.type == "service.status":  # may have started (or ended) a debounce
+            ticker.outages_changed()
         if progress and (index + 1) % step == 0:
             progress(f"  {index + 1:>7}/{len(events)} events  (simulated {format_instant(clock.now())})")
     ticker.run_until(end, summary)
@@ -318,6 +320,8 @@ class _Ticker:
 
     def event_arrived(self) -> None:
         self.idle_until = None
+
+    def outages_changed(self) -> None:
         self.outage_at = _next_outage(self.rt)
 
     def run_until(self, moment: datetime, summary: ReplaySummary) -> None:
