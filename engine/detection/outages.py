@@ -37,7 +37,7 @@ from engine.notices.planner import Subject
 from engine.pause import is_paused
 from engine.runtime import Runtime, enqueue_after_commit
 from engine.situations import repository as situations_repo
-from engine.situations.bulk import Update, prepare_opening, resolve_many, update_many, write_opening
+from engine.situations.bulk import Update, open_many, prepare_opening, resolve_many, update_many, write_opening
 from engine.state.services import DOWN, ComponentChange
 from engine.state.subscriptions import (
     Subscriber,
@@ -212,7 +212,7 @@ def tell_new_follower(session: Session, rt: Runtime, customer_id: str, component
         if subscriber is None:
             continue
         down_since = format_instant(component.down_since) if component.down_since else "?"
-        opening = prepare_opening(
+        opened += open_many(
             session,
             BulkPlanner(rt, now=now),
             customers=[subscriber],
@@ -222,8 +222,6 @@ def tell_new_follower(session: Session, rt: Runtime, customer_id: str, component
             details=_details(incident),
             reason=f"{name} {component.status} since {down_since}; followed after it was announced",
         )
-        write_opening(session, opening)
-        opened += opening.told
     return opened
 
 

@@ -192,29 +192,6 @@ class _Quotas:
             self.candidates[(notice.customer_id, notice.channel, notice.recipient)] -= 1
 
 
-class _RefusalLimit:
-    """The hour's limit on addresses a provider may mark undeliverable, counted once per chunk and source."""
-
-    def __init__(self, limit: int, *, now: datetime) -> None:
-        self.limit, self.now = limit, now
-        self.left: dict[str, int] = {}
-        self.withheld: Counter[str] = Counter()
-
-    def take(self, session: Session, channel: str) -> bool:
-        source = PROVIDER_SOURCE.get(channel, channel)
-        if source not in self.left:
-            self.left[source] = suppressions.refusals_allowed(session, source=source, limit=self.limit, at=self.now)
-        if self.left[source] <= 0:
-            self.withheld[source] += 1
-            return False
-        self.left[source] -= 1
-        return True
-
-    def report_withheld(self, session: Session) -> None:
-        for source, count in self.withheld.items():
-            suppressions.refusals_withheld(session, source=source, count=count, limit=self.limit, at=self.now)
-
-
 def _record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Counter[str], *, jitter: bool) -> None:
     """Write what the providers said for the whole chunk: attempts, statuses and audit entries together."""
     with rt.unit_of_work() as session:
@@ -226,7 +203,7 @@ def _record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Count
         entries: list[Entry] = []
         failed_texts: list[tuple[int, str]] = []
         rejected: list[tuple[Notice, str]] = []
-        refusals = _RefusalLimit(rt.settings.max_refused_addresses_per_hour, now=now)
+        refusals = suppressions.RefusalLimit(rt.settings.max_refused_addresses_per_hour, now=now)
         for notice, result in results:
             assert notice.id is not None
             attempts.append(
@@ -249,7 +226,9 @@ def _record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Count
                 if result.permanent and result.address_rejected:
                     # The mailbox (or number) does not exist: nothing proactive goes there again until the
                     # customer's address changes or staff clear it (within the hour's limit on such marks).
-                    details["address_suppressed"] = refusals.take(session, notice.channel)
+                    details["address_suppressed"] = refusals.take(
+                        session, PROVIDER_SOURCE.get(notice.channel, notice.channel)
+                    )
                     if details["address_suppressed"]:
                         rejected.append((notice, reason))
                 if notice.channel == "sms":

@@ -169,6 +169,7 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
         notice = repository.get_for_claim(session, notice_id)
         assert notice is not None
         failed_text: Notice | None = None
+        refusals = suppressions.RefusalLimit(rt.settings.max_refused_addresses_per_hour, now=now)
         outcome = "sent" if result.ok else ("rejected" if result.permanent else "transient")
         session.add(
             DeliveryAttempt(
@@ -195,12 +196,9 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
             if result.permanent and result.address_rejected:
                 # The mailbox (or number) does not exist: nothing proactive goes there again until the
                 # customer's address changes or staff clear it (within the hour's limit on such marks).
-                source, limit = (
-                    PROVIDER_SOURCE.get(notice.channel, notice.channel),
-                    rt.settings.max_refused_addresses_per_hour,
-                )
-                if suppressions.refusals_allowed(session, source=source, limit=limit, at=now) > 0:
-                    details["address_suppressed"] = True
+                source = PROVIDER_SOURCE.get(notice.channel, notice.channel)
+                details["address_suppressed"] = refusals.take(session, source)
+                if details["address_suppressed"]:
                     suppressions.suppress(
                         session,
                         channel=notice.channel,
@@ -210,15 +208,13 @@ def _record(rt: Runtime, notice_id: int, result: SendResult, *, jitter: bool) ->
                         actor="system",
                         at=now,
                     )
-                else:
-                    details["address_suppressed"] = False
-                    suppressions.refusals_withheld(session, source=source, count=1, limit=limit, at=now)
         else:
             delay = backoff(notice.attempts, result.retry_after, jitter=jitter)
             notice.status, notice.send_at, notice.enqueued_at = NoticeStatus.PENDING, now + delay, None
             notice.status_reason = f"retrying: {result.error}"[:500]
             action, details["retry_at"] = "notice.retry_scheduled", notice.send_at
         audit.append(session, at=now, actor="system", action=action, subject=f"notice:{notice_id}", details=details)
+        refusals.report_withheld(session)
         if failed_text is not None and failed_text.channel == "sms":
             after_text_failed(session, rt, failed_text, error=failed_text.status_reason or "")
         return DeliveryOutcome(notice.status, result.error)

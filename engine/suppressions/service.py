@@ -9,6 +9,7 @@ changes or staff clear it. Nothing is logged with a full address.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -44,32 +45,48 @@ def describe(row: ChannelSuppression) -> str:
     return f"{row.channel} address suppressed by {row.source} ({row.reason})"
 
 
-def refusals_allowed(session: Session, *, source: str, limit: int, at: datetime) -> int:
-    """How many more addresses `source` (a provider) may mark undeliverable in the hour up to `at`.
+class RefusalLimit:
+    """The hour's limit on addresses a provider may mark undeliverable (FOREWARN_MAX_REFUSED_ADDRESSES_PER_HOUR).
 
     A provider refusing mailboxes one by one is news about those mailboxes; one refusing hundreds an hour
     is more likely misconfigured (a relay answering 550 5.1.1 to everyone), and marking them all would
-    silence every customer until staff cleared the list by hand.
+    silence every customer until staff cleared the list by hand. Counted once per source for the
+    transaction that uses it (a single delivery, or a batch chunk).
     """
-    return max(0, limit - repository.count_added_since(session, source=source, since=at - REFUSAL_WINDOW))
 
+    def __init__(self, limit: int, *, now: datetime) -> None:
+        self.limit, self.now = limit, now
+        self.left: dict[str, int] = {}
+        self.withheld: Counter[str] = Counter()
 
-def refusals_withheld(session: Session, *, source: str, count: int, limit: int, at: datetime) -> None:
-    """Audit (and log) that `count` refused addresses were not marked because the hour's limit was reached."""
-    audit.append(
-        session,
-        at=at,
-        actor="system",
-        action="suppression.withheld",
-        subject=f"source:{source}",
-        details={"source": source, "addresses": count, "limit_per_hour": limit},
-    )
-    log.warning(
-        "%s refused %d more addresses after %d this hour; not marking them (a misconfigured relay?)",
-        source,
-        count,
-        limit,
-    )
+    def take(self, session: Session, source: str) -> bool:
+        """Whether one more address refused by `source` may be marked now."""
+        if source not in self.left:
+            marked = repository.count_added_since(session, source=source, since=self.now - REFUSAL_WINDOW)
+            self.left[source] = max(0, self.limit - marked)
+        if self.left[source] <= 0:
+            self.withheld[source] += 1
+            return False
+        self.left[source] -= 1
+        return True
+
+    def report_withheld(self, session: Session) -> None:
+        """Audit (and log) the refused addresses not marked because the hour's limit was reached."""
+        for source, count in self.withheld.items():
+            audit.append(
+                session,
+                at=self.now,
+                actor="system",
+                action="suppression.withheld",
+                subject=f"source:{source}",
+                details={"source": source, "addresses": count, "limit_per_hour": self.limit},
+            )
+            log.warning(
+                "%s refused %d more addresses after %d this hour; not marking them (a misconfigured relay?)",
+                source,
+                count,
+                self.limit,
+            )
 
 
 def suppress(
