@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -22,6 +19,7 @@ from support.outage_story import status, subscribers
 from support.pipeline import feed
 from support.services import require
 from support.smtp_server import SmtpTestServer
+from support.workers import wait_until, worker_process
 
 from engine.audit import verify_chain
 from engine.broker import BrokerDispatcher, make_broker
@@ -215,33 +213,12 @@ def worker(
         "FOREWARN_QUEUE_NAME": queue,
         "FOREWARN_LOG_LEVEL": "WARNING",
     }
-    log_path = tmp_path / "worker.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "worker", "--threads", "3"], env=env, stdout=log, stderr=log
-        )
-        try:
+    try:
+        with worker_process(env, tmp_path / "worker.log", threads=3):
             yield rt, recorder
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            broker.close()
-            rt.close()
-    output = log_path.read_text()
-    assert "Traceback" not in output, output
-
-
-def wait_for(predicate: Any, *, what: str, timeout: float = 90.0) -> None:
-    """Generous: a worker process starting on a loaded CI machine can take a while; success returns at once."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    finally:
+        broker.close()
+        rt.close()
 
 
 def test_a_worker_process_delivers_a_fan_out_in_batches_once(
@@ -254,9 +231,9 @@ def test_a_worker_process_delivers_a_fan_out_in_batches_once(
     assert scan_outages(rt, batch=12) == 30
     jobs = recorder.batches()
     assert len(jobs) == 3 and recorder.jobs == [(BATCH_ACTOR, (ids,)) for ids in jobs]
-    wait_for(lambda: len(smtp_server.messages) == 30, what="30 emails at the SMTP server")
+    wait_until(lambda: len(smtp_server.messages) == 30, what="30 emails at the SMTP server")
     with Session(rt.db) as session:
-        wait_for(
+        wait_until(
             lambda: session.exec(select(Notice).where(Notice.status == "sent")).all().__len__() == 30,
             what="every notice marked sent",
         )

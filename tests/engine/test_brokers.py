@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +15,7 @@ from support import builders
 from support.databases import truncate_all
 from support.services import require
 from support.smtp_server import SmtpTestServer
+from support.workers import wait_until, worker_process
 
 from engine.api.app import create_app
 from engine.broker import BrokerDispatcher, make_broker
@@ -32,18 +29,6 @@ from engine.tasks import HANDLERS
 from integrations.feeds import build_feeds
 
 BROKERS = {"redis": "FOREWARN_TEST_REDIS_URL", "rabbitmq": "FOREWARN_TEST_AMQP_URL"}
-
-
-def wait_until(
-    predicate: Any, *, timeout: float = 90.0, what: str = "condition", explain: Callable[[], str] | None = None
-) -> None:
-    """Poll; on timeout say what the engine was doing (a bare timeout on a loaded CI machine explains nothing)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}" + (f"\n{explain()}" if explain else ""))
 
 
 @dataclass
@@ -100,25 +85,15 @@ def scaled_out(
     with rt.unit_of_work() as session:
         seed_templates(session, now=rt.clock.now())
     log_path = tmp_path / "worker.log"
-    log = log_path.open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "worker", "--threads", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
     try:
-        with TestClient(create_app(rt, feeds=build_feeds(settings), broker_ping=dispatcher.ping)) as client:
+        with (
+            worker_process(env, log_path, threads=2),
+            TestClient(create_app(rt, feeds=build_feeds(settings), broker_ping=dispatcher.ping)) as client,
+        ):
             yield ScaledOut(client, rt, dispatcher, log_path)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
         broker.close()
         rt.close()
-    output = log_path.read_text()
-    assert "Traceback" not in output, output
 
 
 def test_a_worker_process_delivers_through_the_broker_exactly_once(
