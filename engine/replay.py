@@ -377,7 +377,7 @@ def _tick(rt: Runtime) -> datetime | None:
     if outages_due:
         scan_outages(rt)
     if threads_due:  # news held back by the update interval (jobs for big incidents run inline)
-        sync_overdue_threads(rt, due_before=now)
+        sync_overdue_threads(rt)
     if notices_due:  # new notices due now were delivered inline as they were made
         deliver_due(rt, jitter=False)
     return None

@@ -43,7 +43,7 @@ def tick(rt: Runtime) -> TickReport:
     relay_after = parse_duration(rt.settings.relay_after)
     checked = scan_due(rt)
     scan_outages(rt)
-    sync_overdue_threads(rt, due_before=now - relay_after)  # an incident whose thread job was lost
+    sync_overdue_threads(rt)  # held-back outage news now due, or a big incident's lost thread job
     with rt.unit_of_work() as session:
         events = inbound_repo.due_unhandled(session, now=now, limit=BATCH)
         inbound_repo.postpone(session, events, until=now + relay_after)

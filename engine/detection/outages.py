@@ -347,15 +347,16 @@ def _bring_threads_in_line(session: Session, rt: Runtime, incident: Incident, *,
 
     A small incident is done at once and atomically with its status change. A big one (100,000 threads
     take tens of seconds) must not hold one transaction, and with it the audit chain every other writer
-    waits on, that long: it is marked `threads_due_at` and `incidents.sync_threads` goes on a page per
-    transaction (the scheduler re-runs it if the job is lost).
+    waits on, that long: `incidents.sync_threads` goes on a page per transaction, and `threads_due_at`
+    says when the scheduler should do it instead if the job is lost.
     """
     now = rt.clock.now()
     planner = BulkPlanner(rt, now=now)
     with rare_collections():
         page = _threads_page(session, planner, incident, still_down=still_down, after=0, batch=BATCH)
     if page.next_after is not None:
-        incident.threads_due_at = now
+        # The job does the rest now; if it is lost, the scheduler does once FOREWARN_RELAY_AFTER has passed.
+        incident.threads_due_at = now + parse_duration(rt.settings.relay_after)
         enqueue_after_commit(session, SYNC_THREADS_ACTOR, incident.id)
     elif page.held_until is not None:
         # News that came too soon after the last message: told once UPDATE_EVERY has passed, by the
@@ -396,11 +397,13 @@ def sync_threads(rt: Runtime, incident_id: str) -> int:
     return pages
 
 
-def sync_overdue_threads(rt: Runtime, *, due_before: datetime) -> int:
-    """The scheduler's backstop: incidents whose thread job was lost (marked before `due_before`)."""
+def sync_overdue_threads(rt: Runtime) -> int:
+    """The scheduler's step: incidents whose threads are due now (held-back news whose interval ended, or a
+    big incident whose thread job looks lost)."""
+    now = rt.clock.now()
     with rt.unit_of_work() as session:
         overdue = session.exec(
-            select(Incident.id).where(col(Incident.threads_due_at) <= due_before).order_by(col(Incident.threads_due_at))
+            select(Incident.id).where(col(Incident.threads_due_at) <= now).order_by(col(Incident.threads_due_at))
         ).all()
     return sum(sync_threads(rt, incident_id) for incident_id in overdue)
 

@@ -35,7 +35,8 @@ class Incident(SQLModel, table=True):
     components: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     started_at: datetime = Field(sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Set while open threads about the incident still await its latest news (an update or the all-clear)
-    # beyond the first page done in the status event's own transaction; cleared when they are all done.
+    # When the scheduler is to bring the incident's open threads in line with it: news held back by the
+    # update interval, or (if the `incidents.sync_threads` job is lost) the pages a big incident's status
+    # event left for that job. Cleared when nothing is left to tell.
     threads_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
