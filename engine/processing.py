@@ -82,12 +82,9 @@ def _apply(session: Session, rt: Runtime, event: CanonicalEvent) -> str:
     now = rt.clock.now()
     if event.type == "customer.upserted":
         assert event.customer is not None
-        known = session.get(Customer, event.customer.id)
-        followed = set(known.components) if known is not None else set()
-        upserted = upsert_customer(session, event.customer, occurred_at=event.occurred_at, now=now)
-        newly = [name for name in upserted.components if name not in followed]
-        if newly:  # following something already down and announced: told now, not at the next outage
-            tell_new_follower(session, rt, upserted.id, newly)
+        upserted, followed = upsert_customer(session, event.customer, occurred_at=event.occurred_at, now=now)
+        if followed:  # following something already down and announced: told now, not at the next outage
+            tell_new_follower(session, rt, upserted.id, followed)
         return "applied"
     if event.type in ("order.created", "order.updated", "order.canceled"):
         order = apply_order(session, event, now=now)

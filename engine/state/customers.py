@@ -14,24 +14,28 @@ from engine.state.subscriptions import sync_subscriptions
 _FIELDS = ("name", "email", "phone", "locale", "timezone", "components", "channels", "quiet_hours")
 
 
-def upsert_customer(session: Session, ref: CustomerRef, *, occurred_at: datetime, now: datetime) -> Customer:
-    """Create or update; fields from an older event never overwrite a newer one's."""
+def upsert_customer(
+    session: Session, ref: CustomerRef, *, occurred_at: datetime, now: datetime
+) -> tuple[Customer, list[str]]:
+    """Create or update; fields from an older event never overwrite a newer one's. Returns the customer and
+    the components they newly follow."""
     customer = ensure_customer(session, ref.id, now=now)
     given = ref.model_dump(include=set(_FIELDS), exclude_unset=True)
     if customer.state_at is not None and occurred_at < customer.state_at and given:
-        return customer
+        return customer, []
     for name, value in given.items():
         if value is not None:
             setattr(customer, name, value)
-    if given.get("components") is not None:
-        sync_subscriptions(session, customer.id, customer.components)
+    followed = (
+        sync_subscriptions(session, customer.id, customer.components) if given.get("components") is not None else []
+    )
     if "channels" not in given and not customer.channels and customer.email:
         # Order updates by email are service messages; SMS always needs the customer's explicit yes.
         customer.channels = ["email"]
     if given:
         customer.state_at = occurred_at
     customer.updated_at = now
-    return customer
+    return customer, followed
 
 
 def ensure_customer(session: Session, customer_id: str, *, now: datetime) -> Customer:

@@ -19,9 +19,9 @@ from engine.models.customers import first_name_of
 MAX_COMPONENT = 128
 
 
-def sync_subscriptions(session: Session, customer_id: str, components: Iterable[str]) -> None:
+def sync_subscriptions(session: Session, customer_id: str, components: Iterable[str]) -> list[str]:
     """Make the customer's rows say exactly `components`: a component dropped from the list is no longer
-    followed, so the next outage of it does not reach this customer."""
+    followed, so the next outage of it does not reach this customer. Returns the newly followed ones."""
     wanted = {name for name in components if name and len(name) <= MAX_COMPONENT}
     have = set(
         session.exec(select(CustomerComponent.component).where(CustomerComponent.customer_id == customer_id)).all()
@@ -41,6 +41,7 @@ def sync_subscriptions(session: Session, customer_id: str, components: Iterable[
             .values([{"customer_id": customer_id, "component": name} for name in new])
             .on_conflict_do_nothing()
         )
+    return new
 
 
 def count_subscribers(session: Session, component: str) -> int:
