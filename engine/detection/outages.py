@@ -197,6 +197,9 @@ def tell_new_follower(session: Session, rt: Runtime, customer_id: str, component
     Returns how many incidents they were told about.
     """
     now = rt.clock.now()
+    subscriber = load_subscribers(session, [customer_id]).get(customer_id)
+    if subscriber is None:
+        return 0
     opened = 0
     for name in components:
         component = session.get(Component, name)
@@ -207,9 +210,6 @@ def tell_new_follower(session: Session, rt: Runtime, customer_id: str, component
             continue
         approval = approvals_repo.find(session, incident_id=incident.id, component=name)
         if approval is not None and approval.status == ApprovalStatus.DECLINED:
-            continue
-        subscriber = load_subscribers(session, [customer_id]).get(customer_id)
-        if subscriber is None:
             continue
         down_since = format_instant(component.down_since) if component.down_since else "?"
         opened += open_many(
@@ -361,7 +361,7 @@ def _bring_threads_in_line(session: Session, rt: Runtime, incident: Incident, *,
     elif page.held_until is not None:
         # News that came too soon after the last message: told once UPDATE_EVERY has passed, by the
         # scheduler, even if the status page says nothing more.
-        incident.threads_due_at = min(incident.threads_due_at or page.held_until, page.held_until)
+        incident.threads_due_at = _earlier(incident.threads_due_at, page.held_until)
 
 
 def sync_threads(rt: Runtime, incident_id: str) -> int:
@@ -389,8 +389,7 @@ def sync_threads(rt: Runtime, incident_id: str) -> int:
                     session, planner, incident, still_down=_still_down(session, incident), after=after, batch=BATCH
                 )
             after = page.next_after
-            if page.held_until is not None:
-                held_until = min(held_until or page.held_until, page.held_until)
+            held_until = _earlier(held_until, page.held_until)
             if after is None:
                 incident.threads_due_at = held_until  # None, or when news held back may be told
             pages += 1
@@ -406,6 +405,10 @@ def sync_overdue_threads(rt: Runtime) -> int:
             select(Incident.id).where(col(Incident.threads_due_at) <= now).order_by(col(Incident.threads_due_at))
         ).all()
     return sum(sync_threads(rt, incident_id) for incident_id in overdue)
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 @dataclass(frozen=True)
