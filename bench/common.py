@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from engine.migrations import upgrade
+from engine.db.migrations import upgrade
 
 # An SMTP server that accepts every message and discards it: what is timed is the sender, not a mailbox.
 SINK = """

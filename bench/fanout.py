@@ -29,20 +29,21 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from bench.common import conninfo, fresh_database, peak_rss_mb, smtp_sink, stop_workers
-from engine.approvals.service import approve
 from engine.audit import verify_chain
-from engine.broker import BrokerDispatcher, make_broker
+from engine.brakes.approvals import approve
 from engine.clock import SimulatedClock, format_instant
 from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
-from engine.detection.outages import BATCH, scan_outages, sync_threads
+from engine.detection.outages.announcement import scan_outages
+from engine.detection.outages.threads import sync_threads
 from engine.events import parse_events
 from engine.inbound.service import store_events
 from engine.models import FanoutApproval, Notice
 from engine.processing import apply_event
 from engine.runtime import Runtime
-from engine.tasks import HANDLERS
+from engine.vocabulary import FeedSource
+from engine.wiring import HANDLERS, BrokerDispatcher, make_broker
 
 CUSTOMERS = int(os.environ.get("BENCH_FANOUT_CUSTOMERS", "100000"))
 # How many different first names the customers share (a render is shared by first name, language and zone).
@@ -218,7 +219,7 @@ def main() -> None:
             "service": {"component": "checkout", "status": "major_outage", "incident_id": "INC-1", "title": "Checkout"},
         }
         stored = store_events(
-            session, source="bench", events=parse_events([event]), received_at=clock.now(), queue=False
+            session, source=FeedSource.EVENTS, events=parse_events([event]), received_at=clock.now(), queue=False
         )
     apply_event(rt, stored.accepted[0])
     clock.advance(timedelta(minutes=15))  # past the 10-minute debounce
@@ -293,7 +294,7 @@ def _resolve(rt: Runtime, clock: SimulatedClock) -> str:
     }
     with rt.unit_of_work() as session:
         stored = store_events(
-            session, source="bench", events=parse_events([event]), received_at=clock.now(), queue=False
+            session, source=FeedSource.EVENTS, events=parse_events([event]), received_at=clock.now(), queue=False
         )
     started = time.perf_counter()
     apply_event(rt, stored.accepted[0])
@@ -307,7 +308,8 @@ def _resolve(rt: Runtime, clock: SimulatedClock) -> str:
     assert total - notices_before == resolved
     return (
         f"resolution: every thread closed in {seconds:.1f} s; the status event's transaction {in_event:.2f} s, then"
-        f" {pages} page transactions of up to {BATCH:,} threads (mean {(seconds - in_event) / max(pages, 1):.2f} s);"
+        f" {pages} page transactions of up to {rt.settings.fanout_batch:,} threads"
+        f" (mean {(seconds - in_event) / max(pages, 1):.2f} s);"
         f" {resolved:,} resolved notices (only to channels a warning went out on), {dropped:,} unsent warnings dropped"
     )
 

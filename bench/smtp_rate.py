@@ -24,13 +24,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from bench.common import conninfo, fresh_database, peak_rss_mb, smtp_sink, stop_workers
-from engine.broker import BrokerDispatcher, make_broker
-from engine.channels import OutboundMessage
 from engine.compose.store import seed_templates
 from engine.db import make_engine
+from engine.delivery.channel import OutboundMessage
 from engine.models import Notice
-from engine.notices.batch_delivery import DELIVER_BATCH_ACTOR, QUEUE_BATCH
-from engine.tasks import HANDLERS
+from engine.notices.outbox import QUEUE_BATCH
+from engine.vocabulary import Job
+from engine.wiring import HANDLERS, BrokerDispatcher, make_broker
 from integrations.channels.email_message import build_email, to_wire
 
 N = int(os.environ.get("BENCH_EMAILS", "3000"))
@@ -160,7 +160,7 @@ def engine_worker(port: int, database_url: str, redis_url: str) -> tuple[float, 
             assert "worker started" in line, line
         started = time.perf_counter()
         for start in range(0, len(ids), QUEUE_BATCH):
-            dispatcher.send(DELIVER_BATCH_ACTOR, ids[start : start + QUEUE_BATCH])
+            dispatcher.send(Job.DELIVER, ids[start : start + QUEUE_BATCH])
         _wait_until_sent(engine)
         seconds = time.perf_counter() - started
         peak = max(peak_rss_mb(worker.pid) for worker in workers)

@@ -11,9 +11,8 @@ from typing import Annotated
 
 import typer
 
-from engine.clock import parse_instant
+from engine.clock import parse_duration, parse_instant
 from engine.config import Settings, get_settings
-from engine.durations import parse_duration
 from engine.logmask import RedactingFilter
 
 app = typer.Typer(
@@ -43,7 +42,7 @@ def _is_embedded_db(settings: Settings) -> bool:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    from engine.migrations import upgrade
+    from engine.db.migrations import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url, revision)
@@ -53,30 +52,10 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. base")]) -> None:
     """Revert migrations down to REVISION."""
-    from engine.migrations import downgrade
+    from engine.db.migrations import downgrade
 
     downgrade(get_settings().database_url, revision)
     typer.echo(f"database at {revision}")
-
-
-def _prepare(settings: Settings, *, migrate: bool) -> tuple[object, object]:
-    """Runtime + dispatcher wired to the configured broker; templates seeded."""
-    from engine.bootstrap import build_runtime
-    from engine.broker import BrokerDispatcher, make_broker
-    from engine.compose.store import seed_templates
-    from engine.migrations import upgrade
-    from engine.tasks import HANDLERS, install_runtime
-
-    if migrate:
-        upgrade(settings.database_url)
-    rt = build_runtime(settings)
-    with rt.unit_of_work() as session:
-        seed_templates(session, now=rt.clock.now())
-    broker = make_broker(settings.broker_url, namespace=settings.queue_name)
-    dispatcher = BrokerDispatcher(broker, HANDLERS, queue=settings.queue_name)
-    rt.dispatcher = dispatcher
-    install_runtime(rt)
-    return rt, dispatcher
 
 
 @app.command()
@@ -85,14 +64,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     import uvicorn
 
     from engine.api.app import create_app
-    from engine.broker import BrokerDispatcher, InProcessWorker
-    from engine.runtime import Runtime
     from engine.scheduler import SchedulerThread
+    from engine.wiring import InProcessWorker, start
 
     settings = get_settings()
     _logging(settings)
-    rt, dispatcher = _prepare(settings, migrate=_is_embedded_db(settings))
-    assert isinstance(rt, Runtime) and isinstance(dispatcher, BrokerDispatcher)
+    rt, dispatcher = start(settings, migrate=_is_embedded_db(settings))
     worker = scheduler = None
     if settings.is_embedded_broker:
         worker = InProcessWorker(dispatcher.broker, threads=settings.worker_threads)
@@ -118,8 +95,7 @@ def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 0) -> 
     """Deliver notices and apply events from the broker (FOREWARN_BROKER_URL must be set)."""
     import dramatiq
 
-    from engine.broker import BrokerDispatcher
-    from engine.runtime import Runtime
+    from engine.wiring import start
 
     settings = get_settings()
     _logging(settings)
@@ -130,8 +106,7 @@ def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 0) -> 
             err=True,
         )
         raise typer.Exit(2)
-    rt, dispatcher = _prepare(settings, migrate=False)
-    assert isinstance(rt, Runtime) and isinstance(dispatcher, BrokerDispatcher)
+    rt, dispatcher = start(settings, migrate=False)
     w = dramatiq.Worker(dispatcher.broker, worker_threads=threads or settings.worker_threads, worker_timeout=200)
     w.start()
     typer.echo(f"worker started with {threads or settings.worker_threads} threads")
@@ -144,16 +119,15 @@ def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 0) -> 
 @app.command()
 def scheduler() -> None:
     """Periodic scans and the outbox relay (FOREWARN_BROKER_URL must be set)."""
-    from engine.runtime import Runtime
     from engine.scheduler import SchedulerThread
+    from engine.wiring import start
 
     settings = get_settings()
     _logging(settings)
     if settings.is_embedded_broker:
         typer.echo("forewarn scheduler needs FOREWARN_BROKER_URL; `forewarn serve` runs it in-process.", err=True)
         raise typer.Exit(2)
-    rt, _ = _prepare(settings, migrate=False)
-    assert isinstance(rt, Runtime)
+    rt, _ = start(settings, migrate=False)
     thread = SchedulerThread(rt)
     thread.start()
     typer.echo(f"scheduler ticking every {settings.scheduler_interval}")
@@ -236,9 +210,9 @@ def audit_verify() -> None:
 @app.command()
 def demo() -> None:
     """Load a small demo story (customers, orders, a carrier exception) and deliver its notices now."""
-    from engine.bootstrap import build_runtime
+    from engine.db.migrations import upgrade
     from engine.demo import load_demo
-    from engine.migrations import upgrade
+    from engine.wiring import build_runtime
 
     settings = get_settings()
     _logging(settings)

@@ -1,7 +1,9 @@
-"""The engine's only source of time, so replay and tests can drive it (never call datetime.now())."""
+"""The engine's only source of time, so replay and tests can drive it (never call datetime.now()); and the
+human durations (`90s`, `15m`, `2h`, `14d`) configuration and the command line write spans of it in."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -53,3 +55,23 @@ def parse_instant(text: str) -> datetime:
 
 def format_instant(moment: datetime) -> str:
     return as_utc(moment).isoformat().replace("+00:00", "Z")
+
+
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse `1h30m`-style durations; a bare number is seconds."""
+    cleaned = text.strip().lower()
+    if not cleaned:
+        raise ValueError("empty duration")
+    if re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
+        return timedelta(seconds=float(cleaned))
+    parts = _PART.findall(cleaned)
+    if not parts or "".join(n + u for n, u in parts) != cleaned:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 2h, 14d)")
+    total = timedelta()
+    for number, unit in parts:
+        total += timedelta(**{_UNITS[unit]: float(number)})
+    return total

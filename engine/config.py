@@ -8,10 +8,8 @@ from functools import lru_cache
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.durations import parse_duration
-
-WEBHOOK_SIGNED_SOURCES = ("shopify", "easypost", "aftership", "pagerduty", "events")
-WEBHOOK_TOKEN_SOURCES = ("statuspage", "alertmanager")
+from engine.clock import parse_duration
+from engine.vocabulary import FeedSource
 
 
 class Settings(BaseSettings):
@@ -50,6 +48,9 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-08:00"
     outage_debounce: str = "10m"
     fanout_approval: int = 1000
+    # Customers per fan-out transaction (an announcement's batch, a page of an incident's threads): enough to
+    # amortise each statement, few enough to keep memory flat and each transaction short.
+    fanout_batch: int = Field(default=2000, ge=1)
     # Warnings per customer and channel in any rolling 24 h; more are merged into one message. 0 = no cap.
     max_notices_per_day: int = Field(default=3, ge=0)
     # Addresses a provider may have marked undeliverable in an hour (a 550 5.1.1 for the mailbox); past it
@@ -74,11 +75,11 @@ class Settings(BaseSettings):
         parse_duration(value)
         return value
 
-    def webhook_secret(self, source: str) -> str | None:
+    def webhook_secret(self, source: FeedSource) -> str | None:
         value: str | None = getattr(self, f"webhook_secret_{source}", None)
         return value or None
 
-    def webhook_token(self, source: str) -> str | None:
+    def webhook_token(self, source: FeedSource) -> str | None:
         value: str | None = getattr(self, f"webhook_token_{source}", None)
         return value or None
 

@@ -9,12 +9,13 @@ from sqlmodel import col, func, select
 
 from engine.clock import format_instant
 from engine.compose.store import seed_templates
+from engine.delivery.service import deliver_due
 from engine.events.schema import parse_event
 from engine.inbound.service import store_events
 from engine.models import Notice
-from engine.notices.delivery import deliver_due
 from engine.processing import apply_event
 from engine.runtime import Runtime
+from engine.vocabulary import FeedSource
 
 
 def demo_events(now: datetime) -> list[dict[str, Any]]:
@@ -164,7 +165,7 @@ def load_demo(rt: Runtime) -> str:
         known = session.exec(select(func.count(col(Notice.id)))).one()
     events = [parse_event(raw) for raw in demo_events(now)]
     with rt.unit_of_work() as session:
-        stored = store_events(session, source="demo", events=events, received_at=now, queue=False)
+        stored = store_events(session, source=FeedSource.DEMO, events=events, received_at=now, queue=False)
     for event_id in stored.accepted:
         apply_event(rt, event_id)
     deliver_due(rt)
@@ -184,7 +185,7 @@ def load_demo(rt: Runtime) -> str:
             }
         )
         with rt.unit_of_work() as session:
-            more = store_events(session, source="demo", events=[late], received_at=rt.clock.now(), queue=False)
+            more = store_events(session, source=FeedSource.DEMO, events=[late], received_at=rt.clock.now(), queue=False)
         for event_id in more.accepted:
             apply_event(rt, event_id)
         deliver_due(rt)

@@ -7,16 +7,17 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from engine.detection.outages import on_component_change, tell_new_follower
+from engine.detection.outages.announcement import tell_new_follower
+from engine.detection.outages.status import on_component_change
 from engine.detection.shipments import on_order_canceled, on_order_changed, on_shipment_change
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
-from engine.inbound.service import APPLY_ACTOR
 from engine.models import Customer, InboundEvent
 from engine.runtime import Runtime
 from engine.state.customers import upsert_customer
 from engine.state.orders import UnknownOrder, apply_order, apply_shipment
 from engine.state.services import apply_service_status
+from engine.vocabulary import Job
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def apply_event(rt: Runtime, event_id: int) -> str | None:
     """
     outcome, retry_in = _apply_stored(rt, event_id)
     if retry_in is not None:
-        rt.dispatcher.send(APPLY_ACTOR, event_id, delay=retry_in)
+        rt.dispatcher.send(Job.APPLY_EVENT, event_id, delay=retry_in)
     return outcome
 
 

@@ -23,28 +23,26 @@ from sqlmodel import Session, SQLModel, col, select
 
 import engine.models  # noqa: F401  (tables for create_all)
 from engine import audit
-from engine.channels import ChannelName, OutboundMessage, SendResult
-from engine.clock import SimulatedClock, format_instant
-from engine.compose.seeds import DIGEST
+from engine.clock import SimulatedClock, format_instant, parse_duration
 from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
+from engine.delivery.channel import OutboundMessage, SendResult
+from engine.delivery.service import deliver, deliver_due
 from engine.detection.orders import scan_due
-from engine.detection.outages import SYNC_THREADS_ACTOR, scan_outages, sync_overdue_threads, sync_threads
-from engine.durations import parse_duration
+from engine.detection.outages.announcement import scan_outages
+from engine.detection.outages.threads import sync_overdue_threads, sync_threads
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound import repository as inbound_repo
-from engine.inbound.service import APPLY_ACTOR, record_event
-from engine.models import Component, InboundEvent, Incident, Notice, NoticeStatus, Order
-from engine.notices.batch_delivery import DELIVER_BATCH_ACTOR, deliver_batch
-from engine.notices.delivery import deliver_due, deliver_notice
-from engine.notices.planner import DELIVER_ACTOR
+from engine.inbound.service import record_event
+from engine.models import Component, InboundEvent, Incident, Notice, Order
 from engine.processing import apply_event, apply_row
 from engine.runtime import JOBS_KEY, Runtime
+from engine.vocabulary import Channel, FeedSource, Job, NoticeStatus, SituationKind
 
 TAIL = timedelta(days=14)
-SOURCE = "replay"
+SOURCE = FeedSource.REPLAY
 
 # Built once, so SQLAlchemy reuses its compiled form on every tick: the earliest moment each scheduled
 # step has work (retrying an event, checking an order, announcing an outage, sending a deferred notice,
@@ -68,13 +66,11 @@ class InlineDispatcher:
 
     def send(self, actor_name: str, *args: Any, delay: timedelta | None = None) -> None:
         assert self.rt is not None
-        if actor_name == DELIVER_ACTOR:
-            deliver_notice(self.rt, args[0], jitter=False)
-        elif actor_name == DELIVER_BATCH_ACTOR:
-            deliver_batch(self.rt, args[0], jitter=False)
-        elif actor_name == APPLY_ACTOR and delay is None:
+        if actor_name == Job.DELIVER:
+            deliver(self.rt, args[0], jitter=False)
+        elif actor_name == Job.APPLY_EVENT and delay is None:
             apply_event(self.rt, args[0])
-        elif actor_name == SYNC_THREADS_ACTOR:
+        elif actor_name == Job.SYNC_THREADS:
             sync_threads(self.rt, args[0])
         # Delayed retries are picked up by the tick through the relay query, as in production.
 
@@ -193,9 +189,9 @@ def _primary_keys_named(state: ORMExecuteState, table: Any) -> set[Any] | None:
 class ReplayChannel:
     """Accepts everything: replay records what would be sent, it never sends."""
 
-    name: ChannelName
+    provider = "replay"
 
-    def __init__(self, name: ChannelName) -> None:
+    def __init__(self, name: Channel) -> None:
         self.name = name
 
     def send(self, message: OutboundMessage) -> SendResult:
@@ -265,7 +261,7 @@ def replay(
         db=make_engine(replay_settings.database_url),
         clock=clock,
         templates=TemplateStore(recheck_seconds=math.inf),
-        channels={"email": ReplayChannel("email"), "sms": ReplayChannel("sms")},
+        channels={channel: ReplayChannel(channel) for channel in Channel},
         dispatcher=dispatcher,
     )
     dispatcher.rt = rt
@@ -422,7 +418,7 @@ def _lines(notice: Notice, originals: list[Notice]) -> list[dict[str, Any]]:
         "body": notice.body,
         "template": notice.template,
     }
-    if notice.situation != DIGEST:
+    if notice.situation != SituationKind.DIGEST:
         return [line]
     threads: dict[str, list[Notice]] = {}
     for original in originals:

@@ -12,10 +12,11 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from engine.channels import Channel
 from engine.clock import Clock
 from engine.compose.store import TemplateStore
 from engine.config import Settings
+from engine.delivery.channel import Callbacks, ChannelAdapter
+from engine.vocabulary import Channel
 
 log = logging.getLogger(__name__)
 JOBS_KEY = "forewarn.jobs"  # session.info slot for jobs queued after commit
@@ -40,7 +41,8 @@ class Runtime:
     db: Engine
     clock: Clock
     templates: TemplateStore
-    channels: dict[str, Channel] = field(default_factory=dict)
+    channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
+    callbacks: dict[str, Callbacks] = field(default_factory=dict)  # by provider: who calls us back
     dispatcher: Dispatcher = field(default_factory=NullDispatcher)
     memo: dict[str, Any] = field(default_factory=dict)  # per-process caches, e.g. the delivery model
 
@@ -66,6 +68,11 @@ class Runtime:
             except Exception:
                 # The outbox row is the truth; the relay re-queues what a broker hiccup lost.
                 log.warning("could not queue %s%r now; the relay will retry", actor_name, args, exc_info=True)
+
+    def provider_of(self, channel: Channel) -> str:
+        """Who sends on this channel (the source of what it says about addresses)."""
+        adapter = self.channels.get(channel)
+        return adapter.provider if adapter is not None else str(channel)
 
     def close(self) -> None:
         for channel in self.channels.values():

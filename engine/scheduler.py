@@ -8,16 +8,17 @@ from dataclasses import dataclass
 
 from sqlmodel import col, func, select
 
+from engine.brakes.pause import is_paused
+from engine.clock import parse_duration
 from engine.detection.orders import scan_due
-from engine.detection.outages import scan_outages, sync_overdue_threads
-from engine.durations import parse_duration
+from engine.detection.outages.announcement import scan_outages
+from engine.detection.outages.threads import sync_overdue_threads
 from engine.inbound import repository as inbound_repo
-from engine.inbound.service import APPLY_ACTOR
-from engine.models import Notice, NoticeStatus
+from engine.models import Notice
 from engine.notices import repository as notices_repo
-from engine.notices.batch_delivery import DELIVER_BATCH_ACTOR, QUEUE_BATCH
-from engine.pause import is_paused
+from engine.notices.outbox import queue_for_delivery
 from engine.runtime import Runtime, enqueue_after_commit
+from engine.vocabulary import Job, NoticeStatus
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -48,7 +49,7 @@ def tick(rt: Runtime) -> TickReport:
         events = inbound_repo.due_unhandled(session, now=now, limit=BATCH)
         inbound_repo.postpone(session, events, until=now + relay_after)
         for event_id in events:
-            enqueue_after_commit(session, APPLY_ACTOR, event_id)
+            enqueue_after_commit(session, Job.APPLY_EVENT, event_id)
         # Paused (engine/pause.py): due notices stay pending, unqueued, until staff resume sending.
         paused = is_paused(session)
         # A job queued over FOREWARN_RELAY_AFTER ago counts as lost only while the broker's queue is short:
@@ -68,8 +69,7 @@ def tick(rt: Runtime) -> TickReport:
         )
         notices_repo.mark_enqueued(session, notice_ids, now=now)
         # In jobs of many ids: texts held back by quiet hours all come due at the same local morning.
-        for start in range(0, len(notice_ids), QUEUE_BATCH):
-            enqueue_after_commit(session, DELIVER_BATCH_ACTOR, notice_ids[start : start + QUEUE_BATCH])
+        queue_for_delivery(session, notice_ids)
         stuck = session.exec(
             select(func.count(col(Notice.id))).where(
                 Notice.status == NoticeStatus.SENDING, col(Notice.claimed_at) < now - relay_after

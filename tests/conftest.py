@@ -19,7 +19,7 @@ from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
 from engine.runtime import Runtime
-from integrations.channels import build_channels
+from integrations.channels import build_callbacks, build_channels
 from integrations.feeds import build_feeds
 
 # A real SMTP server, a self-signed certificate and a fake Twilio API for the channel tests, each torn
@@ -104,7 +104,8 @@ def rt(settings: Settings, clock: SimulatedClock) -> Iterator[Runtime]:
         db=make_engine(settings.database_url, pool_size=4),
         clock=clock,
         templates=TemplateStore(recheck_seconds=0),
-        channels=dict(build_channels(settings, clock)),
+        channels=build_channels(settings, clock),
+        callbacks=build_callbacks(settings),
     )
     with runtime.unit_of_work() as session:
         seed_templates(session, now=clock.now())

@@ -8,8 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from engine.api import health, ops, read, twilio, unsubscribe, webhooks
-from engine.feeds import Feed
+from engine.api import callbacks, health, ops, read, unsubscribe, webhooks
+from engine.inbound.feed import Feed
 from engine.runtime import Runtime
 
 
@@ -26,7 +26,7 @@ def create_app(
     app.state.runtime = rt
     app.state.feeds = dict(feeds) if feeds is not None else build_feeds(rt.settings)
     app.state.broker_ping = broker_ping
-    app.include_router(twilio.router)
+    app.include_router(callbacks.router)
     app.include_router(ops.router)
     app.include_router(webhooks.router)
     app.include_router(read.router)

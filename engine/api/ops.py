@@ -13,9 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from engine import pause
 from engine.api.deps import RuntimeDep, SessionDep, require_api_token
-from engine.approvals import service as approvals
+from engine.brakes import approvals, pause
 from engine.clock import format_instant
 from engine.models import ApprovalStatus, FanoutApproval
 from engine.runtime import Runtime

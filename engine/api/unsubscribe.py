@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from engine.api.deps import RuntimeDep
-from engine.preferences import set_email_opt_out
-from engine.unsubscribe import read_token
+from engine.preferences.service import set_email_opt_out
+from engine.preferences.unsubscribe import read_token
 
 router = APIRouter(tags=["unsubscribe"])
 

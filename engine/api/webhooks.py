@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.api.deps import RuntimeDep
 from engine.errors import InvalidEvent, SignatureError
-from engine.feeds import MAX_BODY_BYTES, WebhookRequest
+from engine.inbound.feed import MAX_BODY_BYTES, WebhookRequest
 from engine.inbound.webhooks import receive
-from integrations.feeds import KNOWN_SOURCES
+from engine.vocabulary import WEBHOOK_FEEDS
 
 router = APIRouter(tags=["webhooks"])
 
@@ -40,8 +40,9 @@ def _error(code: int, message: str) -> JSONResponse:
 
 @router.post("/webhooks/{source}", status_code=202, response_model=None)
 async def webhook(source: str, request: Request, rt: RuntimeDep) -> JSONResponse | dict[str, Any]:
-    if source not in KNOWN_SOURCES:
-        return _error(404, f"unknown source {source!r}; expected one of {', '.join(KNOWN_SOURCES)}")
+    feed = next((known for known in WEBHOOK_FEEDS if known == source), None)
+    if feed is None:
+        return _error(404, f"unknown source {source!r}; expected one of {', '.join(WEBHOOK_FEEDS)}")
     try:
         body = await read_body(request)
     except BodyTooLarge:
@@ -53,7 +54,7 @@ async def webhook(source: str, request: Request, rt: RuntimeDep) -> JSONResponse
         received_at=rt.clock.now(),
     )
     try:
-        result = await run_in_threadpool(receive, rt, request.app.state.feeds, source, delivery)
+        result = await run_in_threadpool(receive, rt, request.app.state.feeds, feed, delivery)
     except SignatureError as exc:
         return _error(401, str(exc))
     except InvalidEvent as exc:

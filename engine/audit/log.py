@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import event, insert
 from sqlmodel import Session, col, select
 
-from engine.bulkdb import JsonText, insert_rows
 from engine.clock import format_instant
 from engine.db import transaction_lock
+from engine.db.bulk import JsonText, insert_rows
 from engine.models import AuditEntry
 
 GENESIS = "0" * 64

@@ -33,8 +33,9 @@ from typing import Any
 import markupsafe
 from jinja2 import nodes
 
-from engine.compose.render import PARTS_BY_CHANNEL, Channel, RenderedMessage, render_message, template_ast
+from engine.compose.render import PARTS_BY_CHANNEL, RenderedMessage, render_message, template_ast
 from engine.errors import TemplateError
+from engine.vocabulary import Channel
 
 Path = tuple[str, ...]  # ("customer",) or ("customer", "first_name")
 
@@ -183,7 +184,7 @@ class RenderMemo:
         # different sets of values never give the same key.
         key: list[Any] = [channel, locale, timezone, parts]
         splices: dict[Path, str] = {}
-        email = channel == "email"  # an SMS's length decides its wording: every text is rendered whole
+        email = channel == Channel.EMAIL  # an SMS's length decides its wording: every text is rendered whole
         try:
             for name, attr, spliceable in _plan(reads):
                 value = context.get(name, _ABSENT)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import jinja2
 from jinja2.runtime import Context
@@ -16,9 +16,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from engine.compose.formatting import Formatter, add_days, formatter
 from engine.compose.segments import check_sms_budget, sms_segments
 from engine.errors import TemplateError
+from engine.vocabulary import Channel
 
-Channel = Literal["email", "sms"]
-PARTS_BY_CHANNEL: dict[Channel, tuple[str, ...]] = {"email": ("subject", "text", "html"), "sms": ("sms",)}
+PARTS_BY_CHANNEL: dict[Channel, tuple[str, ...]] = {Channel.EMAIL: ("subject", "text", "html"), Channel.SMS: ("sms",)}
 SMS_MAX_SEGMENTS = 2
 SMS_COMPACT = "sms_compact"  # set by render_message: true on the second try of an over-long SMS
 
@@ -276,7 +276,7 @@ def render_message(
     if missing:
         raise TemplateError(f"{channel} needs the template parts {', '.join(missing)}")
     variables = {**context, _FORMATTER: formatter(locale, timezone), SMS_COMPACT: False}
-    if channel == "sms":
+    if channel == Channel.SMS:
         return RenderedMessage(subject=None, text=_render_sms(sources["sms"], variables), html=None)
     subject = clean_subject(render_part("subject", sources["subject"], variables))
     text = clean_text(render_part("text", sources["text"], variables))

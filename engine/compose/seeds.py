@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from engine.compose.render import PARTS_BY_CHANNEL, Channel, TemplateSet
+from engine.compose.render import PARTS_BY_CHANNEL, TemplateSet
 from engine.errors import TemplateError
+from engine.vocabulary import Channel
 
 SITUATION_KINDS = (
     "order.late_to_ship",

@@ -11,11 +11,12 @@ from pathlib import Path
 from sqlmodel import Session, col, func, select
 
 from engine import audit
-from engine.compose.render import PARTS_BY_CHANNEL, Channel
+from engine.compose.render import PARTS_BY_CHANNEL
 from engine.compose.seeds import load_seed_templates, locale_fallbacks
 from engine.db import transaction_lock
 from engine.errors import TemplateError
 from engine.models import MessageTemplate, TemplateVersion
+from engine.vocabulary import Channel
 
 DEFAULT_TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 # Names the lock seeding holds (any constant unique among the engine's locks: audit/log.py has another).

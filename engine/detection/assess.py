@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.detection.model import POOLED, DeliveryModel
 from engine.models import Order, Shipment
+from engine.vocabulary import SituationKind
 
 # Cautious priors, used only until the engine has seen enough deliveries to learn its own.
 PRIOR_TRANSIT_H = 72.0
@@ -40,7 +41,7 @@ TROUBLE = ("exception", "returned", "lost")
 
 @dataclass
 class Verdict:
-    kind: str | None = None  # situation to raise, if any
+    kind: SituationKind | None = None  # situation to raise, if any
     reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     next_check_at: datetime | None = None
@@ -102,7 +103,7 @@ def _not_shipped(promise: datetime, now: datetime, learned: _Learned) -> Verdict
     if now + transit > promise:
         # Even if it left today, a typical trip for this carrier would arrive after the promise.
         return Verdict(
-            "order.late_to_ship",
+            SituationKind.ORDER_LATE_TO_SHIP,
             "not with the carrier in time to make the promise",
             {"expected_arrival": now + transit},
             now + RECHECK,
@@ -119,7 +120,10 @@ def _in_transit(
         return Verdict(next_check_at=now + RECHECK)  # the exception rule already told them
     if eta is not None and eta > promise:
         return Verdict(
-            "shipment.delayed", "the carrier's estimate is after the promise", {"eta": eta}, max(eta, now + RECHECK)
+            SituationKind.SHIPMENT_DELAYED,
+            "the carrier's estimate is after the promise",
+            {"eta": eta},
+            max(eta, now + RECHECK),
         )
     verdict = Verdict()
     last_scan = shipment.last_scan_at or shipment.handed_over_at
@@ -132,7 +136,7 @@ def _in_transit(
             if now + remaining > promise:
                 return _warn(
                     verdict,
-                    "shipment.stalled",
+                    SituationKind.SHIPMENT_STALLED,
                     "no scan for longer than is normal for this carrier",
                     {"last_scan_at": last_scan},
                     now,
@@ -148,7 +152,7 @@ def _in_transit(
             if now + remaining > promise:
                 return _warn(
                     verdict,
-                    "shipment.delayed",
+                    SituationKind.SHIPMENT_DELAYED,
                     "past the carrier's estimate and still not delivered",
                     {"eta": None},
                     now,
@@ -165,17 +169,21 @@ def _in_transit(
             last_call = reach_by
         if now >= last_call:
             return _warn(
-                verdict, "shipment.delayed", "not out for delivery this close to the promise", {"eta": None}, now
+                verdict,
+                SituationKind.SHIPMENT_DELAYED,
+                "not out for delivery this close to the promise",
+                {"eta": None},
+                now,
             )
         checks.append(last_call)
     if now > promise:
-        return _warn(verdict, "shipment.delayed", "the promised time has passed", {"eta": None}, now)
+        return _warn(verdict, SituationKind.SHIPMENT_DELAYED, "the promised time has passed", {"eta": None}, now)
     checks.append(promise + timedelta(minutes=1))
     verdict.next_check_at = min(c for c in checks if c > now) if any(c > now for c in checks) else now + RECHECK
     return verdict
 
 
-def _warn(verdict: Verdict, kind: str, reason: str, details: dict[str, Any], now: datetime) -> Verdict:
+def _warn(verdict: Verdict, kind: SituationKind, reason: str, details: dict[str, Any], now: datetime) -> Verdict:
     verdict.kind, verdict.reason, verdict.details = kind, reason, details
     verdict.next_check_at = now + RECHECK
     return verdict

@@ -4,44 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from engine.clock import format_instant, parse_instant
 from engine.detection.assess import assess
 from engine.detection.model import DeliveryModel, ModelCache
 from engine.models import Customer, Order, Shipment
-from engine.notices.planner import Subject
+from engine.notices.composer import Subject
 from engine.policy.quiet_hours import last_reachable
 from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
 from engine.situations.service import raise_situation
+from engine.state.orders import latest_shipment
+from engine.vocabulary import SituationKind, ThreadKind, thread_key
 
 # Inferred warnings (a stall, a missed last call) add nothing once the customer already knows.
-INFERRED = ("order.late_to_ship", "shipment.stalled")
+INFERRED = (SituationKind.ORDER_LATE_TO_SHIP, SituationKind.SHIPMENT_STALLED)
 MATERIAL_SLIP = timedelta(days=1)
 
 
 def order_subject_key(order_id: str) -> str:
-    return f"order:{order_id}"
+    return thread_key(ThreadKind.ORDER, order_id)
 
 
 def delivery_model(session: Session, rt: Runtime) -> DeliveryModel:
     cache: ModelCache = rt.memo.setdefault("delivery_model", ModelCache())
     return cache.get(session, rt.clock.now())
-
-
-def latest_shipment(session: Session, order_id: str) -> Shipment | None:
-    return session.exec(_LATEST_SHIPMENT, params={"order_id": order_id}).first()
-
-
-# Built once: evaluated for every order change and scheduled check.
-_LATEST_SHIPMENT = (
-    select(Shipment)
-    .where(Shipment.order_id == bindparam("order_id"))
-    .order_by(col(Shipment.updated_at).desc())
-    .limit(1)
-)
 
 
 def _reach_by(rt: Runtime, customer: Customer | None, promise: datetime | None) -> datetime | None:

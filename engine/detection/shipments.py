@@ -7,10 +7,11 @@ from sqlmodel import Session
 from engine.detection.model import learn_from_delivery
 from engine.detection.orders import evaluate_order, order_subject_key
 from engine.models import Customer, Order
-from engine.notices.planner import Subject
+from engine.notices.composer import Subject
 from engine.runtime import Runtime
 from engine.situations.service import raise_situation, resolve_subject
 from engine.state.orders import ShipmentChange
+from engine.vocabulary import SituationKind
 
 TROUBLE = ("exception", "returned", "lost")
 
@@ -33,7 +34,7 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
             session,
             rt,
             customer=customer,
-            kind="shipment.exception",
+            kind=SituationKind.SHIPMENT_EXCEPTION,
             subject_key=key,
             subject=subject,
             details={"status": shipment.status, "exception": shipment.exception, "carrier": shipment.carrier},

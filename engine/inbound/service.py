@@ -13,8 +13,7 @@ from engine.events.schema import CanonicalEvent
 from engine.inbound import repository
 from engine.models import InboundEvent
 from engine.runtime import enqueue_after_commit
-
-APPLY_ACTOR = "events.apply"
+from engine.vocabulary import FeedSource, Job
 
 
 @dataclass
@@ -26,7 +25,7 @@ class StoreResult:
 def store_events(
     session: Session,
     *,
-    source: str,
+    source: FeedSource,
     events: list[CanonicalEvent],
     received_at: datetime,
     queue: bool = True,
@@ -42,7 +41,7 @@ def store_events(
         result.accepted.append(new_id)
         _audit_accepted(session, source=source, event=event, event_id=new_id, at=received_at)
         if queue:
-            enqueue_after_commit(session, APPLY_ACTOR, new_id)
+            enqueue_after_commit(session, Job.APPLY_EVENT, new_id)
     return result
 
 
@@ -50,7 +49,7 @@ def record_event(
     session: Session,
     *,
     event_id: int,
-    source: str,
+    source: FeedSource,
     event: CanonicalEvent,
     received_at: datetime,
     relay_after: timedelta = timedelta(minutes=2),
@@ -64,7 +63,9 @@ def record_event(
     return row
 
 
-def _row_values(source: str, event: CanonicalEvent, received_at: datetime, relay_after: timedelta) -> dict[str, Any]:
+def _row_values(
+    source: FeedSource, event: CanonicalEvent, received_at: datetime, relay_after: timedelta
+) -> dict[str, Any]:
     return {
         "source": source,
         "external_id": event.id,
@@ -79,7 +80,9 @@ def _row_values(source: str, event: CanonicalEvent, received_at: datetime, relay
     }
 
 
-def _audit_accepted(session: Session, *, source: str, event: CanonicalEvent, event_id: int, at: datetime) -> None:
+def _audit_accepted(
+    session: Session, *, source: FeedSource, event: CanonicalEvent, event_id: int, at: datetime
+) -> None:
     audit.append(
         session,
         at=at,

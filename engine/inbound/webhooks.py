@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from engine.durations import parse_duration
+from engine.clock import parse_duration
 from engine.errors import SignatureError
-from engine.feeds import Feed, WebhookRequest
+from engine.inbound.feed import Feed, WebhookRequest
 from engine.inbound.service import StoreResult, store_events
 from engine.runtime import Runtime
+from engine.vocabulary import FeedSource
 
 
-def receive(rt: Runtime, feeds: Mapping[str, Feed], source: str, request: WebhookRequest) -> StoreResult:
+def receive(rt: Runtime, feeds: Mapping[FeedSource, Feed], source: FeedSource, request: WebhookRequest) -> StoreResult:
     """SignatureError → 401, InvalidEvent → 400; nothing is written unless the whole request is good."""
     feed = feeds.get(source)
     if feed is None:

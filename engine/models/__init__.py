@@ -7,9 +7,9 @@ from engine.models.customers import Customer
 from engine.models.events import InboundEvent
 from engine.models.flags import EngineFlag
 from engine.models.incidents import Component, Incident
-from engine.models.notices import DeliveryAttempt, Notice, NoticeStatus
+from engine.models.notices import DeliveryAttempt, Notice
 from engine.models.orders import Order, Shipment
-from engine.models.situations import Situation, SituationStatus
+from engine.models.situations import Situation
 from engine.models.staff import StaffUser
 from engine.models.subscriptions import CustomerComponent
 from engine.models.suppressions import ChannelSuppression
@@ -30,11 +30,9 @@ __all__ = [
     "Incident",
     "MessageTemplate",
     "Notice",
-    "NoticeStatus",
     "Order",
     "Shipment",
     "Situation",
-    "SituationStatus",
     "StaffUser",
     "TemplateVersion",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
@@ -39,3 +39,29 @@ class Customer(SQLModel, table=True):
 def first_name_of(name: str) -> str:
     """How messages greet someone: the first word of their name ("" when there is none)."""
     return name.split()[0] if name.strip() else ""
+
+
+class Recipient(Protocol):
+    """A customer as deciding and wording a notice read them: a `Customer` row, or a fan-out's lighter
+    `Subscriber` (engine/state/subscriptions.py)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def channels(self) -> list[str]: ...
+    @property
+    def quiet_hours(self) -> str | None: ...
+    @property
+    def email_opted_out(self) -> bool: ...

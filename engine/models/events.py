@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine.db import JSONType, UTCDateTime
+from engine.db import JSONType, UTCDateTime, Vocabulary
+from engine.vocabulary import FeedSource
 
 
 class InboundEvent(SQLModel, table=True):
@@ -19,7 +20,7 @@ class InboundEvent(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=32, index=True)
+    source: FeedSource = Field(sa_type=Vocabulary(FeedSource, 32), index=True)
     external_id: str = Field(max_length=200)
     type: str = Field(max_length=64)
     occurred_at: datetime = Field(sa_type=UTCDateTime)

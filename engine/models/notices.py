@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
-from engine.db import UTCDateTime
-
-
-class NoticeStatus(StrEnum):
-    PENDING = "pending"  # waiting for send_at, or queued for a worker
-    SENDING = "sending"  # claimed by a worker
-    SENT = "sent"
-    FAILED = "failed"  # the provider refused it for good
-    DROPPED = "dropped"  # no longer worth sending (the problem was fixed before it went out)
-    MERGED = "merged"  # went out inside another notice (`merged_into`): the daily cap merged them
+from engine.db import UTCDateTime, Vocabulary
+from engine.vocabulary import Channel, NoticeStatus, SituationKind, Stage
 
 
 class Notice(SQLModel, table=True):
@@ -30,9 +21,9 @@ class Notice(SQLModel, table=True):
     order_id: str | None = Field(default=None, max_length=128, index=True)
     incident_id: str | None = Field(default=None, max_length=128, index=True)
     thread_key: str = Field(max_length=200, index=True)
-    situation: str = Field(max_length=64)
-    stage: str = Field(max_length=16)
-    channel: str = Field(max_length=16)
+    situation: SituationKind = Field(sa_type=Vocabulary(SituationKind, 64))
+    stage: Stage = Field(sa_type=Vocabulary(Stage, 16))
+    channel: Channel = Field(sa_type=Vocabulary(Channel, 16))
     recipient: str = Field(max_length=320, index=True)  # "texted this number before?" when planning SMS
     locale: str = Field(default="en", max_length=16)
     template: str = Field(max_length=200)  # "<situation>/<stage>[.<locale>]@v<version>"
@@ -41,7 +32,7 @@ class Notice(SQLModel, table=True):
     html: str | None = Field(default=None, sa_type=Text)
     message_id: str | None = Field(default=None, max_length=200)
     in_reply_to: str | None = Field(default=None, max_length=200)
-    status: str = Field(default=NoticeStatus.PENDING, max_length=16)
+    status: NoticeStatus = Field(default=NoticeStatus.PENDING, sa_type=Vocabulary(NoticeStatus, 16))
     status_reason: str | None = Field(default=None, max_length=500)
     send_at: datetime = Field(sa_type=UTCDateTime)
     deferred: bool = Field(default=False)

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine.db import JSONType, UTCDateTime
-
-
-class SituationStatus(StrEnum):
-    OPEN = "open"
-    RESOLVED = "resolved"
+from engine.db import JSONType, UTCDateTime, Vocabulary
+from engine.vocabulary import SituationKind, SituationStatus
 
 
 class Situation(SQLModel, table=True):
@@ -25,12 +20,12 @@ class Situation(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: str = Field(foreign_key="customers.id", index=True, max_length=128)
-    kind: str = Field(max_length=64, index=True)
+    kind: SituationKind = Field(sa_type=Vocabulary(SituationKind, 64), index=True)
     # "order:<id>" or "incident:<id>": the thread a customer hears about.
     subject_key: str = Field(max_length=200, index=True)
     order_id: str | None = Field(default=None, max_length=128, index=True)
     incident_id: str | None = Field(default=None, max_length=128, index=True)
-    status: str = Field(default=SituationStatus.OPEN, max_length=16, index=True)
+    status: SituationStatus = Field(default=SituationStatus.OPEN, sa_type=Vocabulary(SituationStatus, 16), index=True)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     opened_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine.db import UTCDateTime
+from engine.db import UTCDateTime, Vocabulary
+from engine.vocabulary import Channel, SuppressionKind
 
 
 class ChannelSuppression(SQLModel, table=True):
@@ -17,8 +18,9 @@ class ChannelSuppression(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("channel", "address", name="uq_channel_suppressions_channel_address"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(max_length=16)
+    channel: Channel = Field(sa_type=Vocabulary(Channel, 16))
     address: str = Field(max_length=320)  # normalised: E.164 for sms, lower-cased for email
     reason: str = Field(max_length=500)
-    source: str = Field(max_length=32)  # customer (STOP), twilio (21610), smtp (5xx), staff
+    source: str = Field(max_length=32)  # who said so: customer (STOP), a provider (twilio, smtp), staff
+    kind: SuppressionKind = Field(default=SuppressionKind.OPT_OUT, sa_type=Vocabulary(SuppressionKind, 16))
     created_at: datetime = Field(sa_type=UTCDateTime)

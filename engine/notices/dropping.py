@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from engine import audit
-from engine.models import Notice, NoticeStatus
+from engine.models import Notice
+from engine.vocabulary import NoticeStatus
 
 
 def drop_notice(session: Session, notice: Notice, *, at: datetime, reason: str) -> None:

@@ -1,111 +1,269 @@
-"""Turn a situation's new stage into notice rows: consent, quiet hours, template, outbox."""
+"""Turn a situation's new stage into notice rows — for one customer or a fan-out's thousands, one path.
+
+Per request: consent and contactability (`routes_for`, the suppression list), quiet hours for texts,
+the active template in the customer's language, the thread's first email for `In-Reply-To`, "first
+text to this number", one audit entry per notice (and one per channel skipped for a suppression).
+A single customer is a batch of one; what batching changes is only the cost per customer:
+
+- notice ids are allocated up front, so the Message-ID and the audit entry are made in one pass and
+  every row goes in with one INSERT (one COPY on PostgreSQL) per batch (`engine.db.bulk`);
+- templates are resolved once per batch and rendered through one memo (`Composer`);
+- the suppression list and "has this number been texted before?" are one query per batch;
+- notices due now are queued as delivery jobs of many ids once the transaction commits.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from engine import audit
 from engine.audit import Entry
-from engine.channels import ChannelName
-from engine.compose.context import build_context
-from engine.compose.render import render_message
+from engine.clock import format_instant
 from engine.config import Settings
+from engine.db.bulk import allocate_ids, insert_rows
 from engine.errors import TemplateError
-from engine.models import ChannelSuppression, Customer, Incident, Notice, NoticeStatus, Order, Shipment, Situation
-from engine.notices import repository
-from engine.notices.threading import reply_subject
-from engine.policy.channels import Routing, routes_for
+from engine.models import ChannelSuppression, Notice, Situation
+from engine.models.customers import Recipient
+from engine.notices.composer import Composer, Subject
+from engine.notices.outbox import queue_for_delivery
+from engine.notices.repository import texted_numbers
+from engine.notices.threads import Thread, ThreadNotice, first_email
+from engine.policy.channels import Route, Routing, routes_for
 from engine.policy.quiet_hours import defer
-from engine.runtime import Runtime, enqueue_after_commit
+from engine.runtime import Runtime
 from engine.suppressions import service as suppressions
-from engine.unsubscribe import unsubscribe_url
+from engine.vocabulary import Channel, NoticeStatus, SituationKind, Stage
 
-DELIVER_ACTOR = "notices.deliver"
+_instant = lru_cache(maxsize=1024)(format_instant)
 
 
 @dataclass(frozen=True)
-class Subject:
-    """What a notice is about; any of these may be absent."""
+class SituationRow:
+    """The situation a notice belongs to (what the notice row and the template context read of it)."""
 
-    order: Order | None = None
-    shipment: Shipment | None = None
-    incident: Incident | None = None
+    id: int
+    kind: SituationKind
+    subject_key: str
+    order_id: str | None
+    incident_id: str | None
+    opened_at: datetime
 
-
-def plan_notices(
-    session: Session,
-    rt: Runtime,
-    *,
-    situation: Situation,
-    stage: str,
-    customer: Customer,
-    subject: Subject,
-    only_channels: set[str] | None = None,
-    next_update_at: datetime | None = None,
-) -> list[Notice]:
-    now = rt.clock.now()
-    suppressed = suppressions.for_customer(session, customer)
-    routing = routes_for(customer, {channel: suppressions.describe(row) for channel, row in suppressed.items()})
-    routes = [r for r in routing.routes if only_channels is None or r.channel in only_channels]
-    skipped = suppressed_entries(
-        at=now,
-        situation_id=situation.id,
-        stage=stage,
-        customer_id=customer.id,
-        routing=routing,
-        routed=bool(routes),
-        suppressed=suppressed,
-        only_channels=only_channels,
-    )
-    for entry in skipped:
-        audit.append(
-            session, at=entry.at, actor=entry.actor, action=entry.action, subject=entry.subject, details=entry.details
+    @classmethod
+    def of(cls, situation: Situation) -> SituationRow:
+        assert situation.id is not None
+        return cls(
+            situation.id,
+            situation.kind,
+            situation.subject_key,
+            situation.order_id,
+            situation.incident_id,
+            situation.opened_at,
         )
-    if not routes:
-        return []
-    thread = repository.in_thread(session, customer_id=customer.id, thread_key=situation.subject_key)
-    # The thread's first email the customer got (or will get); a dropped, failed or merged one never
-    # arrived under its own Message-ID, so a reply to it would thread under nothing.
-    first_email = next(
-        (n for n in thread if n.channel == "email" and n.message_id and n.status in repository.LIVE), None
-    )
-    planned: list[Notice] = []
-    for route in routes:
-        notice = _compose(
-            session,
-            rt,
-            situation=situation,
-            stage=stage,
-            customer=customer,
-            subject=subject,
-            channel=route.channel,
-            recipient=route.recipient,
-            now=now,
-            next_update_at=next_update_at,
-            in_reply_to=first_email.message_id if first_email else None,
-            thread_subject=first_email.subject if first_email else None,
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    customer: Recipient
+    situation: SituationRow
+    stage: Stage
+    thread: Thread = ()
+    only_channels: frozenset[Channel] | None = None
+    next_update_at: datetime | None = None
+
+
+@dataclass
+class Planned:
+    """A batch's notices, ready to write: the rows, the ids to queue now, each request's audit entries."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    queue: list[int] = field(default_factory=list)
+    entries: list[list[Entry]] = field(default_factory=list)
+
+
+def write_notices(session: Session, planned: Planned) -> None:
+    """Insert the rows and queue those due now, in jobs sent once the transaction commits."""
+    insert_rows(session, Notice, planned.rows)
+    queue_for_delivery(session, planned.queue)
+
+
+class Planner:
+    """Plans notices batch after batch (one fan-out, or one event's warning); `plan`, then `write_notices`
+    after the situations the rows refer to, inside each transaction."""
+
+    def __init__(self, rt: Runtime, *, now: datetime) -> None:
+        self.rt = rt
+        self.now = now
+        self.composer = Composer(rt)
+        # Numbers this planner has planned a text to: a batch written by another thread (a fan-out's
+        # writer) may not have committed yet when the next one asks the database.
+        self._texted: set[str] = set()
+
+    def plan(
+        self,
+        session: Session,
+        requests: Sequence[PlanRequest],
+        *,
+        subject: Subject,
+        not_texted_by: Collection[int] = (),
+    ) -> Planned:
+        """Compose each request's notices (rows and, per request, audit entries, in `requests` order).
+
+        `not_texted_by`: pending texts that do not count as an earlier text to their number (the batch
+        drops them), for the STOP line on the first text.
+        """
+        self.composer.forget_templates()
+        planned = Planned()
+        suppressed = suppressions.for_subscribers(session, [request.customer for request in requests])
+        routed: list[tuple[Routing, list[Route]]] = []
+        for request in requests:
+            mine = suppressed.get(request.customer.id, {})
+            routing = routes_for(request.customer, {ch: suppressions.describe(row) for ch, row in mine.items()})
+            only = request.only_channels
+            routed.append((routing, [r for r in routing.routes if only is None or r.channel in only]))
+        ids = iter(allocate_ids(session, Notice, sum(len(routes) for _, routes in routed)))
+        numbers = {r.recipient for _, routes in routed for r in routes if r.channel == Channel.SMS}
+        texted = texted_numbers(session, numbers, excluding=not_texted_by) | (numbers & self._texted)
+        for request, (routing, routes) in zip(requests, routed, strict=True):
+            skipped = suppressed_entries(
+                at=self.now,
+                request=request,
+                routing=routing,
+                routed=bool(routes),
+                suppressed=suppressed.get(request.customer.id, {}),
+            )
+            first = first_email(request.thread)
+            planned.entries.append(
+                skipped
+                + [
+                    self._compose(session, planned, request, route, next(ids), subject, texted, first)
+                    for route in routes
+                ]
+            )
+        self._texted |= texted & numbers
+        return planned
+
+    def _compose(
+        self,
+        session: Session,
+        planned: Planned,
+        request: PlanRequest,
+        route: Route,
+        notice_id: int,
+        subject: Subject,
+        texted: set[str],
+        first: ThreadNotice | None,
+    ) -> Entry:
+        settings, now = self.rt.settings, self.now
+        customer, situation, stage, channel = request.customer, request.situation, request.stage, route.channel
+        send_at = now
+        if channel == Channel.SMS:
+            send_at = defer(now, timezone=customer.timezone, window=customer.quiet_hours or settings.quiet_hours)
+        row = _notice_row(notice_id, request, route, send_at=send_at, now=now)
+        row["in_reply_to"] = first.message_id if first else None
+        try:
+            composed = self.composer.compose(
+                session,
+                kind=situation.kind,
+                stage=stage,
+                channel=channel,
+                customer=customer,
+                situation=situation,
+                subject=subject,
+                now=send_at,  # worded for when it is read (a text held for quiet hours: the morning)
+                first_sms=channel == Channel.SMS and route.recipient not in texted,
+                thread_subject=first.subject if first else None,
+                next_update_at=request.next_update_at,
+            )
+            row.update(
+                template=composed.template,
+                locale=composed.locale,
+                subject=composed.subject,
+                body=composed.body,
+                html=composed.html,
+            )
+        except TemplateError as exc:
+            # Nothing is lost: the failure is on the row for staff to see, fix and resend.
+            row["status"], row["status_reason"] = NoticeStatus.FAILED, f"template error: {exc}"[:500]
+        if channel == Channel.EMAIL:
+            row["message_id"] = message_id_for(
+                settings, notice_id=notice_id, thread_key=situation.subject_key, customer_id=customer.id
+            )
+        pending = row["status"] == NoticeStatus.PENDING
+        if pending and channel == Channel.SMS:
+            texted.add(route.recipient)  # the next customer sharing this number gets no "reply STOP" again
+        if pending and not row["deferred"]:
+            row["enqueued_at"] = now
+            planned.queue.append(notice_id)
+        planned.rows.append(row)
+        return Entry(
+            at=now,
+            actor="system",
+            action="notice.failed" if not pending else ("notice.deferred" if row["deferred"] else "notice.planned"),
+            subject=f"notice:{notice_id}",
+            details={
+                "situation": situation.kind,
+                "stage": stage,
+                "channel": channel,
+                "customer_id": customer.id,
+                "send_at": _instant(send_at),  # what the audit log stores for it anyway, formatted once per value
+                "template": row["template"],
+                "reason": row["status_reason"] or ("recipient's quiet hours" if row["deferred"] else None),
+            },
         )
-        planned.append(notice)
-    return planned
+
+
+def _notice_row(
+    notice_id: int, request: PlanRequest, route: Route, *, send_at: datetime, now: datetime
+) -> dict[str, Any]:
+    """A pending notice's row before its words are composed (every column: one COPY takes them all)."""
+    situation = request.situation
+    return {
+        "id": notice_id,
+        "situation_id": situation.id,
+        "customer_id": request.customer.id,
+        "order_id": situation.order_id,
+        "incident_id": situation.incident_id,
+        "thread_key": situation.subject_key,
+        "situation": situation.kind,
+        "stage": request.stage,
+        "channel": route.channel,
+        "recipient": route.recipient,
+        "locale": request.customer.locale,
+        "template": "",
+        "subject": None,
+        "body": "",
+        "html": None,
+        "message_id": None,
+        "in_reply_to": None,
+        "status": NoticeStatus.PENDING,
+        "status_reason": None,
+        "send_at": send_at,
+        "deferred": send_at > now,
+        "enqueued_at": None,
+        "claimed_at": None,
+        "sent_at": None,
+        "provider_id": None,
+        "attempts": 0,
+        "merged_into": None,
+        "created_at": now,
+    }
 
 
 def suppressed_entries(
     *,
     at: datetime,
-    situation_id: int | None,
-    stage: str,
-    customer_id: str,
+    request: PlanRequest,
     routing: Routing,
     routed: bool,
-    suppressed: Mapping[str, ChannelSuppression],
-    only_channels: Collection[str] | None,
+    suppressed: Mapping[Channel, ChannelSuppression],
 ) -> list[Entry]:
-    """The `notice.suppressed` audit entries for one customer and stage (`plan_notices` and a fan-out).
+    """The `notice.suppressed` audit entries for one customer and stage.
 
     With no channel left (`routed` false), one entry says why none goes. Otherwise the other channels
     still go, and each channel skipped for a suppression gets an entry, so staff can see why on the
@@ -117,173 +275,22 @@ def suppressed_entries(
             at=at,
             actor="system",
             action="notice.suppressed",
-            subject=f"situation:{situation_id}",
-            details={"stage": stage, "customer_id": customer_id, **details},
+            subject=f"situation:{request.situation.id}",
+            details={"stage": request.stage, "customer_id": request.customer.id, **details},
         )
 
     if not routed:
         return [entry(reason="; ".join(routing.skipped.values()) or "customer consented to no channel we use")]
+    only = request.only_channels
     return [
         entry(channel=channel, reason=routing.skipped.get(channel, suppressions.describe(row)), suppression_id=row.id)
         for channel, row in suppressed.items()
-        if only_channels is None or channel in only_channels
+        if only is None or channel in only
     ]
 
 
-def _compose(
-    session: Session,
-    rt: Runtime,
-    *,
-    situation: Situation,
-    stage: str,
-    customer: Customer,
-    subject: Subject,
-    channel: ChannelName,
-    recipient: str,
-    now: datetime,
-    next_update_at: datetime | None,
-    in_reply_to: str | None,
-    thread_subject: str | None = None,
-) -> Notice:
-    send_at = now
-    if channel == "sms":
-        send_at = defer(now, timezone=customer.timezone, window=customer.quiet_hours or rt.settings.quiet_hours)
-    notice = Notice(
-        situation_id=situation.id or 0,
-        customer_id=customer.id,
-        order_id=situation.order_id,
-        incident_id=situation.incident_id,
-        thread_key=situation.subject_key,
-        situation=situation.kind,
-        stage=stage,
-        channel=channel,
-        recipient=recipient,
-        locale=customer.locale,
-        template="",
-        body="",
-        send_at=send_at,
-        deferred=send_at > now,
-        in_reply_to=in_reply_to,
-        created_at=now,
-    )
-    try:
-        render_notice(
-            session,
-            rt,
-            notice,
-            situation=situation,
-            customer=customer,
-            subject=subject,
-            now=send_at,  # worded for when it is read: a text held overnight says "tomorrow" of the right day
-            next_update_at=next_update_at,
-            thread_subject=thread_subject,
-        )
-    except TemplateError as exc:
-        # Nothing is lost: the failure is on the row for staff to see, fix and resend.
-        notice.status, notice.status_reason = NoticeStatus.FAILED, f"template error: {exc}"[:500]
-    session.add(notice)
-    session.flush()
-    if channel == "email":
-        notice.message_id = _message_id(rt, notice)
-    audit.append(
-        session,
-        at=now,
-        actor="system",
-        action="notice.failed"
-        if notice.status == NoticeStatus.FAILED
-        else ("notice.deferred" if notice.deferred else "notice.planned"),
-        subject=f"notice:{notice.id}",
-        details={
-            "situation": situation.kind,
-            "stage": stage,
-            "channel": channel,
-            "customer_id": customer.id,
-            "send_at": send_at,
-            "template": notice.template,
-            "reason": notice.status_reason or ("recipient's quiet hours" if notice.deferred else None),
-        },
-    )
-    if notice.status == NoticeStatus.PENDING and not notice.deferred:
-        notice.enqueued_at = now
-        enqueue_after_commit(session, DELIVER_ACTOR, notice.id)
-    return notice
-
-
-def render_notice(
-    session: Session,
-    rt: Runtime,
-    notice: Notice,
-    *,
-    situation: Situation,
-    customer: Customer,
-    subject: Subject,
-    now: datetime,
-    next_update_at: datetime | None = None,
-    thread_subject: str | None = None,
-    not_texted_by: Collection[int] = (),
-) -> None:
-    """Fill the notice's template, subject and body for its situation, stage and channel, as of `now`.
-
-    Raises TemplateError. `not_texted_by`: pending notices that do not count as an earlier text to the
-    number (those being merged into this one), for the STOP line on the first text.
-    """
-    channel: ChannelName = "sms" if notice.channel == "sms" else "email"
-    resolved = rt.templates.resolve(
-        session, situation=situation.kind, stage=notice.stage, channel=channel, locale=customer.locale
-    )
-    context = build_context(
-        settings=rt.settings,
-        customer=customer,
-        situation=situation,
-        stage=notice.stage,
-        locale=resolved.locale,
-        now=now,
-        order=subject.order,
-        shipment=subject.shipment,
-        incident=subject.incident,
-        next_update_at=next_update_at,
-        first_sms=channel == "sms"
-        and not repository.has_texted(session, recipient=notice.recipient, excluding=not_texted_by),
-        unsubscribe_url=unsubscribe_url(rt.settings, customer.id) if channel == "email" else None,
-    )
-    rendered = render_message(
-        resolved.sources,
-        context,
-        channel=channel,
-        locale=resolved.locale,
-        timezone=customer.timezone,
-    )
-    notice.template, notice.locale = resolved.label, resolved.locale
-    notice.subject, notice.body, notice.html = rendered.subject, rendered.text, rendered.html
-    if channel == "email" and notice.in_reply_to and thread_subject:
-        notice.subject = reply_subject(thread_subject)[:500]  # same conversation in every mail client
-
-
-def subject_for(session: Session, situation: Situation) -> Subject:
-    """What a situation is about, read back from the database (for a notice rendered again later)."""
-    order = session.get(Order, situation.order_id) if situation.order_id else None
-    shipment = None
-    if order is not None:
-        # The notice does not record which parcel it was about; the latest scanned one is the best guess.
-        shipment = session.exec(
-            select(Shipment)
-            .where(Shipment.order_id == order.id)
-            .order_by(col(Shipment.updated_at).desc(), col(Shipment.id).desc())
-            .limit(1)
-        ).first()
-    incident = session.get(Incident, situation.incident_id) if situation.incident_id else None
-    return Subject(order=order, shipment=shipment, incident=incident)
-
-
-def _message_id(rt: Runtime, notice: Notice) -> str:
-    """The Message-ID an email notice goes out with (needs the notice's id: flush first)."""
-    return message_id_for(
-        rt.settings, notice_id=notice.id or 0, thread_key=notice.thread_key, customer_id=notice.customer_id
-    )
-
-
 def message_id_for(settings: Settings, *, notice_id: int, thread_key: str, customer_id: str) -> str:
-    """The email's Message-ID; the bulk planner (engine/notices/bulk.py) makes the same ones."""
+    """The Message-ID an email notice goes out with."""
     sender = settings.email_from
     domain = sender.rsplit("@", 1)[-1].strip("> ") if "@" in sender else "localhost"
     token = hashlib.sha256(f"{thread_key}:{customer_id}".encode()).hexdigest()[:12]

@@ -8,50 +8,30 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, or_, select, update
 
-from engine.compose.seeds import DIGEST
 from engine.db import row_locks
-from engine.models import Notice, NoticeStatus
+from engine.models import Notice
 from engine.policy.frequency import UNCAPPED_STAGES
-
-WARNING_STAGES = ("initial", "update")
-LIVE = (NoticeStatus.PENDING, NoticeStatus.SENDING, NoticeStatus.SENT)
+from engine.vocabulary import LIVE, WARNING_STAGES, Channel, NoticeStatus, SituationKind
 
 
-def in_thread(session: Session, *, customer_id: str, thread_key: str) -> list[Notice]:
-    statement = (
-        select(Notice)
-        .where(Notice.customer_id == customer_id, Notice.thread_key == thread_key)
-        .order_by(col(Notice.id))
-    )
-    return list(session.exec(statement).all())
+def texted_numbers(session: Session, numbers: Collection[str], *, excluding: Collection[int] = ()) -> set[str]:
+    """The numbers among `numbers` that already have a live text (pending, sending or sent), not counting
+    the notices `excluding` (ones being dropped or merged right now).
 
-
-def effective_statuses(session: Session, notices: list[Notice]) -> dict[int, str]:
-    """Each notice's status as the customer experiences it, by id.
-
-    A `merged` notice went out (or not) inside the notice it was merged into, so it takes that notice's
-    status. Merging is one level deep: only notices never attempted are merged, and the carrier is
-    claimed at once, so a carrier is never merged again.
-    """
-    carriers = {n.merged_into for n in notices if n.status == NoticeStatus.MERGED and n.merged_into is not None}
-    carried: dict[int, str] = {}
-    if carriers:
-        rows = session.exec(select(Notice.id, Notice.status).where(col(Notice.id).in_(carriers))).all()
-        carried = {notice_id: status for notice_id, status in rows if notice_id is not None}
+    Filtered in SQL on the recipient alone (see `engine.notices.threads.load_threads` for why)."""
+    if not numbers:
+        return set()
+    rows = session.exec(
+        select(Notice.id, Notice.recipient, Notice.channel, Notice.status).where(
+            col(Notice.recipient).in_(list(numbers))
+        )
+    ).all()
+    skip = set(excluding)
     return {
-        n.id: carried.get(n.merged_into or 0, NoticeStatus.DROPPED) if n.status == NoticeStatus.MERGED else n.status
-        for n in notices
-        if n.id is not None
+        recipient
+        for notice_id, recipient, channel, status in rows
+        if channel == Channel.SMS and status in LIVE and notice_id not in skip
     }
-
-
-def has_texted(session: Session, *, recipient: str, excluding: Collection[int] = ()) -> bool:
-    statement = select(Notice.id).where(
-        Notice.channel == "sms", Notice.recipient == recipient, col(Notice.status).in_(LIVE)
-    )
-    if excluding:
-        statement = statement.where(col(Notice.id).not_in(list(excluding)))
-    return session.exec(statement.limit(1)).first() is not None
 
 
 def get_for_claim(session: Session, notice_id: int) -> Notice | None:
@@ -120,8 +100,8 @@ def merge_candidate(now: datetime) -> tuple[ColumnElement[bool], ...]:
     deep; a digest is already merged."""
     return (
         col(Notice.status) == NoticeStatus.PENDING,
-        col(Notice.stage).in_(WARNING_STAGES),
-        col(Notice.situation) != DIGEST,
+        col(Notice.stage).in_(sorted(WARNING_STAGES)),
+        col(Notice.situation) != SituationKind.DIGEST,
         col(Notice.attempts) == 0,
         col(Notice.send_at) <= now,
     )

@@ -6,19 +6,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.channels import CHANNELS, ChannelName
+from engine.vocabulary import Channel
 
 
 @dataclass(frozen=True)
 class Route:
-    channel: ChannelName
+    channel: Channel
     recipient: str
 
 
 @dataclass(frozen=True)
 class Routing:
     routes: list[Route]
-    skipped: dict[str, str]  # channel → why it is not used
+    skipped: dict[Channel, str]  # channel → why it is not used
 
 
 class Contactable(Protocol):
@@ -34,16 +34,16 @@ class Contactable(Protocol):
     def email_opted_out(self) -> bool: ...
 
 
-def routes_for(customer: Contactable, suppressed: Mapping[str, str] | None = None) -> Routing:
+def routes_for(customer: Contactable, suppressed: Mapping[Channel, str] | None = None) -> Routing:
     """`suppressed`: channel → why the customer's address on it is on the suppression list (the caller
     looks it up, so this stays a pure decision)."""
     suppressed = suppressed or {}
     routes: list[Route] = []
-    skipped: dict[str, str] = {}
-    for channel in CHANNELS:
+    skipped: dict[Channel, str] = {}
+    for channel in Channel:
         if channel not in customer.channels:
             continue
-        if channel == "email":
+        if channel == Channel.EMAIL:
             if customer.email_opted_out:
                 skipped[channel] = "customer unsubscribed from email"
             elif not customer.email:
@@ -51,12 +51,12 @@ def routes_for(customer: Contactable, suppressed: Mapping[str, str] | None = Non
             elif channel in suppressed:
                 skipped[channel] = suppressed[channel]
             else:
-                routes.append(Route("email", customer.email))
+                routes.append(Route(Channel.EMAIL, customer.email))
         else:
             if not customer.phone:
                 skipped[channel] = "no phone number on file"
             elif channel in suppressed:
                 skipped[channel] = suppressed[channel]
             else:
-                routes.append(Route("sms", customer.phone))
+                routes.append(Route(Channel.SMS, customer.phone))
     return Routing(routes, skipped)

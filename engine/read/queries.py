@@ -10,6 +10,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from engine.models import AuditEntry, ChannelSuppression, InboundEvent, Notice, Situation
 from engine.suppressions.addresses import normalize
+from engine.vocabulary import Channel
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -78,7 +79,7 @@ def list_suppressions(session: Session, f: Filters) -> Page:
     q = _eq(q, ChannelSuppression.channel, f.channel)
     q = _eq(q, ChannelSuppression.source, f.source)
     if f.address:
-        spellings = {normalize(channel, f.address) for channel in ("email", "sms")}
+        spellings = {normalize(channel, f.address) for channel in Channel}
         q = q.where(col(ChannelSuppression.address).in_(sorted(spellings)))
     if f.since:
         q = q.where(ChannelSuppression.created_at >= f.since)

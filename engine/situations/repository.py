@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from engine.db import row_locks
-from engine.models import Situation, SituationStatus
+from engine.models import Situation
+from engine.vocabulary import SituationStatus
 
 
 def find(session: Session, *, customer_id: str, subject_key: str, kind: str) -> Situation | None:
@@ -55,3 +58,32 @@ def open_about(session: Session, *, subject_key: str, kind: str, after_id: int, 
     if row_locks(session):
         statement = statement.with_for_update()
     return list(session.exec(statement).all())
+
+
+def about_subject(
+    session: Session, customer_ids: Sequence[str], subject_key: str, *, lock: bool = True, id_range: bool = False
+) -> list[Situation]:
+    """The customers' situations about the subject, in id order, locked on PostgreSQL (unless `lock` is
+    false).
+
+    Found by customer id alone and the subject checked here — a fan-out's own rows make `subject_key`
+    the least selective column there is (see `engine.notices.threads.load_threads`) — then only the
+    matching rows are locked, by primary key. `id_range`: the customers are a run in id order (a fan-out's
+    batch of subscribers), read with one index range instead of an IN list's thousand probes.
+    """
+    if not customer_ids:
+        return []
+    wanted = set(customer_ids)
+    where = (
+        (col(Situation.customer_id) >= min(wanted)) & (col(Situation.customer_id) <= max(wanted))
+        if id_range
+        else col(Situation.customer_id).in_(list(customer_ids))
+    )
+    candidates = session.execute(select(Situation.id, Situation.customer_id, Situation.subject_key).where(where)).all()
+    ids = [situation_id for situation_id, customer, key in candidates if key == subject_key and customer in wanted]
+    if not ids:
+        return []
+    statement = select(Situation).where(col(Situation.id).in_(ids)).order_by(col(Situation.id))
+    if lock and row_locks(session):
+        statement = statement.with_for_update()
+    return [s for s in session.exec(statement).all() if s.subject_key == subject_key]

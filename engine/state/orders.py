@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from engine.db import insert_if_absent, row_locks
 from engine.events.schema import CanonicalEvent, OrderBody, ShipmentBody
@@ -145,3 +145,17 @@ def _apply_scan(shipment: Shipment, body: ShipmentBody, at: datetime) -> None:
         shipment.message = body.message[:500]
     if body.status == "delivered" and shipment.delivered_at is None:
         shipment.delivered_at = at
+
+
+def latest_shipment(session: Session, order_id: str) -> Shipment | None:
+    """The order's most recently scanned parcel (what an order's warning is about)."""
+    return session.exec(_LATEST_SHIPMENT, params={"order_id": order_id}).first()
+
+
+# Built once: read for every order change and scheduled check.
+_LATEST_SHIPMENT = (
+    select(Shipment)
+    .where(Shipment.order_id == bindparam("order_id"))
+    .order_by(col(Shipment.updated_at).desc(), col(Shipment.id).desc())
+    .limit(1)
+)

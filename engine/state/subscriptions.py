@@ -11,7 +11,7 @@ from sqlalchemy import select as select_columns
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
-from engine.bulkdb import table_of
+from engine.db.bulk import table_of
 from engine.models import Customer, CustomerComponent
 from engine.models.customers import first_name_of
 

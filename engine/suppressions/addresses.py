@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from engine.logmask import mask_email, mask_phone
+from engine.vocabulary import Channel
 
 # Separators people and feeds put inside phone numbers; none of them is part of the number.
 PHONE_SEPARATORS = (" ", "\t", "(", ")", ".", "-", "/")
@@ -26,10 +27,10 @@ def normalize_email(raw: str) -> str:
     return raw.strip().lower()
 
 
-def normalize(channel: str, address: str) -> str:
-    return normalize_email(address) if channel == "email" else normalize_phone(address)
+def normalize(channel: Channel, address: str) -> str:
+    return normalize_email(address) if channel == Channel.EMAIL else normalize_phone(address)
 
 
-def masked(channel: str, address: str) -> str:
+def masked(channel: Channel, address: str) -> str:
     """For logs and the audit log: enough to recognise, not enough to contact."""
-    return mask_email(address) if channel == "email" else mask_phone(address)
+    return mask_email(address) if channel == Channel.EMAIL else mask_phone(address)

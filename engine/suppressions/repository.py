@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func
@@ -9,32 +10,26 @@ from sqlmodel import Session, and_, col, or_, select
 
 from engine.db import insert_if_absent
 from engine.models import ChannelSuppression
+from engine.vocabulary import Channel
 
 
-def find(session: Session, *, channel: str, address: str) -> ChannelSuppression | None:
+def find(session: Session, *, channel: Channel, address: str) -> ChannelSuppression | None:
     statement = select(ChannelSuppression).where(
         ChannelSuppression.channel == channel, ChannelSuppression.address == address
     )
     return session.exec(statement).first()
 
 
-def find_any(session: Session, routes: list[tuple[str, str]]) -> dict[str, ChannelSuppression]:
-    """The suppressions among these (channel, address) pairs, by channel; one query for all of them."""
-    if not routes:
-        return {}
-    statement = select(ChannelSuppression).where(
-        or_(*(and_(ChannelSuppression.channel == c, ChannelSuppression.address == a) for c, a in routes))
-    )
-    return {row.channel: row for row in session.exec(statement).all()}
-
-
-def find_addresses(session: Session, *, emails: list[str], phones: list[str]) -> list[ChannelSuppression]:
-    """The suppressions among these email addresses and phone numbers (one query, e.g. per fan-out batch)."""
-    clauses = []
-    if emails:
-        clauses.append(and_(ChannelSuppression.channel == "email", col(ChannelSuppression.address).in_(emails)))
-    if phones:
-        clauses.append(and_(ChannelSuppression.channel == "sms", col(ChannelSuppression.address).in_(phones)))
+def find_routes(session: Session, routes: Iterable[tuple[Channel, str]]) -> list[ChannelSuppression]:
+    """The suppressions among these (channel, normalised address) routes, in one query (e.g. per batch)."""
+    wanted: dict[Channel, set[str]] = {}
+    for channel, address in routes:
+        if address:
+            wanted.setdefault(channel, set()).add(address)
+    clauses = [
+        and_(ChannelSuppression.channel == channel, col(ChannelSuppression.address).in_(sorted(addresses)))
+        for channel, addresses in wanted.items()
+    ]
     if not clauses:
         return []
     return list(session.exec(select(ChannelSuppression).where(or_(*clauses))).all())

@@ -18,29 +18,23 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from engine import audit
-from engine.models import ChannelSuppression, Customer, Notice, NoticeStatus
+from engine.models import ChannelSuppression, Customer, Notice
 from engine.notices.dropping import drop_notice
 from engine.suppressions import repository
 from engine.suppressions.addresses import PHONE_SEPARATORS, masked, normalize
+from engine.vocabulary import Channel, NoticeStatus, SuppressionKind
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("customer", "twilio", "smtp", "staff", "migration")
-
-
 REFUSAL_WINDOW = timedelta(hours=1)
-# Twilio's answers that the number itself can never take a text: trying again tomorrow fails the same way.
-# Delivery suppresses the number with the reason "twilio <code>: <meaning>".
-TWILIO_CANNOT_TEXT = {"21211": "not a valid phone number", "21614": "not a mobile number"}
 
 
 def describe(row: ChannelSuppression) -> str:
     """Why a route is skipped, in the words staff read on notices and in the audit log."""
-    if row.channel == "sms" and row.reason.startswith(tuple(f"twilio {code}" for code in TWILIO_CANNOT_TEXT)):
-        return f"number cannot receive texts ({row.reason})"
-    if row.channel == "sms":
-        return f"number opted out of SMS ({row.reason})"
-    if row.source == "smtp":
+    undeliverable = row.kind == SuppressionKind.UNDELIVERABLE
+    if row.channel == Channel.SMS:
+        return f"number {'cannot receive texts' if undeliverable else 'opted out of SMS'} ({row.reason})"
+    if undeliverable:
         return f"email address undeliverable ({row.reason})"
     return f"{row.channel} address suppressed by {row.source} ({row.reason})"
 
@@ -92,10 +86,11 @@ class RefusalLimit:
 def suppress(
     session: Session,
     *,
-    channel: str,
+    channel: Channel,
     address: str,
     reason: str,
     source: str,
+    kind: SuppressionKind,
     actor: str,
     at: datetime,
 ) -> ChannelSuppression | None:
@@ -109,7 +104,9 @@ def suppress(
         return None
     row = repository.add_if_absent(
         session,
-        ChannelSuppression(channel=channel, address=normalised, reason=reason[:500], source=source[:32], created_at=at),
+        ChannelSuppression(
+            channel=channel, address=normalised, reason=reason[:500], source=source[:32], kind=kind, created_at=at
+        ),
     )
     if row is None:
         return None
@@ -119,14 +116,20 @@ def suppress(
         actor=actor,
         action="suppression.added",
         subject=f"suppression:{row.id}",
-        details={"channel": channel, "address": masked(channel, normalised), "source": source, "reason": row.reason},
+        details={
+            "channel": channel,
+            "address": masked(channel, normalised),
+            "source": source,
+            "kind": kind,
+            "reason": row.reason,
+        },
     )
     _drop_pending(session, channel=channel, address=address, normalised=normalised, at=at, reason=describe(row))
     log.info("%s suppressed for %s (%s)", channel, masked(channel, normalised), source)
     return row
 
 
-def lift(session: Session, *, channel: str, address: str, actor: str, at: datetime, reason: str) -> bool:
+def lift(session: Session, *, channel: Channel, address: str, actor: str, at: datetime, reason: str) -> bool:
     """Remove the suppression of this route, if any; returns whether there was one."""
     row = repository.find(session, channel=channel, address=normalize(channel, address))
     if row is None:
@@ -164,17 +167,12 @@ def _remove(session: Session, row: ChannelSuppression, *, actor: str, at: dateti
     log.info("%s suppression lifted for %s", row.channel, masked(row.channel, row.address))
 
 
-def for_customer(session: Session, customer: Customer) -> dict[str, ChannelSuppression]:
-    """The suppressed routes among the customer's current addresses, by channel (one query, or none)."""
-    routes: list[tuple[str, str]] = []
-    if customer.email and "email" in customer.channels:
-        routes.append(("email", normalize("email", customer.email)))
-    if customer.phone and "sms" in customer.channels:
-        routes.append(("sms", normalize("sms", customer.phone)))
-    return repository.find_any(session, routes)
+def for_customer(session: Session, customer: Addressed) -> dict[Channel, ChannelSuppression]:
+    """The suppressed routes among the customer's current addresses, by channel."""
+    return for_subscribers(session, [customer]).get(customer.id, {})
 
 
-class _Addressed(Protocol):
+class Addressed(Protocol):
     @property
     def id(self) -> str: ...
     @property
@@ -185,21 +183,24 @@ class _Addressed(Protocol):
     def channels(self) -> list[str]: ...
 
 
-def for_subscribers(session: Session, customers: Iterable[_Addressed]) -> dict[str, dict[str, ChannelSuppression]]:
-    """Customer id → channel → the suppression on that route, for a whole fan-out batch in one query."""
-    by_address: dict[tuple[str, str], list[str]] = {}
+def _addresses(customer: Addressed) -> list[tuple[Channel, str]]:
+    """The customer's routes (channel, normalised address) on the channels they consented to."""
+    routes = []
+    if customer.email and Channel.EMAIL in customer.channels:
+        routes.append((Channel.EMAIL, normalize(Channel.EMAIL, customer.email)))
+    if customer.phone and Channel.SMS in customer.channels:
+        routes.append((Channel.SMS, normalize(Channel.SMS, customer.phone)))
+    return [(channel, address) for channel, address in routes if address]
+
+
+def for_subscribers(session: Session, customers: Iterable[Addressed]) -> dict[str, dict[Channel, ChannelSuppression]]:
+    """Customer id → channel → the suppression on that route, for a whole batch in one query."""
+    by_address: dict[tuple[Channel, str], list[str]] = {}
     for customer in customers:
-        if customer.email and "email" in customer.channels:
-            by_address.setdefault(("email", normalize("email", customer.email)), []).append(customer.id)
-        if customer.phone and "sms" in customer.channels:
-            by_address.setdefault(("sms", normalize("sms", customer.phone)), []).append(customer.id)
-    rows = repository.find_addresses(
-        session,
-        emails=[address for channel, address in by_address if channel == "email" and address],
-        phones=[address for channel, address in by_address if channel == "sms" and address],
-    )
-    found: dict[str, dict[str, ChannelSuppression]] = {}
-    for row in rows:
+        for route in _addresses(customer):
+            by_address.setdefault(route, []).append(customer.id)
+    found: dict[str, dict[Channel, ChannelSuppression]] = {}
+    for row in repository.find_routes(session, by_address):
         for customer_id in by_address.get((row.channel, row.address), []):
             found.setdefault(customer_id, {})[row.channel] = row
     return found
@@ -208,22 +209,13 @@ def for_subscribers(session: Session, customers: Iterable[_Addressed]) -> dict[s
 def for_notices(session: Session, notices: Iterable[Notice]) -> dict[int, ChannelSuppression]:
     """Notice id → the suppression that stops it, for a batch of claims in one query."""
     wanted = {(n.id or 0): (n.channel, normalize(n.channel, n.recipient)) for n in notices}
-    rows = repository.find_addresses(
-        session,
-        emails=sorted({a for c, a in wanted.values() if c == "email" and a}),
-        phones=sorted({a for c, a in wanted.values() if c == "sms" and a}),
-    )
-    by_route = {(row.channel, row.address): row for row in rows}
+    by_route = {(row.channel, row.address): row for row in repository.find_routes(session, wanted.values())}
     return {notice_id: by_route[route] for notice_id, route in wanted.items() if route in by_route}
-
-
-def for_recipient(session: Session, *, channel: str, recipient: str) -> ChannelSuppression | None:
-    return repository.find(session, channel=channel, address=normalize(channel, recipient))
 
 
 def customers_with_phone(session: Session, phone: str) -> list[Customer]:
     """Every customer whose number is this one, however each was spelled (`+55 11 98765-4321`)."""
-    normalised = normalize("sms", phone)
+    normalised = normalize(Channel.SMS, phone)
     if not normalised:
         return []
     spellings = {normalised, "00" + normalised[1:] if normalised.startswith("+") else normalised}
@@ -238,10 +230,12 @@ def _digits_only(column: Any) -> Any:
     return column
 
 
-def _drop_pending(session: Session, *, channel: str, address: str, normalised: str, at: datetime, reason: str) -> None:
+def _drop_pending(
+    session: Session, *, channel: Channel, address: str, normalised: str, at: datetime, reason: str
+) -> None:
     recipient = (
         func.lower(col(Notice.recipient)) == normalised
-        if channel == "email"
+        if channel == Channel.EMAIL
         else col(Notice.recipient).in_(sorted({address, normalised}))
     )
     statement = select(Notice).where(Notice.channel == channel, Notice.status == NoticeStatus.PENDING, recipient)

@@ -8,7 +8,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 
-from engine.channels import OutboundMessage
+from engine.delivery.channel import OutboundMessage
 from engine.errors import TemplateError
 
 # Headers this module owns; letting `message.headers` set them would produce duplicates or break MIME.
@@ -28,6 +28,8 @@ RESERVED_HEADERS = frozenset(
         "MIME-Version",
         "Content-Type",
         "Content-Transfer-Encoding",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
     )
 )
 # RFC 5322 §2.2: a field name is printable US-ASCII except the colon.
@@ -76,6 +78,11 @@ def build_email(message: OutboundMessage, *, sender: str, reply_to: str | None, 
         thread_id = f"<{_bare_id(message.in_reply_to, 'In-Reply-To')}>"
         msg["In-Reply-To"] = thread_id
         msg["References"] = thread_id
+    if message.unsubscribe_url:
+        # RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs to the link.
+        _check_header("List-Unsubscribe", message.unsubscribe_url)
+        msg["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     for name, value in message.headers.items():
         msg[name] = value
 

@@ -8,8 +8,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.channels import ChannelName, OutboundMessage, SendResult
 from engine.clock import Clock, SystemClock
+from engine.delivery.channel import OutboundMessage, SendResult
+from engine.vocabulary import Channel
 from integrations.channels.email_message import build_email, to_wire
 
 DEFAULT_SENDER = "Forewarn <notices@localhost>"
@@ -18,7 +19,8 @@ DEFAULT_SENDER = "Forewarn <notices@localhost>"
 class FileEmailChannel:
     """Writes `<outbox_dir>/<notice_id>.eml`; a redelivered notice overwrites its own file."""
 
-    name: ChannelName = "email"
+    name = Channel.EMAIL
+    provider = "file"
 
     def __init__(
         self,
@@ -45,9 +47,10 @@ class FileEmailChannel:
 
 
 class FileSmsChannel:
-    """Writes `<sms_dir>/<notice_id>.json` with the recipient, text, callback and segment count."""
+    """Writes `<sms_dir>/<notice_id>.json` with the recipient, text and segment count."""
 
-    name: ChannelName = "sms"
+    name = Channel.SMS
+    provider = "file"
 
     def __init__(
         self,
@@ -63,7 +66,6 @@ class FileSmsChannel:
         record = {
             "to": message.recipient,
             "body": message.body,
-            "status_callback": message.status_callback,
             "segments": self.count_segments(message.body) if self.count_segments else None,
         }
         data = (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

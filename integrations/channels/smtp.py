@@ -12,8 +12,9 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from engine.channels import ChannelName, OutboundMessage, SendResult
 from engine.clock import Clock
+from engine.delivery.channel import OutboundMessage, SendResult
+from engine.vocabulary import Channel
 from integrations.channels.email_message import build_email, message_id_of, to_wire
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 class SmtpChannel:
     """Sends through one SMTP relay; idle connections wait in a pool for the next send."""
 
-    name: ChannelName = "email"
+    name = Channel.EMAIL
+    provider = "smtp"
 
     def __init__(
         self,
@@ -194,9 +196,12 @@ _MAILBOX_CODES = frozenset({550, 551, 553})
 def _by_code(code: int, reply: bytes | str, *, at_recipient: bool, sender: bool = False) -> SendResult:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     error = f"{code} {' '.join(text.split())}".strip()
+    enhanced = _ENHANCED.match(text)
+    reply_code = f"{code} {'.'.join(enhanced.groups())}" if enhanced else str(code)
     if 500 <= code <= 599:
-        return SendResult.rejected(error, address_rejected=not sender and _address_gone(code, text, at_recipient))
-    return SendResult.transient(error)
+        gone = not sender and _address_gone(code, text, at_recipient)
+        return SendResult.rejected(error, code=reply_code, address_rejected=gone, address_note=error if gone else None)
+    return SendResult.transient(error, code=reply_code)
 
 
 def _address_gone(code: int, text: str, at_recipient: bool) -> bool:

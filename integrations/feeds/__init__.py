@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from engine.config import Settings
-from engine.feeds import Feed
+from engine.inbound.feed import Feed
+from engine.vocabulary import FeedSource
 from integrations.feeds.aftership import AfterShipFeed
 from integrations.feeds.alertmanager import AlertmanagerFeed
 from integrations.feeds.easypost import EasyPostFeed
@@ -12,40 +13,39 @@ from integrations.feeds.pagerduty import PagerDutyFeed
 from integrations.feeds.shopify import ShopifyFeed
 from integrations.feeds.statuspage import StatuspageFeed
 
-KNOWN_SOURCES = ("shopify", "easypost", "aftership", "statuspage", "alertmanager", "pagerduty", "events")
 
-
-def build_feeds(settings: Settings) -> dict[str, Feed]:
-    """Feeds whose secret or token is configured; an unconfigured source answers 401."""
-    feeds: dict[str, Feed] = {}
-    secret = settings.webhook_secret("events")
+def build_feeds(settings: Settings) -> dict[FeedSource, Feed]:
+    """Feeds whose secret or token is configured (`FeedSource.signed` says which); an unconfigured source
+    answers 401."""
+    feeds: dict[FeedSource, Feed] = {}
+    secret = settings.webhook_secret(FeedSource.EVENTS)
     if secret:
-        feeds["events"] = CanonicalEventsFeed(
+        feeds[FeedSource.EVENTS] = CanonicalEventsFeed(
             secret, tolerance_seconds=settings.webhook_tolerance_delta.total_seconds()
         )
-    secret = settings.webhook_secret("shopify")
+    secret = settings.webhook_secret(FeedSource.SHOPIFY)
     if secret:
-        feeds["shopify"] = ShopifyFeed(
+        feeds[FeedSource.SHOPIFY] = ShopifyFeed(
             secret,
             promise_attribute=settings.shopify_promise_attribute,
             shipping_days=settings.shopify_shipping_days,
             default_days=settings.shopify_default_days,
         )
-    secret = settings.webhook_secret("easypost")
+    secret = settings.webhook_secret(FeedSource.EASYPOST)
     if secret:
-        feeds["easypost"] = EasyPostFeed(secret)
-    secret = settings.webhook_secret("aftership")
+        feeds[FeedSource.EASYPOST] = EasyPostFeed(secret)
+    secret = settings.webhook_secret(FeedSource.AFTERSHIP)
     if secret:
-        feeds["aftership"] = AfterShipFeed(secret)
-    secret = settings.webhook_secret("pagerduty")
+        feeds[FeedSource.AFTERSHIP] = AfterShipFeed(secret)
+    secret = settings.webhook_secret(FeedSource.PAGERDUTY)
     if secret:
-        feeds["pagerduty"] = PagerDutyFeed(secret, component_map=settings.pagerduty_component_map)
-    token = settings.webhook_token("statuspage")
+        feeds[FeedSource.PAGERDUTY] = PagerDutyFeed(secret, component_map=settings.pagerduty_component_map)
+    token = settings.webhook_token(FeedSource.STATUSPAGE)
     if token:
-        feeds["statuspage"] = StatuspageFeed(token, component_map=settings.statuspage_component_map)
-    token = settings.webhook_token("alertmanager")
+        feeds[FeedSource.STATUSPAGE] = StatuspageFeed(token, component_map=settings.statuspage_component_map)
+    token = settings.webhook_token(FeedSource.ALERTMANAGER)
     if token:
-        feeds["alertmanager"] = AlertmanagerFeed(
+        feeds[FeedSource.ALERTMANAGER] = AlertmanagerFeed(
             token,
             component_labels=settings.alertmanager_component_labels.split(","),
             component_map=settings.alertmanager_component_map,

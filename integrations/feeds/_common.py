@@ -14,7 +14,7 @@ from typing import Any
 from engine.clock import format_instant, parse_instant
 from engine.errors import InvalidEvent, SignatureError
 from engine.events.schema import CanonicalEvent, parse_event
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
 from integrations.feeds.events import decode_json
 
 Json = dict[str, Any]

@@ -7,7 +7,8 @@ from typing import Any
 
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
+from engine.vocabulary import FeedSource
 from integrations.feeds._common import (
     Json,
     canonical,
@@ -63,7 +64,7 @@ ESTIMATES = (
 
 
 class AfterShipFeed:
-    source = "aftership"
+    source = FeedSource.AFTERSHIP
 
     def __init__(self, secret: str) -> None:
         self._secret = secret

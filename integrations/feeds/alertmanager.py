@@ -8,7 +8,8 @@ from datetime import datetime
 
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
+from engine.vocabulary import FeedSource
 from integrations.feeds._common import (
     Json,
     canonical,
@@ -34,7 +35,7 @@ SEVERITY = {
 
 
 class AlertmanagerFeed:
-    source = "alertmanager"
+    source = FeedSource.ALERTMANAGER
 
     def __init__(
         self,

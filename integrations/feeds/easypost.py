@@ -8,7 +8,8 @@ from typing import Any
 
 from engine.errors import InvalidEvent, SignatureError
 from engine.events.schema import CanonicalEvent
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
+from engine.vocabulary import FeedSource
 from integrations.feeds._common import (
     Json,
     canonical,
@@ -56,7 +57,7 @@ PREFIX = "hmac-sha256-hex="
 
 
 class EasyPostFeed:
-    source = "easypost"
+    source = FeedSource.EASYPOST
 
     def __init__(self, secret: str) -> None:
         # EasyPost signs with the NFKD form of the secret (its client libraries do the same).

@@ -6,12 +6,13 @@ import json
 
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_events
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
+from engine.vocabulary import FeedSource
 from integrations.feeds import standard_webhooks
 
 
 class CanonicalEventsFeed:
-    source = "events"
+    source = FeedSource.EVENTS
 
     def __init__(self, secret: str, *, tolerance_seconds: float = 300.0) -> None:
         standard_webhooks.secret_bytes(secret)  # fail at start-up, not on the first request

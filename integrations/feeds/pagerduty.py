@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 from engine.errors import InvalidEvent, SignatureError
 from engine.events.schema import CanonicalEvent
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
+from engine.vocabulary import FeedSource
 from integrations.feeds._common import (
     Json,
     canonical,
@@ -30,7 +31,7 @@ CLOSING = ("incident.resolved",)
 
 
 class PagerDutyFeed:
-    source = "pagerduty"
+    source = FeedSource.PAGERDUTY
 
     def __init__(self, secret: str, *, component_map: Mapping[str, str] | None = None) -> None:
         self._secret = secret.encode()

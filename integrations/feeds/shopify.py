@@ -10,7 +10,8 @@ from typing import Any
 
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
+from engine.vocabulary import FeedSource
 from integrations.feeds._common import (
     Json,
     canonical,
@@ -46,7 +47,7 @@ _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
 
 class ShopifyFeed:
-    source = "shopify"
+    source = FeedSource.SHOPIFY
 
     def __init__(
         self,

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from engine.errors import InvalidEvent
 from engine.events.schema import SERVICE_STATUSES, CanonicalEvent
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
+from engine.vocabulary import FeedSource
 from integrations.feeds._common import (
     Json,
     canonical,
@@ -34,7 +35,7 @@ SEVERITY = {status: rank for rank, status in enumerate(("operational", *IMPACT.v
 
 
 class StatuspageFeed:
-    source = "statuspage"
+    source = FeedSource.STATUSPAGE
 
     def __init__(self, token: str, *, component_map: Mapping[str, str] | None = None) -> None:
         self._token = token

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import paths
 
-TOOLS = Path(__file__).parents[1] / "fixtures" / "tools"
+TOOLS = paths.TOOLS
 FIELDS = {
     "notice_id",
     "customer_id",

@@ -12,7 +12,6 @@ from sqlmodel import Session
 from support import builders
 from support.services import require
 
-from engine.broker import BrokerDispatcher, make_broker
 from engine.clock import SimulatedClock
 from engine.events import CanonicalEvent, parse_events
 from engine.inbound.service import store_events
@@ -20,7 +19,7 @@ from engine.models import Notice
 from engine.processing import apply_event
 from engine.runtime import Runtime
 from engine.scheduler import LOST_JOBS_BELOW_BACKLOG, tick
-from engine.tasks import HANDLERS
+from engine.wiring import HANDLERS, BrokerDispatcher, make_broker
 
 
 class Recorder:
@@ -58,8 +57,8 @@ def test_lost_jobs_are_queued_again_once_due(rt: Runtime, clock: SimulatedClock)
     recorder.jobs.clear()
     for event_id in stored.accepted:
         apply_event(rt, event_id)
-    [(name, (notice_id,))] = recorder.jobs  # the warning was queued after its transaction committed
-    assert name == "notices.deliver"
+    [(name, ([notice_id],))] = recorder.jobs  # the warning was queued after its transaction committed
+    assert name == "notices.deliver_batch"
     recorder.jobs.clear()  # …and lost too
 
     clock.advance(timedelta(minutes=3))

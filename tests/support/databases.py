@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from engine.db import make_engine
-from engine.migrations import upgrade
+from engine.db.migrations import upgrade
 from engine.models import *  # noqa: F403  (every table)
 
 TEST_DB = "forewarn_test"

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from engine.api.app import create_app
 from engine.clock import SimulatedClock, format_instant
-from engine.detection.outages import scan_outages
+from engine.detection.outages.announcement import scan_outages
 from engine.models import AuditEntry, Notice
 from engine.runtime import Runtime
 from integrations.feeds import build_feeds

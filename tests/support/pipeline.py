@@ -8,10 +8,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from engine.clock import SimulatedClock
+from engine.delivery.service import deliver_due
 from engine.events import parse_events
 from engine.inbound.service import store_events
 from engine.models import Customer, InboundEvent, Notice
-from engine.notices.delivery import deliver_due
 from engine.policy.channels import routes_for
 from engine.processing import apply_event
 from engine.runtime import Runtime

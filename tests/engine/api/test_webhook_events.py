@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 from support import builders
+from support.paths import PAYLOADS
 
 from engine.clock import SimulatedClock
 from engine.errors import SignatureError
@@ -17,9 +17,7 @@ from engine.models import AuditEntry, InboundEvent
 from engine.runtime import Runtime
 from integrations.feeds import standard_webhooks
 
-VECTOR = json.loads(
-    (Path(__file__).parents[3] / "tests/fixtures/payloads/standard_webhooks_test_vector.json").read_text()
-)
+VECTOR = json.loads((PAYLOADS / "standard_webhooks_test_vector.json").read_text())
 
 
 def count(rt: Runtime, model: type) -> int:

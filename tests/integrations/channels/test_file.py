@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.channels import OutboundMessage
 from engine.clock import SimulatedClock
 from engine.config import Settings
+from engine.delivery.channel import OutboundMessage
 from engine.errors import TemplateError
 from integrations.channels import FileEmailChannel, FileSmsChannel, build_channels
 
@@ -31,7 +31,7 @@ def email_notice(**overrides: object) -> OutboundMessage:
         "body": "Bonjour Ana,\nVotre colis arrivera jeudi. 申し訳ありません。\n",
         "html": "<p>Bonjour Ana,</p><p>Votre colis arrivera <b>jeudi</b>. 申し訳ありません。</p>",
         "message_id": "notice-42@shop.example",
-        "headers": {"List-Unsubscribe": "<https://shop.example/unsubscribe/abc>"},
+        "unsubscribe_url": "https://shop.example/unsubscribe/abc",
     }
     fields.update(overrides)
     return OutboundMessage(**fields)  # type: ignore[arg-type]
@@ -57,6 +57,7 @@ def test_email_is_written_as_a_readable_eml_file(channel: FileEmailChannel, tmp_
     assert parsedate_to_datetime(msg["Date"]) == NOW
     assert msg["Message-ID"] == "<notice-42@shop.example>"
     assert msg["List-Unsubscribe"] == "<https://shop.example/unsubscribe/abc>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # RFC 8058 one-click
     assert msg.get_content_type() == "multipart/alternative"
     text, html = msg.get_body(("plain",)), msg.get_body(("html",))
     assert text is not None and html is not None
@@ -113,6 +114,7 @@ def test_redelivery_overwrites_the_same_file(channel: FileEmailChannel, tmp_path
         {"recipient": "ana@example.com\r\nBcc: x@example.com"},
         {"headers": {"X-Note": "a\r\nb"}},
         {"in_reply_to": "notice-1@shop.example\r\nX-Evil: 1"},
+        {"unsubscribe_url": "https://shop.example/u/abc\r\nBcc: x@example.com"},
     ],
 )
 def test_line_breaks_in_headers_are_refused(
@@ -140,7 +142,6 @@ def test_sms_is_written_as_json(tmp_path: Path) -> None:
         channel="sms",
         recipient="+14155550100",
         body="Your order #1001 is delayed; new ETA Thu. Reply STOP to opt out. ✓",
-        status_callback="http://127.0.0.1:8000/webhooks/twilio/status",
     )
 
     result = channel.send(message)
@@ -149,7 +150,6 @@ def test_sms_is_written_as_json(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "sms" / "7.json").read_text(encoding="utf-8")) == {
         "to": "+14155550100",
         "body": "Your order #1001 is delayed; new ETA Thu. Reply STOP to opt out. ✓",
-        "status_callback": "http://127.0.0.1:8000/webhooks/twilio/status",
         "segments": 2,
     }
 

@@ -11,9 +11,9 @@ from email.utils import parsedate_to_datetime
 import pytest
 from support.smtp_server import SmtpTestServer, TlsFiles, running_smtp_server
 
-from engine.channels import OutboundMessage, SendResult
 from engine.clock import SimulatedClock
 from engine.config import Settings
+from engine.delivery.channel import OutboundMessage, SendResult
 from engine.errors import TemplateError
 from integrations.channels import SmtpChannel, build_channels, parse_smtp_url
 

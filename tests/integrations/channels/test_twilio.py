@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 from support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
-from engine.channels import OutboundMessage
 from engine.clock import SystemClock
 from engine.config import Settings
+from engine.delivery.channel import OutboundMessage
 from integrations.channels import TwilioSmsChannel, build_channels
 
 FROM = "+15005550006"
@@ -25,7 +25,6 @@ def sms(**overrides: object) -> OutboundMessage:
         "channel": "sms",
         "recipient": "+14155550100",
         "body": "Forewarn Store: order #1001 is delayed, new ETA Thu. Sorry! Reply STOP to opt out.",
-        "status_callback": CALLBACK,
     }
     fields.update(overrides)
     return OutboundMessage(**fields)  # type: ignore[arg-type]
@@ -33,7 +32,9 @@ def sms(**overrides: object) -> OutboundMessage:
 
 @pytest.fixture
 def channel(fake_twilio: FakeTwilio) -> Iterator[TwilioSmsChannel]:
-    channel = TwilioSmsChannel(ACCOUNT_SID, AUTH_TOKEN, from_number=FROM, base_url=fake_twilio.base_url)
+    channel = TwilioSmsChannel(
+        ACCOUNT_SID, AUTH_TOKEN, from_number=FROM, base_url=fake_twilio.base_url, status_callback=CALLBACK
+    )
     yield channel
     channel.close()
 
@@ -61,7 +62,7 @@ def test_each_message_gets_its_own_sid(channel: TwilioSmsChannel, fake_twilio: F
 def test_a_messaging_service_replaces_the_from_number(fake_twilio: FakeTwilio) -> None:
     service = "MG" + "a" * 32
     channel = TwilioSmsChannel(ACCOUNT_SID, AUTH_TOKEN, messaging_service_sid=service, base_url=fake_twilio.base_url)
-    result = channel.send(sms(status_callback=None))
+    result = channel.send(sms())
     channel.close()
 
     assert result.ok

@@ -21,7 +21,7 @@ from support.pipeline import drain
 
 from engine.clock import SimulatedClock
 from engine.errors import InvalidEvent, SignatureError
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
 from engine.models import InboundEvent
 from engine.runtime import Runtime
 from integrations.feeds.aftership import AfterShipFeed

@@ -5,22 +5,22 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
+from support import paths
 from support.pipeline import drain
 
 from engine.config import Settings
 from engine.errors import InvalidEvent, SignatureError
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
 from engine.models import Component, InboundEvent
 from engine.runtime import Runtime
 from integrations.feeds.alertmanager import AlertmanagerFeed
 
-PAYLOADS = Path(__file__).parents[2] / "fixtures/payloads"
+PAYLOADS = paths.PAYLOADS
 TOKEN = "alertmanager-test-token"  # the `settings` fixture's FOREWARN_WEBHOOK_TOKEN_ALERTMANAGER
 NOW = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)
 BY_HOST = AlertmanagerFeed(TOKEN, component_labels=("component", "host"))

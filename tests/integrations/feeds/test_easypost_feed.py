@@ -7,22 +7,22 @@ import hmac
 import json
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
+from support import paths
 from support.pipeline import drain
 
 from engine.clock import SimulatedClock
 from engine.errors import InvalidEvent, SignatureError
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
 from engine.models import InboundEvent
 from engine.runtime import Runtime
 from integrations.feeds.easypost import EasyPostFeed
 
-PAYLOADS = Path(__file__).parents[2] / "fixtures/payloads"
+PAYLOADS = paths.PAYLOADS
 VECTOR = json.loads((PAYLOADS / "easypost_hmac_test_vector.json").read_text())["webhooks"]
 SECRET = VECTOR["secret"]  # "sécret": also the `settings` fixture's FOREWARN_WEBHOOK_SECRET_EASYPOST
 NOW = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)

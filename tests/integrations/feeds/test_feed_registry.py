@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.config import Settings
-from integrations.feeds import KNOWN_SOURCES, build_feeds
+from engine.vocabulary import WEBHOOK_FEEDS
+from integrations.feeds import build_feeds
 
 
 def test_only_configured_sources_are_registered() -> None:
@@ -21,7 +22,7 @@ def test_only_configured_sources_are_registered() -> None:
         webhook_token_alertmanager="t",
     )
     feeds = build_feeds(everything)
-    assert sorted(feeds) == sorted(KNOWN_SOURCES)
+    assert sorted(feeds) == sorted(WEBHOOK_FEEDS)
     assert all(feed.source == name for name, feed in feeds.items())
     only = build_feeds(Settings(_env_file=None, webhook_token_statuspage="t", webhook_secret_shopify=""))  # type: ignore[call-arg]
     assert list(only) == ["statuspage"]

@@ -19,25 +19,24 @@ import json
 import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from support import builders
+from support import builders, paths
 from support.pipeline import drain
 
 from engine.api.app import create_app
 from engine.errors import InvalidEvent
 from engine.events.schema import parse_event
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
 from engine.inbound.service import store_events
 from engine.runtime import Runtime
 from integrations.feeds import build_feeds
 from integrations.feeds._common import canonical
 from integrations.feeds.events import decode_json
 
-FIXTURES = Path(__file__).parents[2] / "fixtures"
+FIXTURES = paths.FIXTURES
 T0 = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)  # the `clock` fixture's start
 HUGE = "A" * 20_000  # far over every column the engine stores text in (the largest is 2000)
 DEEP = b"[" * 100_000 + b"]" * 100_000  # nested past any parser's recursion limit

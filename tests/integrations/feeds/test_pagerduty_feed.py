@@ -6,21 +6,21 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
+from support import paths
 from support.pipeline import drain
 
 from engine.errors import InvalidEvent, SignatureError
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
 from engine.models import Component, InboundEvent, Incident
 from engine.runtime import Runtime
 from integrations.feeds.pagerduty import PagerDutyFeed
 
-PAYLOADS = Path(__file__).parents[2] / "fixtures/payloads"
+PAYLOADS = paths.PAYLOADS
 SECRET = "pagerduty-test-secret"  # the `settings` fixture's FOREWARN_WEBHOOK_SECRET_PAGERDUTY
 NOW = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)
 

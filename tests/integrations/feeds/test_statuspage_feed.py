@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
+from support import paths
 from support.pipeline import drain
 
 from engine.errors import InvalidEvent, SignatureError
-from engine.feeds import WebhookRequest
+from engine.inbound.feed import WebhookRequest
 from engine.models import Component, InboundEvent, Incident
 from engine.runtime import Runtime
 from integrations.feeds.statuspage import StatuspageFeed
 
-PAYLOADS = Path(__file__).parents[2] / "fixtures/payloads"
+PAYLOADS = paths.PAYLOADS
 TOKEN = "statuspage-test-token"  # the `settings` fixture's FOREWARN_WEBHOOK_TOKEN_STATUSPAGE
 NOW = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)
 

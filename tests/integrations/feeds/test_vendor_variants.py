@@ -12,19 +12,18 @@ import hmac
 import json
 import unicodedata
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
-from support import builders
+from support import builders, paths
 from support.pipeline import drain, feed
 
 from engine.clock import SimulatedClock
 from engine.models import Component, InboundEvent, Incident, Order, Shipment
 from engine.runtime import Runtime
 
-FIXTURES = Path(__file__).parents[2] / "fixtures"
+FIXTURES = paths.FIXTURES
 IGNORED = {"accepted": 0, "duplicates": 0}
 
 

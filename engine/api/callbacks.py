@@ -1,0 +1,77 @@
+"""POST /webhooks/{provider}/status and /webhooks/{provider}/inbound: a channel provider calling back
+about our messages (Twilio: delivery reports and customers' texts). The provider's adapter verifies the
+signature and reads its format (`engine.delivery.channel.Callbacks`); a bad signature is 403."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from engine.api.deps import RuntimeDep
+from engine.api.webhooks import BodyTooLarge, read_body
+from engine.delivery.channel import CallbackError, Callbacks
+from engine.delivery.provider_status import apply_status, receive_text
+from engine.runtime import Runtime
+
+router = APIRouter(tags=["webhooks"])
+
+MAX_FORM_BYTES = 64 * 1024  # a provider's callback is a few hundred bytes; a long text is still well under this
+
+
+async def _verified(request: Request, rt: Runtime, provider: str) -> tuple[Callbacks, dict[str, str]] | None:
+    callbacks = rt.callbacks.get(provider)
+    if callbacks is None:
+        return None  # not configured (no auth token): nothing can be verified, nothing is accepted
+    try:
+        body = await read_body(request, MAX_FORM_BYTES)
+    except BodyTooLarge:
+        return None
+    # The provider signs the URL it called: ours as configured, not as a proxy in front of us rewrote it.
+    url = rt.settings.public_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        return callbacks, dict(callbacks.verify(url, body, headers))
+    except CallbackError:
+        return None
+
+
+def _forbidden() -> JSONResponse:
+    return JSONResponse({"error": "missing or wrong callback signature"}, status_code=403)
+
+
+@router.post("/webhooks/{provider}/status", response_model=None)
+async def provider_status(request: Request, rt: RuntimeDep, provider: str) -> Response:
+    verified = await _verified(request, rt, provider)
+    if verified is None:
+        return _forbidden()
+    callbacks, fields = verified
+    report = callbacks.status(fields)
+    if report is not None:
+        # An unknown message id is answered 200 as well: the provider must not retry what we cannot match.
+        await run_in_threadpool(apply_status, rt, provider, report)
+    body, media_type = callbacks.reply(None)
+    return Response(body, media_type=media_type)
+
+
+@router.post("/webhooks/{provider}/inbound", response_model=None)
+async def provider_inbound(request: Request, rt: RuntimeDep, provider: str) -> Response:
+    verified = await _verified(request, rt, provider)
+    if verified is None:
+        return _forbidden()
+    callbacks, fields = verified
+    text = callbacks.inbound(fields)
+    answer = None
+    if text is not None:
+        received = await run_in_threadpool(receive_text, rt, text)
+        if received.kind == "help":
+            settings = rt.settings
+            answer = (
+                f"{settings.brand_name}: proactive order and service updates. Reply STOP to opt out. "
+                f"Help: {settings.support_email}"
+            )
+    # STOP and START: the provider itself sends the confirmation carriers require, so we add nothing.
+    body, media_type = callbacks.reply(answer)
+    return Response(body, media_type=media_type)

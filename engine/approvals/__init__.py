@@ -1,1 +1,0 @@
-"""Fan-out approvals: big outage announcements wait for staff to approve or decline them."""

@@ -1,0 +1,91 @@
+"""Deliver notices at most once: claim a chunk, send each, record what the providers said.
+
+One path for one notice or a fan-out's thousands: a delivery job (`notices.deliver_batch`) carries up to
+QUEUE_BATCH ids and works through them in chunks of CLAIM_CHUNK — one transaction claims a chunk
+(`engine.delivery.claim`), each claimed notice is handed to its channel outside any transaction, and one
+transaction records the chunk (`engine.delivery.record`). What batching saves is the per-notice
+overhead: two transactions and one multi-row write per chunk instead of per notice.
+
+The one crash window: a worker that dies after claiming a chunk and before recording it leaves the
+chunk's notices `sending` — those it handed to the provider and, possibly, some it had not reached yet.
+None is ever sent again automatically (at most once); the scheduler reports notices stuck in `sending`
+so staff can check the provider's log (an email's Message-ID is on the notice). CLAIM_CHUNK bounds how
+many notices one crash can leave there per thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from engine.delivery.channel import OutboundMessage, SendResult
+from engine.delivery.claim import claim
+from engine.delivery.record import record
+from engine.errors import TemplateError
+from engine.models import Notice
+from engine.notices import repository
+from engine.preferences.unsubscribe import unsubscribe_url
+from engine.runtime import Runtime
+from engine.vocabulary import Channel
+
+log = logging.getLogger(__name__)
+
+# Notices claimed together: a crash leaves at most this many per worker thread unconfirmed in `sending`.
+CLAIM_CHUNK = 25
+
+
+def deliver(rt: Runtime, notice_ids: Sequence[int], *, jitter: bool = True) -> Counter[str]:
+    """Deliver those of `notice_ids` that are pending and due, in order; returns how each one went
+    (sent, failed, retrying, dropped, held, merged) and how many were skipped (already handled, not due,
+    paused)."""
+    report: Counter[str] = Counter()
+    ids = list(dict.fromkeys(int(i) for i in notice_ids))  # a job's payload is JSON: no duplicates, keep order
+    for start in range(0, len(ids), CLAIM_CHUNK):
+        claimed = claim(rt, ids[start : start + CLAIM_CHUNK], report)
+        if claimed is None:  # paused: everything left stays pending; the relay queues it after resume
+            report["skipped"] += len(ids) - start
+            break
+        results = [(notice, send(rt, outbound_message(rt, notice))) for notice in claimed]
+        if results:
+            record(rt, results, report, jitter=jitter)
+    return report
+
+
+def deliver_due(rt: Runtime, *, limit: int = 10_000, jitter: bool = True) -> int:
+    """Deliver every pending notice that is due, in this thread (replay, demo, tests), as a worker would."""
+    with rt.unit_of_work() as session:
+        due = [n.id for n in repository.due_pending(session, now=rt.clock.now(), limit=limit) if n.id is not None]
+    deliver(rt, due, jitter=jitter)
+    return len(due)
+
+
+def send(rt: Runtime, message: OutboundMessage) -> SendResult:
+    """Hand one claimed message to its channel; whatever happens, a result comes back (never a raise)."""
+    adapter = rt.channels.get(message.channel)
+    if adapter is None:
+        return SendResult.rejected(f"no {message.channel} channel is configured")
+    try:
+        return adapter.send(message)
+    except TemplateError as exc:  # e.g. a header that would allow injection: never sendable
+        return SendResult.rejected(f"message refused before sending: {exc}")
+    except Exception as exc:  # a channel bug must not leave the notice claimed forever
+        log.exception("channel %s raised while sending notice %s", message.channel, message.notice_id)
+        return SendResult.transient(f"{type(exc).__name__} in channel")
+
+
+def outbound_message(rt: Runtime, notice: Notice) -> OutboundMessage:
+    """What the channel is handed for a claimed notice."""
+    assert notice.id is not None
+    email = notice.channel == Channel.EMAIL
+    return OutboundMessage(
+        notice_id=notice.id,
+        channel=notice.channel,
+        recipient=notice.recipient,
+        body=notice.body,
+        subject=notice.subject,
+        html=notice.html,
+        message_id=notice.message_id,
+        in_reply_to=notice.in_reply_to,
+        unsubscribe_url=unsubscribe_url(rt.settings, notice.customer_id) if email else None,
+    )

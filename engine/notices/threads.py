@@ -1,0 +1,136 @@
+"""A customer's thread about one order or incident: what they were told, and how a follow-up answers it.
+
+Every decision about a thread's next notice reads it through here, for one customer or a fan-out's
+thousands alike:
+
+- **told**: a warning in the thread is out or on its way, so the next warning is an `update`. A warning
+  merged into another message (the daily limit) counts as that message did: a digest that went out
+  told the customer.
+- **warned**: the channels a warning actually reached (sent, or being sent), directly or inside a
+  digest; the thread's thank-you goes to exactly those.
+- **first email**: the thread's first email that went out (or will) under its own Message-ID; a
+  follow-up answers it by headers (`In-Reply-To`) and by subject ("Re: …"). A dropped, failed or merged
+  email never arrived under its Message-ID, so nothing answers it.
+
+Mail clients group a conversation differently: Thunderbird and Apple Mail follow In-Reply-To and
+References; Gmail also wants the same subject (ignoring "Re:"); Outlook groups by the subject with its
+prefixes removed. So a follow-up carries both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select as select_columns
+from sqlmodel import Session
+
+from engine.db.bulk import table_of
+from engine.models import Notice
+from engine.vocabulary import LIVE, REACHED, WARNING_STAGES, Channel, NoticeStatus, Stage
+
+
+@dataclass
+class ThreadNotice:
+    """What deciding needs to know of a notice already in the customer's thread."""
+
+    id: int
+    stage: Stage
+    channel: Channel
+    status: NoticeStatus
+    message_id: str | None
+    deferred: bool
+    subject: str | None  # an email's subject: follow-ups answer it ("Re: …")
+    reached: NoticeStatus  # as the customer experienced it: a merged notice takes its carrier's status
+
+
+Thread = Sequence[ThreadNotice]
+
+
+def load_threads(session: Session, *, thread_key: str, customer_ids: Collection[str]) -> dict[str, list[ThreadNotice]]:
+    """Each customer's notices in the thread, oldest first: one query, and one more for merged notices'
+    carriers when there are any.
+
+    Filtered in SQL on customer ids alone and by thread here: a fan-out's own rows make `thread_key` the
+    least selective column there is, and a planner whose statistics predate the fan-out would otherwise
+    read every row of the incident for each batch.
+    """
+    threads: dict[str, list[ThreadNotice]] = {cid: [] for cid in customer_ids}
+    if not customer_ids:
+        return threads
+    session.flush()  # a status changed on an ORM row in this transaction must be read as it now is
+    t = table_of(Notice).c
+    rows = session.execute(
+        select_columns(
+            t.id,
+            t.customer_id,
+            t.thread_key,
+            t.stage,
+            t.channel,
+            t.status,
+            t.message_id,
+            t.deferred,
+            t.subject,
+            t.merged_into,
+        )
+        .where(t.customer_id.in_(list(customer_ids)))
+        .order_by(t.id)
+    ).all()
+    merged: dict[int, list[ThreadNotice]] = {}
+    for notice_id, customer_id, key, stage, channel, status, message_id, deferred, subject, carrier in rows:
+        if key != thread_key:
+            continue
+        notice = ThreadNotice(notice_id, stage, channel, status, message_id, deferred, subject, status)
+        threads[customer_id].append(notice)
+        if status == NoticeStatus.MERGED:
+            notice.reached = NoticeStatus.DROPPED  # until its carrier says otherwise
+            if carrier is not None:
+                merged.setdefault(carrier, []).append(notice)
+    if merged:
+        carriers = session.execute(select_columns(t.id, t.status).where(t.id.in_(list(merged)))).all()
+        for carrier_id, status in carriers:
+            for notice in merged[carrier_id]:
+                notice.reached = status
+    return threads
+
+
+def told(thread: Thread) -> bool:
+    """A warning in this thread is out or on its way (the next warning is then an `update`)."""
+    return any(n.stage in WARNING_STAGES and n.reached in LIVE for n in thread)
+
+
+def next_warning_stage(thread: Thread) -> Stage:
+    return Stage.UPDATE if told(thread) else Stage.INITIAL
+
+
+def warned_channels(thread: Thread) -> frozenset[Channel]:
+    """The channels a warning reached the customer on: where the thread's thank-you goes."""
+    return frozenset(n.channel for n in thread if n.stage in WARNING_STAGES and n.reached in REACHED)
+
+
+def thanked(thread: Thread) -> bool:
+    """The thread's `resolved` follow-up is out or on its way (it goes once)."""
+    return any(n.stage == Stage.RESOLVED and n.status in LIVE for n in thread)
+
+
+def unsent_warnings(thread: Thread, *, deferred_only: bool = False) -> list[ThreadNotice]:
+    """Warnings still waiting to go out (only those held for quiet hours, with `deferred_only`)."""
+    return [
+        n
+        for n in thread
+        if n.stage in WARNING_STAGES and n.status == NoticeStatus.PENDING and (n.deferred or not deferred_only)
+    ]
+
+
+def first_email(thread: Thread) -> ThreadNotice | None:
+    """The thread's first email that went out, or will, under its own Message-ID."""
+    return next((n for n in thread if n.channel == Channel.EMAIL and n.message_id and n.status in LIVE), None)
+
+
+# "Re: Re: RE:" — ours, or a staff edit that added one; exactly one is put back.
+_REPLY_PREFIXES = re.compile(r"^(?:\s*re\s*:\s*)+", re.IGNORECASE)
+
+
+def reply_subject(first_subject: str) -> str:
+    return "Re: " + _REPLY_PREFIXES.sub("", first_subject).strip()

@@ -1,0 +1,79 @@
+"""Alembic: upgrade from empty, downgrade to base, and no drift between models and migrations."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+from support.databases import drop_postgres, fresh_postgres
+from support.services import require
+
+from engine.db import make_engine
+from engine.db.migrations import downgrade, upgrade
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin, name = require("FOREWARN_TEST_POSTGRES_URL"), f"forewarn_migrations_{os.getpid()}"
+    url = fresh_postgres(admin, name=name)
+    downgrade(url, "base")
+    yield url
+    drop_postgres(admin, name)
+
+
+def test_upgrade_from_empty_has_no_drift_and_downgrades_to_nothing(empty_url: str) -> None:
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        assert set(SQLModel.metadata.tables) <= tables
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+    downgrade(empty_url, "base")
+    with engine.connect() as conn:
+        assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+
+
+def test_opted_out_customers_become_suppressed_numbers_and_back(empty_url: str) -> None:
+    upgrade(empty_url, "7dda65a820ce")
+    engine = make_engine(empty_url)
+    columns = "id, name, phone, locale, timezone, channels, components, extra, email_opted_out, sms_opted_out"
+    with engine.begin() as conn:
+        for cid, phone, opted_out in (
+            ("C1", "+55 11 98765-4321", True),  # spelled with spaces by some feed
+            ("C2", "+5511987654321", True),  # the same number
+            ("C3", "+14155550199", True),
+            ("C4", "+14155550100", False),
+            ("C5", None, True),
+        ):
+            conn.execute(
+                text(
+                    f"INSERT INTO customers ({columns}, created_at, updated_at) VALUES (:id, '', :phone, 'en', 'UTC',"
+                    " '[]', '[]', '{}', false, :opted_out, '2026-03-01 00:00:00', '2026-03-01 00:00:00')"
+                ),
+                {"id": cid, "phone": phone, "opted_out": opted_out},
+            )
+
+    upgrade(empty_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT channel, address, source FROM channel_suppressions ORDER BY address")).all()
+    assert [tuple(row) for row in rows] == [
+        ("sms", "+14155550199", "migration"),
+        ("sms", "+5511987654321", "migration"),
+    ]
+
+    downgrade(empty_url, "7dda65a820ce")
+    with engine.connect() as conn:
+        flags = conn.execute(text("SELECT id FROM customers WHERE sms_opted_out ORDER BY id")).all()
+    assert [row[0] for row in flags] == ["C1", "C2", "C3"]  # back to per-customer flags, any spelling
+    engine.dispose()
