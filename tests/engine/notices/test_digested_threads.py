@@ -81,7 +81,7 @@ def test_news_after_a_digest_is_an_update_that_answers_no_unsent_email(rt: Runti
     clock.advance(timedelta(hours=2, minutes=5))
     apply(rt, checkout(rt, "major_outage"))  # worse: worth an update
 
-    merged, news = incident_thread(rt)
+    _digested, news = incident_thread(rt)
     assert news.stage == "update"  # not a second first warning
     assert news.in_reply_to is None  # the merged email never went out under its own Message-ID
     assert news.subject is not None and not news.subject.startswith("Re:")
@@ -92,7 +92,7 @@ def test_the_thank_you_follows_a_warning_told_in_a_digest(rt: Runtime, clock: Si
     clock.advance(timedelta(minutes=40))
     apply(rt, checkout(rt, "operational"))
 
-    merged, thanks = incident_thread(rt)
+    _digested, thanks = incident_thread(rt)
     assert (thanks.stage, thanks.channel, thanks.status) == ("resolved", "email", "pending")
     assert thanks.in_reply_to is None
     deliver_due(rt, jitter=False)
