@@ -113,3 +113,17 @@ class SuppressionKind(StrEnum):
 
     OPT_OUT = "opt_out"  # a STOP, an unsubscribe at the provider
     UNDELIVERABLE = "undeliverable"  # no such mailbox, not a mobile number
+
+
+# Every vocabulary: what serialising code may treat as a plain string.
+WORDS: tuple[type[StrEnum], ...] = (
+    Channel,
+    Stage,
+    NoticeStatus,
+    SituationKind,
+    SituationStatus,
+    FeedSource,
+    ThreadKind,
+    Job,
+    SuppressionKind,
+)

@@ -17,6 +17,7 @@ from engine.clock import format_instant
 from engine.db import transaction_lock
 from engine.db.bulk import JsonText, insert_rows
 from engine.models import AuditEntry
+from engine.vocabulary import WORDS
 
 GENESIS = "0" * 64
 _HEAD = "forewarn.audit_head"
@@ -160,7 +161,8 @@ def _head(session: Session) -> tuple[int, str]:
 _instant = lru_cache(maxsize=1024)(format_instant)
 
 
-_PLAIN = frozenset({str, int, bool, type(None)})
+# Values JSON holds as they are (the domain's words are strings: `Channel.SMS` is stored as "sms").
+_PLAIN = frozenset({str, int, bool, type(None), *WORDS})
 
 
 def _jsonable(value: Any) -> Any:

@@ -13,22 +13,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from engine.compose.render import PARTS_BY_CHANNEL, TemplateSet
+from engine.detection.rules import TEMPLATE_STAGES
 from engine.errors import TemplateError
-from engine.vocabulary import Channel
+from engine.vocabulary import Channel, SituationKind, Stage
 
-SITUATION_KINDS = (
-    "order.late_to_ship",
-    "shipment.delayed",
-    "shipment.exception",
-    "shipment.stalled",
-    "service.disruption",
-)
-STAGES = ("initial", "update", "resolved")
-# Not a situation: the one message that carries several threads' news when the daily cap merges them
-# (engine/notices/merging.py). Its templates get `digest.items` instead of one order or incident.
-DIGEST = "digest"
-DIGEST_STAGE = "merged"
-TEMPLATE_STAGES: dict[str, tuple[str, ...]] = {**{kind: STAGES for kind in SITUATION_KINDS}, DIGEST: (DIGEST_STAGE,)}
+# The kinds and stages templates exist for come from the detection rules (engine/detection/rules.py);
+# the digest (the one message that carries several threads' news when the daily cap merges them) gets
+# `digest.items` instead of one order or incident.
 PARTS = ("subject", "text", "html", "sms")
 FALLBACK_LOCALE = "en"
 
@@ -76,10 +67,11 @@ def parse_template_path(root: Path, path: Path) -> TemplateKey:
     if match is None:
         raise TemplateError(f"{relative}: malformed template file name; expected {expected}")
     stage, part, locale = match["stage"], match["part"], match["locale"]
-    if situation not in TEMPLATE_STAGES:
+    kind = next((known for known in TEMPLATE_STAGES if known == situation), None)
+    if kind is None:
         raise TemplateError(f"{relative}: unknown situation {situation!r}; known: {', '.join(TEMPLATE_STAGES)}")
-    if stage not in TEMPLATE_STAGES[situation]:
-        raise TemplateError(f"{relative}: unknown stage {stage!r}; known: {', '.join(TEMPLATE_STAGES[situation])}")
+    if stage not in TEMPLATE_STAGES[kind]:
+        raise TemplateError(f"{relative}: unknown stage {stage!r}; known: {', '.join(TEMPLATE_STAGES[kind])}")
     if part not in PARTS:
         raise TemplateError(f"{relative}: unknown part {part!r}; known: {', '.join(PARTS)}")
     if locale is None:
@@ -220,7 +212,7 @@ def sample_context(
 
 
 def sample_digest_context(
-    kinds: tuple[str, ...] = ("shipment.delayed", "order.late_to_ship"),
+    kinds: tuple[str, ...] = (SituationKind.SHIPMENT_DELAYED, SituationKind.ORDER_LATE_TO_SHIP),
     *,
     locale: str = FALLBACK_LOCALE,
     now: datetime | None = None,
@@ -228,7 +220,7 @@ def sample_digest_context(
 ) -> dict[str, Any]:
     """A realistic context for the `digest/merged` templates: one item per kind, each from that kind's
     own sample (a second order gets its own id and items), on top of the usual customer, brand and links."""
-    context = sample_context(DIGEST, DIGEST_STAGE, locale=locale, now=now)
+    context = sample_context(SituationKind.DIGEST, Stage.MERGED, locale=locale, now=now)
     context.update(order=None, shipment=None, incident=None, next_update_at=None)
     context["links"].update(tracking=None, order=None, status_page=None)
     portuguese = locale.startswith("pt")

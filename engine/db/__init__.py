@@ -49,12 +49,16 @@ class Vocabulary(TypeDecorator[Word], Generic[Word]):
     def __init__(self, words: type[Word], length: int) -> None:
         super().__init__(length)
         self.words = words
+        self._members = {str(member): member for member in words}  # a lookup costs less than an Enum call
 
     def process_bind_param(self, value: Word | str | None, dialect: Dialect) -> str | None:
         return None if value is None else str(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Word | None:
-        return None if value is None else self.words(value)
+        if value is None:
+            return None
+        member = self._members.get(value)
+        return member if member is not None else self.words(value)  # an unknown word: ValueError naming it
 
 
 # JSON is the portable choice; PostgreSQL stores it as json.

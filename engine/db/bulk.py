@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
-from engine.db import UTCDateTime
+from engine.db import UTCDateTime, Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,9 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
     processors = [
         (i, _utc_shortcut(process) if isinstance(table.c[name].type, UTCDateTime) else process)
         for i, name in enumerate(names)
-        if (process := table.c[name].type._cached_bind_processor(bind.dialect)) is not None
+        # A domain word is a str already (a StrEnum member or its string): COPY takes it as it is.
+        if not isinstance(table.c[name].type, Vocabulary)
+        and (process := table.c[name].type._cached_bind_processor(bind.dialect)) is not None
     ]
     types = _column_types(session, table.name)
     json_columns = {i for i, name in enumerate(names) if types[name] in ("json", "jsonb")}

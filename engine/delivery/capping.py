@@ -20,13 +20,13 @@ from sqlmodel import Session
 
 from engine import audit
 from engine.clock import format_instant
-from engine.compose.seeds import DIGEST
 from engine.delivery import merging
 from engine.models import Customer, Notice
 from engine.notices import repository
 from engine.policy.frequency import WINDOW, Quota, counts_against_cap, quota, should_merge
 from engine.policy.quiet_hours import defer
 from engine.runtime import Runtime
+from engine.vocabulary import Channel, SituationKind
 
 HELD = "held: "  # status_reason prefix of a notice waiting for a slot
 
@@ -46,7 +46,7 @@ def apply_cap(session: Session, rt: Runtime, notice: Notice, *, now: datetime) -
     if usage.frees_at is not None:
         _hold(session, rt, notice, usage, until=usage.frees_at, now=now)
         return None
-    if notice.attempts == 0 and notice.situation != DIGEST:
+    if notice.attempts == 0 and notice.situation != SituationKind.DIGEST:
         due = merging.candidates(session, notice, now=now)
         if should_merge(usage, len(due)):
             carrier = merging.merge(session, rt, due, now=now)
@@ -59,7 +59,7 @@ def apply_cap(session: Session, rt: Runtime, notice: Notice, *, now: datetime) -
 
 def _hold(session: Session, rt: Runtime, notice: Notice, usage: Quota, *, until: datetime, now: datetime) -> None:
     customer = session.get(Customer, notice.customer_id)
-    if notice.channel == "sms" and customer is not None:
+    if notice.channel == Channel.SMS and customer is not None:
         until = defer(until, timezone=customer.timezone, window=customer.quiet_hours or rt.settings.quiet_hours)
     notice.send_at, notice.deferred, notice.enqueued_at = until, True, None
     notice.status_reason = (

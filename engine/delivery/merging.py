@@ -29,7 +29,7 @@ from engine.notices.composer import Composer
 from engine.notices.dropping import drop_notice
 from engine.notices.planner import message_id_for
 from engine.runtime import Runtime
-from engine.vocabulary import NoticeStatus, SituationKind, SituationStatus, Stage
+from engine.vocabulary import Channel, NoticeStatus, SituationKind, SituationStatus, Stage
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def _digest(
         digest.status, digest.status_reason = NoticeStatus.FAILED, f"template error: {exc}"[:500]
     session.add(digest)
     session.flush()
-    if digest.channel == "email":
+    if digest.channel == Channel.EMAIL:
         digest.message_id = message_id_for(
             rt.settings, notice_id=digest.id or 0, thread_key=digest.thread_key, customer_id=digest.customer_id
         )

@@ -16,7 +16,7 @@ from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
 from engine.situations.service import raise_situation
 from engine.state.orders import latest_shipment
-from engine.vocabulary import SituationKind, ThreadKind, thread_key
+from engine.vocabulary import Channel, SituationKind, ThreadKind, thread_key
 
 # Inferred warnings (a stall, a missed last call) add nothing once the customer already knows.
 INFERRED = (SituationKind.ORDER_LATE_TO_SHIP, SituationKind.SHIPMENT_STALLED)
@@ -34,7 +34,7 @@ def delivery_model(session: Session, rt: Runtime) -> DeliveryModel:
 
 def _reach_by(rt: Runtime, customer: Customer | None, promise: datetime | None) -> datetime | None:
     """For a customer told only by text, the last moment before the promise outside their quiet hours."""
-    if customer is None or promise is None or (customer.email and "email" in customer.channels):
+    if customer is None or promise is None or (customer.email and Channel.EMAIL in customer.channels):
         return None
     window = customer.quiet_hours or rt.settings.quiet_hours
     reach_by = last_reachable(promise, timezone=customer.timezone, window=window)

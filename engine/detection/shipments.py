@@ -6,14 +6,15 @@ from sqlmodel import Session
 
 from engine.detection.model import learn_from_delivery
 from engine.detection.orders import evaluate_order, order_subject_key
+from engine.detection.rules import CARRIER_TROUBLE
 from engine.models import Customer, Order
 from engine.notices.composer import Subject
 from engine.runtime import Runtime
 from engine.situations.service import raise_situation, resolve_subject
 from engine.state.orders import ShipmentChange
-from engine.vocabulary import SituationKind
 
 TROUBLE = ("exception", "returned", "lost")
+(KIND,) = CARRIER_TROUBLE.kinds
 
 
 def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) -> None:
@@ -34,7 +35,7 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
             session,
             rt,
             customer=customer,
-            kind=SituationKind.SHIPMENT_EXCEPTION,
+            kind=KIND,
             subject_key=key,
             subject=subject,
             details={"status": shipment.status, "exception": shipment.exception, "carrier": shipment.carrier},

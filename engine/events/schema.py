@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.clock import as_utc, parse_instant
 from engine.errors import InvalidEvent
+from engine.vocabulary import Channel
 
 EVENT_TYPES = (
     "customer.upserted",
@@ -60,7 +61,7 @@ class CustomerRef(_Open):
     locale: str | None = Field(default=None, max_length=16)
     timezone: str | None = None
     components: list[str] | None = None
-    channels: list[Literal["email", "sms"]] | None = None
+    channels: list[Channel] | None = None
     quiet_hours: str | None = Field(default=None, max_length=16)
 
     @field_validator("id", mode="before")

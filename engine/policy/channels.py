@@ -8,6 +8,8 @@ from typing import Protocol
 
 from engine.vocabulary import Channel
 
+CHANNELS = tuple(Channel)  # in the order routes are tried
+
 
 @dataclass(frozen=True)
 class Route:
@@ -40,7 +42,7 @@ def routes_for(customer: Contactable, suppressed: Mapping[Channel, str] | None =
     suppressed = suppressed or {}
     routes: list[Route] = []
     skipped: dict[Channel, str] = {}
-    for channel in Channel:
+    for channel in CHANNELS:
         if channel not in customer.channels:
             continue
         if channel == Channel.EMAIL:

@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from engine.vocabulary import Stage
+
 WINDOW = timedelta(hours=24)
-UNCAPPED_STAGES = frozenset({"resolved"})
+UNCAPPED_STAGES = frozenset({Stage.RESOLVED})
 
 
 def counts_against_cap(stage: str) -> bool:

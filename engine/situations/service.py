@@ -216,11 +216,8 @@ def prepare_resolve(
     owners: list[int] = []
     for customer in told:
         situations, thread = open_by_customer[customer.id], threads[customer.id]
-        block = [
-            _entry(now, "situation.resolved", SituationRow.of(s).id, {"kind": s.kind, "reason": reason})
-            for s in situations
-        ]
-        changes.resolved.extend(SituationRow.of(s).id for s in situations)
+        block = [_entry(now, "situation.resolved", s.id or 0, {"kind": s.kind, "reason": reason}) for s in situations]
+        changes.resolved.extend(s.id or 0 for s in situations)
         block.extend(_drop(changes, unsent_warnings(thread), reason=f"{reason} before it was sent"))
         blocks.append(block)
         warned = warned_channels(thread)

@@ -10,6 +10,7 @@ from engine.db import insert_if_absent, row_locks
 from engine.events.schema import CustomerRef
 from engine.models import Customer
 from engine.state.subscriptions import sync_subscriptions
+from engine.vocabulary import Channel
 
 _FIELDS = ("name", "email", "phone", "locale", "timezone", "components", "channels", "quiet_hours")
 
@@ -31,7 +32,7 @@ def upsert_customer(
     )
     if "channels" not in given and not customer.channels and customer.email:
         # Order updates by email are service messages; SMS always needs the customer's explicit yes.
-        customer.channels = ["email"]
+        customer.channels = [Channel.EMAIL.value]
     if given:
         customer.state_at = occurred_at
     customer.updated_at = now

@@ -97,6 +97,7 @@ def _fan_out(
             customers = subscribers_page(session, name, after=after, limit=batch)
             if not customers:
                 return True
+            why = down_reason(component)
             changes = prepare_raise(
                 session,
                 planner,
@@ -104,7 +105,7 @@ def _fan_out(
                 subject_key=incident_subject_key(incident.id),
                 subject=Subject(incident=incident),
                 details=incident_details(incident),
-                items=[Raise(customer, down_reason(component)) for customer in customers],
+                items=[Raise(customer, why) for customer in customers],
                 material=False,
                 lock=not writer.threaded,
                 id_range=True,

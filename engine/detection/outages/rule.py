@@ -16,12 +16,13 @@ from sqlmodel import Session
 
 from engine.clock import format_instant, parse_duration
 from engine.compose.incidents import is_news
+from engine.detection.rules import OUTAGES
 from engine.models import Component, Incident
 from engine.runtime import Runtime
 from engine.state.services import DOWN
-from engine.vocabulary import SituationKind, ThreadKind, thread_key
+from engine.vocabulary import ThreadKind, thread_key
 
-KIND = SituationKind.SERVICE_DISRUPTION
+(KIND,) = OUTAGES.kinds
 SEVERITY = {"degraded_performance": 1, "partial_outage": 2, "major_outage": 3}
 # An incident thread gets at most one update in this long, however chatty the status page is.
 UPDATE_EVERY = timedelta(hours=2)

@@ -11,8 +11,8 @@ import pytest
 from support.paths import TEMPLATES
 
 from engine.compose import RenderedMessage, load_seed_templates, render_message, select_template_set, sms_segments
-from engine.compose.seeds import DIGEST, DIGEST_STAGE, sample_digest_context
-from engine.vocabulary import Channel
+from engine.compose.seeds import sample_digest_context
+from engine.vocabulary import Channel, SituationKind, Stage
 
 ROOT = TEMPLATES
 SEEDS = load_seed_templates(ROOT)
@@ -43,7 +43,9 @@ def context(mix: str, locale: str) -> dict[str, Any]:
 
 
 def render(ctx: dict[str, Any], locale: str, channel: Channel) -> RenderedMessage:
-    chosen = select_template_set(SEEDS, situation=DIGEST, stage=DIGEST_STAGE, locale=locale, channel=channel)
+    chosen = select_template_set(
+        SEEDS, situation=SituationKind.DIGEST, stage=Stage.MERGED, locale=locale, channel=channel
+    )
     assert chosen.locale == locale
     return render_message(chosen, ctx, channel=channel, locale=locale, timezone=ctx["customer"]["timezone"])
 

@@ -11,7 +11,8 @@ from support.paths import TEMPLATES
 
 from engine.compose import load_seed_templates, render_message, select_template_set
 from engine.compose.memo import RenderMemo, analyse
-from engine.compose.seeds import SITUATION_KINDS, STAGES, sample_context
+from engine.compose.seeds import sample_context
+from engine.detection.rules import RAISED_KINDS, SITUATION_STAGES
 from engine.errors import TemplateError
 from engine.vocabulary import Channel
 
@@ -32,11 +33,11 @@ def contexts(situation: str, stage: str, locale: str) -> list[dict[str, Any]]:
     return made
 
 
-@pytest.mark.parametrize("situation", SITUATION_KINDS)
+@pytest.mark.parametrize("situation", RAISED_KINDS)
 def test_every_seed_template_renders_identically_and_mostly_once(situation: str) -> None:
     memo = RenderMemo()
     calls = 0
-    for stage, locale, channel in product(STAGES, ("en", "pt-BR"), ("email", "sms")):
+    for stage, locale, channel in product(SITUATION_STAGES, ("en", "pt-BR"), ("email", "sms")):
         chosen: Channel = "email" if channel == "email" else "sms"
         sources = select_template_set(SEEDS, situation=situation, stage=stage, locale=locale, channel=chosen)
         for context in contexts(situation, stage, locale):

@@ -18,8 +18,9 @@ from engine.compose import (
     select_template_set,
     sms_segments,
 )
-from engine.compose.seeds import PARTS, SITUATION_KINDS, STAGES, TEMPLATE_STAGES, sample_context
+from engine.compose.seeds import PARTS, sample_context
 from engine.compose.segments import GSM7_BASIC, GSM7_EXTENSION
+from engine.detection.rules import RAISED_KINDS, SITUATION_STAGES, TEMPLATE_STAGES
 from engine.errors import TemplateError
 from engine.vocabulary import Channel
 
@@ -159,9 +160,9 @@ def render(situation: str, stage: str, locale: str, channel: Channel, ctx: dict[
 
 
 def cases() -> Iterator[tuple[str, str, str, str | None]]:
-    for situation in SITUATION_KINDS:
+    for situation in RAISED_KINDS:
         exceptions = EXCEPTIONS if situation == "shipment.exception" else (None,)
-        for stage in STAGES:
+        for stage in SITUATION_STAGES:
             for locale in LOCALES:
                 for exception in exceptions:
                     yield situation, stage, locale, exception
@@ -350,7 +351,7 @@ def test_the_delay_email_follows_the_five_moves() -> None:
 
 def test_a_repeat_problem_is_acknowledged() -> None:
     for locale, phrase in (("en", "second time recently"), ("pt-BR", "segunda vez em pouco tempo")):
-        for situation in SITUATION_KINDS:
+        for situation in RAISED_KINDS:
             ctx = sample_context(situation, "initial", locale=locale)
             ctx["repeat"] = True
             assert phrase in render(situation, "initial", locale, "email", ctx).text, (situation, locale)
@@ -369,7 +370,7 @@ def test_the_address_exception_asks_for_the_one_action_without_blame() -> None:
 
 def test_resolved_messages_are_brief_thankful_and_promise_nothing_more() -> None:
     for locale in LOCALES:
-        for situation in SITUATION_KINDS:
+        for situation in RAISED_KINDS:
             ctx = sample_context(situation, "resolved", locale=locale)
             mail = render(situation, "resolved", locale, "email", ctx)
             body = mail.text.split("\n--\n")[0]
