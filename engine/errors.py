@@ -15,7 +15,3 @@ class SignatureError(ForewarnError):
 
 class TemplateError(ForewarnError):
     """A template is missing, fails to render, or breaks a channel's limits."""
-
-
-class DeliveryError(ForewarnError):
-    """A channel could not hand a message to its provider."""

@@ -108,18 +108,6 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-@contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on error. The only place that commits."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
-
 def insert_if_absent(
     session: Session, model: type[Any], values: dict[str, Any], keys: list[str], *, returning: Any = None
 ) -> Any:

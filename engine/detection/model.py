@@ -81,10 +81,6 @@ class ModelCache:
         return model
 
 
-def load_model(session: Session) -> DeliveryModel:
-    return DeliveryModel({row.carrier: _sorted_samples(row) for row in session.exec(select(CarrierStats)).all()})
-
-
 def _sorted_samples(row: CarrierStats) -> dict[str, list[float]]:
     return {name: sorted(values) for name, values in row.samples.items()}
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, or_, select, update
 
-from engine.db import row_locks
 from engine.models import Notice
 from engine.policy.frequency import UNCAPPED_STAGES
 from engine.vocabulary import LIVE, WARNING_STAGES, Channel, NoticeStatus, SituationKind
@@ -32,10 +31,6 @@ def texted_numbers(session: Session, numbers: Collection[str], *, excluding: Col
         for notice_id, recipient, channel, status in rows
         if channel == Channel.SMS and status in LIVE and notice_id not in skip
     }
-
-
-def get_for_claim(session: Session, notice_id: int) -> Notice | None:
-    return session.get(Notice, notice_id, with_for_update=row_locks(session))
 
 
 def due_for_relay(session: Session, *, now: datetime, enqueued_before: datetime | None, limit: int) -> list[int]:

@@ -12,24 +12,13 @@ from engine.models import Situation
 from engine.vocabulary import SituationStatus
 
 
-def find(session: Session, *, customer_id: str, subject_key: str, kind: str) -> Situation | None:
-    params = {"customer_id": customer_id, "subject_key": subject_key, "kind": kind}
-    return session.exec(_FIND[row_locks(session)], params=params).first()
-
-
 def open_for_subject(session: Session, *, customer_id: str, subject_key: str) -> list[Situation]:
     statement = _OPEN_FOR_SUBJECT[row_locks(session)]
     return list(session.exec(statement, params={"customer_id": customer_id, "subject_key": subject_key}).all())
 
 
-# The hottest lookups of event processing, built once with bound parameters: SQLAlchemy then skips
+# The hottest lookup of event processing, built once with bound parameters: SQLAlchemy then skips
 # constructing and keying a new statement per call. Indexed by whether rows are locked (PostgreSQL).
-_FIND_ANY = select(Situation).where(
-    Situation.customer_id == bindparam("customer_id"),
-    Situation.subject_key == bindparam("subject_key"),
-    Situation.kind == bindparam("kind"),
-)
-_FIND = {False: _FIND_ANY, True: _FIND_ANY.with_for_update()}
 _OPEN_ANY = (
     select(Situation)
     .where(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from support import builders
 from support.databases import truncate_all
 from support.services import require
 from support.smtp_server import SmtpTestServer
-from support.workers import wait_until, worker_process
+from support.workers import Worker, every_job_done, wait_until, worker_process
 
 from engine.api.app import create_app
 from engine.clock import SystemClock
@@ -24,7 +23,8 @@ from engine.config import Settings
 from engine.db import make_engine
 from engine.models import InboundEvent, Notice
 from engine.runtime import Runtime
-from engine.wiring import HANDLERS, BrokerDispatcher, make_broker
+from engine.vocabulary import Job
+from engine.wiring import HANDLERS, LEGACY_DELIVER_ONE, BrokerDispatcher, make_broker
 from integrations.feeds import build_feeds
 
 BROKERS = {"redis": "FOREWARN_TEST_REDIS_URL", "rabbitmq": "FOREWARN_TEST_AMQP_URL"}
@@ -35,6 +35,7 @@ class ScaledOut:
     client: TestClient
     rt: Runtime
     dispatcher: BrokerDispatcher
+    worker: Worker
     worker_log: Path
 
     def state(self) -> str:
@@ -86,10 +87,10 @@ def scaled_out(
     log_path = tmp_path / "worker.log"
     try:
         with (
-            worker_process(env, log_path, threads=2),
+            worker_process(env, log_path, threads=2) as worker,
             TestClient(create_app(rt, feeds=build_feeds(settings), broker_ping=dispatcher.ping)) as client,
         ):
-            yield ScaledOut(client, rt, dispatcher, log_path)
+            yield ScaledOut(client, rt, dispatcher, worker, log_path)
     finally:
         broker.close()
         rt.close()
@@ -124,7 +125,7 @@ def test_a_worker_process_delivers_through_the_broker_exactly_once(
             explain=scaled_out.state,
         )
     # The broker may deliver a message twice; the claim on the row makes the second a no-op.
-    dispatcher.send("notices.deliver", notice.id)
-    dispatcher.send("notices.deliver", notice.id)
-    time.sleep(3)
+    dispatcher.send(Job.DELIVER, [notice.id])
+    dispatcher.send(LEGACY_DELIVER_ONE, notice.id)  # as a job queued by an older build would
+    every_job_done(scaled_out.worker, dispatcher)
     assert len(smtp_server.messages) == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,7 +18,7 @@ from support.outage_story import status, subscribers
 from support.pipeline import feed
 from support.services import require
 from support.smtp_server import SmtpTestServer
-from support.workers import wait_until, worker_process
+from support.workers import Worker, every_job_done, wait_until, worker_process
 
 from engine.audit import verify_chain
 from engine.brakes.pause import set_paused
@@ -179,7 +178,7 @@ BROKERS = {"redis": "FOREWARN_TEST_REDIS_URL", "rabbitmq": "FOREWARN_TEST_AMQP_U
 @pytest.fixture(params=list(BROKERS))
 def worker(
     request: pytest.FixtureRequest, postgres_url: str, smtp_server: SmtpTestServer, tmp_path: Path
-) -> Iterator[tuple[Runtime, Recorder]]:
+) -> Iterator[tuple[Runtime, Recorder, Worker]]:
     """PostgreSQL, a real broker, and `forewarn worker` in its own process, sending to a real SMTP server."""
     broker_url = require(BROKERS[request.param])
     truncate_all(postgres_url)
@@ -214,17 +213,17 @@ def worker(
         "FOREWARN_LOG_LEVEL": "WARNING",
     }
     try:
-        with worker_process(env, tmp_path / "worker.log", threads=3):
-            yield rt, recorder
+        with worker_process(env, tmp_path / "worker.log", threads=3) as process:
+            yield rt, recorder, process
     finally:
         broker.close()
         rt.close()
 
 
 def test_a_worker_process_delivers_a_fan_out_in_batches_once(
-    worker: tuple[Runtime, Recorder], smtp_server: SmtpTestServer
+    worker: tuple[Runtime, Recorder, Worker], smtp_server: SmtpTestServer
 ) -> None:
-    rt, recorder = worker
+    rt, recorder, process = worker
     cids = [f"C{i:03d}" for i in range(30)]
     subscribers(rt, "checkout", *cids)
     status(rt, "checkout", "major_outage")
@@ -239,7 +238,7 @@ def test_a_worker_process_delivers_a_fan_out_in_batches_once(
         )
     for ids in jobs * 2:  # the broker delivers every job twice more
         recorder.forward.send(BATCH_ACTOR, ids)
-    time.sleep(3)
+    every_job_done(process, recorder.forward)
     assert len(smtp_server.messages) == 30
     assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == sorted(f"{c.lower()}@example.com" for c in cids)
 
