@@ -229,7 +229,8 @@ def main() -> None:
     asked = time.perf_counter() - started
     with Session(rt.db) as session:
         approval = session.exec(select(FanoutApproval)).one()
-    approve(rt, approval.id or 0, actor="staff:bench")
+    with rt.unit_of_work() as session:
+        approve(session, approval.id or 0, actor="staff:bench", at=clock.now())
     print(f"approval requested for {approval.recipients:,} recipients in {asked:.2f} s; approved")
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

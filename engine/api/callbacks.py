@@ -4,8 +4,12 @@ signature and reads its format (`engine.delivery.channel.Callbacks`); a bad sign
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from engine.api.deps import RuntimeDep
@@ -15,6 +19,7 @@ from engine.delivery.provider_status import apply_status, receive_text
 from engine.runtime import Runtime
 
 router = APIRouter(tags=["webhooks"])
+T = TypeVar("T")
 
 MAX_FORM_BYTES = 64 * 1024  # a provider's callback is a few hundred bytes; a long text is still well under this
 
@@ -38,6 +43,11 @@ async def _verified(request: Request, rt: Runtime, provider: str) -> tuple[Callb
         return None
 
 
+def _in_transaction(rt: Runtime, act: Callable[[Session], T]) -> T:
+    with rt.unit_of_work() as session:
+        return act(session)
+
+
 def _forbidden() -> JSONResponse:
     return JSONResponse({"error": "missing or wrong callback signature"}, status_code=403)
 
@@ -51,7 +61,7 @@ async def provider_status(request: Request, rt: RuntimeDep, provider: str) -> Re
     report = callbacks.status(fields)
     if report is not None:
         # An unknown message id is answered 200 as well: the provider must not retry what we cannot match.
-        await run_in_threadpool(apply_status, rt, provider, report)
+        await run_in_threadpool(_in_transaction, rt, lambda session: apply_status(session, rt, provider, report))
     body, media_type = callbacks.reply(None)
     return Response(body, media_type=media_type)
 
@@ -65,7 +75,9 @@ async def provider_inbound(request: Request, rt: RuntimeDep, provider: str) -> R
     text = callbacks.inbound(fields)
     answer = None
     if text is not None:
-        received = await run_in_threadpool(receive_text, rt, text)
+        received = await run_in_threadpool(
+            _in_transaction, rt, lambda session: receive_text(session, text, at=rt.clock.now())
+        )
         if received.kind == "help":
             settings = rt.settings
             answer = (

@@ -55,7 +55,8 @@ def decline(rt: RuntimeDep, approval_id: int, body: Annotated[Decision | None, B
 
 def _decide(fn: Callable[..., FanoutApproval], rt: Runtime, approval_id: int, body: Decision | None) -> dict[str, Any]:
     try:
-        approval = fn(rt, approval_id, actor=STAFF_ACTOR, note=body.note if body else None)
+        with rt.unit_of_work() as session:
+            approval = fn(session, approval_id, actor=STAFF_ACTOR, at=rt.clock.now(), note=body.note if body else None)
     except approvals.ApprovalNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except approvals.ApprovalAlreadyDecided as exc:
@@ -70,7 +71,9 @@ def get_pause(session: SessionDep) -> dict[str, Any]:
 
 @router.post("/pause")
 def set_pause(rt: RuntimeDep, body: PauseRequest) -> dict[str, Any]:
-    return _state(pause.set_paused(rt, body.paused, STAFF_ACTOR, body.reason))
+    with rt.unit_of_work() as session:
+        state = pause.set_paused(session, body.paused, STAFF_ACTOR, at=rt.clock.now(), reason=body.reason)
+    return _state(state)
 
 
 def _state(state: pause.PauseState) -> dict[str, Any]:

@@ -44,7 +44,8 @@ def unsubscribe(token: str, rt: RuntimeDep, undo: int = 0) -> HTMLResponse:
     customer_id = read_token(rt.settings, token)
     if customer_id is None:
         return _page("This link has expired", "We couldn't recognise this unsubscribe link.", "#", "OK", 404)
-    set_email_opt_out(rt, customer_id, opted_out=not undo, actor="customer")
+    with rt.unit_of_work() as session:
+        set_email_opt_out(session, customer_id, opted_out=not undo, actor="customer", at=rt.clock.now())
     if undo:
         return _page(
             "You're subscribed again",

@@ -18,7 +18,6 @@ from engine.clock import format_instant
 from engine.db import row_locks
 from engine.errors import ForewarnError
 from engine.models import ApprovalStatus, Component, FanoutApproval
-from engine.runtime import Runtime
 
 
 class ApprovalNotFound(ForewarnError):
@@ -65,46 +64,46 @@ def list_approvals(session: Session, *, status: str | None = None, limit: int = 
     return repository.listing(session, status=status, limit=limit)
 
 
-def approve(rt: Runtime, approval_id: int, *, actor: str, note: str | None = None) -> FanoutApproval:
-    return _decide(rt, approval_id, ApprovalStatus.APPROVED, actor=actor, note=note)
+def approve(session: Session, approval_id: int, *, actor: str, at: datetime, note: str | None = None) -> FanoutApproval:
+    return _decide(session, approval_id, ApprovalStatus.APPROVED, actor=actor, at=at, note=note)
 
 
-def decline(rt: Runtime, approval_id: int, *, actor: str, note: str | None = None) -> FanoutApproval:
-    return _decide(rt, approval_id, ApprovalStatus.DECLINED, actor=actor, note=note)
+def decline(session: Session, approval_id: int, *, actor: str, at: datetime, note: str | None = None) -> FanoutApproval:
+    return _decide(session, approval_id, ApprovalStatus.DECLINED, actor=actor, at=at, note=note)
 
 
-def _decide(rt: Runtime, approval_id: int, status: ApprovalStatus, *, actor: str, note: str | None) -> FanoutApproval:
-    now = rt.clock.now()
-    with rt.unit_of_work() as session:
-        approval = repository.get_for_decision(session, approval_id)
-        if approval is None:
-            raise ApprovalNotFound(f"no fan-out approval {approval_id}")
-        if approval.status != ApprovalStatus.PENDING:
-            raise ApprovalAlreadyDecided(
-                f"fan-out approval {approval_id} was already {approval.status} by {approval.decided_by}"
-            )
-        approval.status, approval.decided_at, approval.decided_by, approval.note = status, now, actor, note
-        details: dict[str, Any] = {
-            "approval_id": approval.id,
-            "component": approval.component,
-            "recipients": approval.recipients,
-            "note": note,
-        }
-        if status == ApprovalStatus.DECLINED:
-            component = session.get(Component, approval.component, with_for_update=row_locks(session))
-            if component is not None and component.incident_id == approval.incident_id:
-                # Nobody is told about this spell; a later one of the same incident follows this decision too.
-                details["cleared_notify_at"] = component.notify_at
-                component.notify_at = None
-        audit.append(
-            session,
-            at=now,
-            actor=actor,
-            action=f"fanout.{status}",
-            subject=f"incident:{approval.incident_id}",
-            details=details,
+def _decide(
+    session: Session, approval_id: int, status: ApprovalStatus, *, actor: str, at: datetime, note: str | None
+) -> FanoutApproval:
+    approval = repository.get_for_decision(session, approval_id)
+    if approval is None:
+        raise ApprovalNotFound(f"no fan-out approval {approval_id}")
+    if approval.status != ApprovalStatus.PENDING:
+        raise ApprovalAlreadyDecided(
+            f"fan-out approval {approval_id} was already {approval.status} by {approval.decided_by}"
         )
-        return approval
+    approval.status, approval.decided_at, approval.decided_by, approval.note = status, at, actor, note
+    details: dict[str, Any] = {
+        "approval_id": approval.id,
+        "component": approval.component,
+        "recipients": approval.recipients,
+        "note": note,
+    }
+    if status == ApprovalStatus.DECLINED:
+        component = session.get(Component, approval.component, with_for_update=row_locks(session))
+        if component is not None and component.incident_id == approval.incident_id:
+            # Nobody is told about this spell; a later one of the same incident follows this decision too.
+            details["cleared_notify_at"] = component.notify_at
+            component.notify_at = None
+    audit.append(
+        session,
+        at=at,
+        actor=actor,
+        action=f"fanout.{status}",
+        subject=f"incident:{approval.incident_id}",
+        details=details,
+    )
+    return approval
 
 
 def describe(approval: FanoutApproval) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from sqlmodel import Session, col, select, update
 from engine import audit
 from engine.db import row_locks
 from engine.models import AuditEntry, EngineFlag, Notice
-from engine.runtime import Runtime
 from engine.vocabulary import NoticeStatus
 
 SENDING_PAUSED = "sending_paused"
@@ -50,31 +49,29 @@ def pause_state(session: Session) -> PauseState:
     return PauseState(flag.value, flag.updated_at, flag.updated_by, reason if isinstance(reason, str) else None)
 
 
-def set_paused(rt: Runtime, paused: bool, actor: str, reason: str | None = None) -> PauseState:
+def set_paused(session: Session, paused: bool, actor: str, *, at: datetime, reason: str | None = None) -> PauseState:
     """Pause or resume all sending; audited every time, also when it was already so."""
-    now = rt.clock.now()
-    with rt.unit_of_work() as session:
-        flag = session.get(EngineFlag, SENDING_PAUSED, with_for_update=row_locks(session))
-        was_paused = bool(flag is not None and flag.value)
-        if flag is None:
-            flag = EngineFlag(name=SENDING_PAUSED, value=paused, updated_at=now, updated_by=actor)
-            session.add(flag)
-        else:
-            flag.value, flag.updated_at, flag.updated_by = paused, now, actor
-        if was_paused and not paused:
-            # Notices queued during the pause bounced off it: let the next relay tick queue them at once
-            # rather than after FOREWARN_RELAY_AFTER. A second queued job is harmless (claims are idempotent).
-            session.exec(
-                update(Notice)
-                .where(col(Notice.status) == NoticeStatus.PENDING, col(Notice.enqueued_at).is_not(None))
-                .values(enqueued_at=None)
-            )
-        audit.append(
-            session,
-            at=now,
-            actor=actor,
-            action=PAUSED if paused else RESUMED,
-            subject="engine:sending",
-            details={"reason": reason, "was_paused": was_paused},
+    flag = session.get(EngineFlag, SENDING_PAUSED, with_for_update=row_locks(session))
+    was_paused = bool(flag is not None and flag.value)
+    if flag is None:
+        flag = EngineFlag(name=SENDING_PAUSED, value=paused, updated_at=at, updated_by=actor)
+        session.add(flag)
+    else:
+        flag.value, flag.updated_at, flag.updated_by = paused, at, actor
+    if was_paused and not paused:
+        # Notices queued during the pause bounced off it: let the next relay tick queue them at once
+        # rather than after FOREWARN_RELAY_AFTER. A second queued job is harmless (claims are idempotent).
+        session.exec(
+            update(Notice)
+            .where(col(Notice.status) == NoticeStatus.PENDING, col(Notice.enqueued_at).is_not(None))
+            .values(enqueued_at=None)
         )
-        return PauseState(paused, now, actor, reason)
+    audit.append(
+        session,
+        at=at,
+        actor=actor,
+        action=PAUSED if paused else RESUMED,
+        subject="engine:sending",
+        details={"reason": reason, "was_paused": was_paused},
+    )
+    return PauseState(paused, at, actor, reason)

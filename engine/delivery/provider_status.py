@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from engine import audit
 from engine.db import row_locks
@@ -43,40 +44,39 @@ class StatusOutcome:
     notice_id: int | None = None
 
 
-def apply_status(rt: Runtime, provider: str, report: StatusReport) -> StatusOutcome:
+def apply_status(session: Session, rt: Runtime, provider: str, report: StatusReport) -> StatusOutcome:
     """Record one status callback for the notice the provider knows as `report.provider_id`."""
-    with rt.unit_of_work() as session:
-        statement = select(Notice).where(Notice.provider_id == report.provider_id).order_by(col(Notice.id)).limit(1)
-        if row_locks(session):
-            statement = statement.with_for_update()
-        notice = session.exec(statement).first()
-        if notice is None or notice.id is None:
-            return StatusOutcome("unknown")
-        current = provider_status(notice)
-        if notice.status != NoticeStatus.SENT or current in FINAL:
-            return StatusOutcome("ignored", notice.id)  # failed, dropped or delivered already: final
-        now = rt.clock.now()
-        details: dict[str, object] = {
-            "channel": notice.channel,
-            "stage": notice.stage,
-            "provider_status": report.status,
-        }
-        if report.failure is not None:
-            reason = (report.failure.error or f"{provider} {report.status}")[:500]
-            notice.status, notice.status_reason = NoticeStatus.FAILED, reason
-            details.update(error_code=report.failure.code, reason=reason)
-            audit.append(
-                session, at=now, actor=provider, action="notice.failed", subject=f"notice:{notice.id}", details=details
-            )
-            failure = Failure(notice, report.failure, provider, suppress=report.failure.address_rejected)
-            after_failures(session, rt, [failure])
-            return StatusOutcome("failed", notice.id)
-        if report.status not in PROGRESS or PROGRESS[report.status] <= PROGRESS.get(current or "", 0):
-            return StatusOutcome("ignored", notice.id)
-        notice.status_reason = f"{PROVIDER_PREFIX}{report.status}"
-        action = "notice.delivered" if report.status in FINAL else "notice.provider_status"
-        audit.append(session, at=now, actor=provider, action=action, subject=f"notice:{notice.id}", details=details)
-        return StatusOutcome("recorded", notice.id)
+    statement = select(Notice).where(Notice.provider_id == report.provider_id).order_by(col(Notice.id)).limit(1)
+    if row_locks(session):
+        statement = statement.with_for_update()
+    notice = session.exec(statement).first()
+    if notice is None or notice.id is None:
+        return StatusOutcome("unknown")
+    current = provider_status(notice)
+    if notice.status != NoticeStatus.SENT or current in FINAL:
+        return StatusOutcome("ignored", notice.id)  # failed, dropped or delivered already: final
+    now = rt.clock.now()
+    details: dict[str, object] = {
+        "channel": notice.channel,
+        "stage": notice.stage,
+        "provider_status": report.status,
+    }
+    if report.failure is not None:
+        reason = (report.failure.error or f"{provider} {report.status}")[:500]
+        notice.status, notice.status_reason = NoticeStatus.FAILED, reason
+        details.update(error_code=report.failure.code, reason=reason)
+        audit.append(
+            session, at=now, actor=provider, action="notice.failed", subject=f"notice:{notice.id}", details=details
+        )
+        failure = Failure(notice, report.failure, provider, suppress=report.failure.address_rejected)
+        after_failures(session, rt, [failure])
+        return StatusOutcome("failed", notice.id)
+    if report.status not in PROGRESS or PROGRESS[report.status] <= PROGRESS.get(current or "", 0):
+        return StatusOutcome("ignored", notice.id)
+    notice.status_reason = f"{PROVIDER_PREFIX}{report.status}"
+    action = "notice.delivered" if report.status in FINAL else "notice.provider_status"
+    audit.append(session, at=now, actor=provider, action=action, subject=f"notice:{notice.id}", details=details)
+    return StatusOutcome("recorded", notice.id)
 
 
 def provider_status(notice: Notice) -> str | None:
@@ -91,34 +91,32 @@ class InboundReply:
     customer_ids: list[str]
 
 
-def receive_text(rt: Runtime, text: InboundText) -> InboundReply:
+def receive_text(session: Session, text: InboundText, *, at: datetime) -> InboundReply:
     """A text from a customer: opt-out and opt-in keywords, HELP, or a reply kept for staff.
 
     The provider's own reading of the keyword (`text.keyword`) wins over our keyword list.
     """
     keyword = (text.keyword or text.body).strip().upper()
-    with rt.unit_of_work() as session:
-        now = rt.clock.now()
-        if keyword in STOP_WORDS or keyword in START_WORDS:
-            stop = keyword in STOP_WORDS
-            ids = set_sms_opt_out_for_number(
-                session, phone=text.sender, opted_out=stop, actor="customer", at=now, reason=f"replied {keyword}"
-            )
-            return InboundReply("stop" if stop else "start", ids)
-        ids = [c.id for c in suppressions.customers_with_phone(session, text.sender)]
-        if not ids:
-            log.info("text from a number no customer has (%s); ignored", mask_phone(text.sender))
-            return InboundReply("unknown_number", [])
-        if keyword in HELP_WORDS:
-            return InboundReply("help", ids)
-        for customer_id in ids:
-            # The text itself is personal data: it goes to the audited timeline for staff, never to logs.
-            audit.append(
-                session,
-                at=now,
-                actor="customer",
-                action="customer.replied",
-                subject=f"customer:{customer_id}",
-                details={"channel": Channel.SMS, "length": len(text.body), "text": text.body},
-            )
-        return InboundReply("reply", ids)
+    if keyword in STOP_WORDS or keyword in START_WORDS:
+        stop = keyword in STOP_WORDS
+        ids = set_sms_opt_out_for_number(
+            session, phone=text.sender, opted_out=stop, actor="customer", at=at, reason=f"replied {keyword}"
+        )
+        return InboundReply("stop" if stop else "start", ids)
+    ids = [c.id for c in suppressions.customers_with_phone(session, text.sender)]
+    if not ids:
+        log.info("text from a number no customer has (%s); ignored", mask_phone(text.sender))
+        return InboundReply("unknown_number", [])
+    if keyword in HELP_WORDS:
+        return InboundReply("help", ids)
+    for customer_id in ids:
+        # The text itself is personal data: it goes to the audited timeline for staff, never to logs.
+        audit.append(
+            session,
+            at=at,
+            actor="customer",
+            action="customer.replied",
+            subject=f"customer:{customer_id}",
+            details={"channel": Channel.SMS, "length": len(text.body), "text": text.body},
+        )
+    return InboundReply("reply", ids)

@@ -10,30 +10,28 @@ from sqlmodel import Session
 from engine import audit
 from engine.logmask import mask_phone
 from engine.models import Customer
-from engine.runtime import Runtime
 from engine.suppressions import service as suppressions
 from engine.vocabulary import Channel, SuppressionKind
 
 log = logging.getLogger(__name__)
 
 
-def set_email_opt_out(rt: Runtime, customer_id: str, *, opted_out: bool, actor: str) -> bool:
+def set_email_opt_out(session: Session, customer_id: str, *, opted_out: bool, actor: str, at: datetime) -> bool:
     """Returns False when the customer is unknown."""
-    with rt.unit_of_work() as session:
-        customer = session.get(Customer, customer_id)
-        if customer is None:
-            return False
-        if customer.email_opted_out != opted_out:
-            customer.email_opted_out = opted_out
-            audit.append(
-                session,
-                at=rt.clock.now(),
-                actor=actor,
-                action="customer.email_unsubscribed" if opted_out else "customer.email_resubscribed",
-                subject=f"customer:{customer_id}",
-                details={},
-            )
-        return True
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return False
+    if customer.email_opted_out != opted_out:
+        customer.email_opted_out = opted_out
+        audit.append(
+            session,
+            at=at,
+            actor=actor,
+            action="customer.email_unsubscribed" if opted_out else "customer.email_resubscribed",
+            subject=f"customer:{customer_id}",
+            details={},
+        )
+    return True
 
 
 def set_sms_opt_out_for_number(

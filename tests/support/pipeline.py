@@ -7,6 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from engine.brakes.pause import set_paused
 from engine.clock import SimulatedClock
 from engine.delivery.service import deliver_due
 from engine.events import parse_events
@@ -59,3 +60,9 @@ def route_skipped(rt: Runtime, channel: str, customer_id: str = "C1") -> str | N
         assert customer is not None
         suppressed = {c: suppressions.describe(row) for c, row in suppressions.for_customer(session, customer).items()}
         return routes_for(customer, suppressed).skipped.get(channel)
+
+
+def pause_sending(rt: Runtime, paused: bool, actor: str, reason: str | None) -> None:
+    """What staff do with POST /api/pause, in a transaction of its own."""
+    with rt.unit_of_work() as session:
+        set_paused(session, paused, actor, at=rt.clock.now(), reason=reason)

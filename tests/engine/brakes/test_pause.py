@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 from support import builders
 from support.outage_story import AUTH, audited, notices, ops_client, run_for, status, subscribers
+from support.pipeline import pause_sending
 
-from engine.brakes.pause import is_paused, set_paused
+from engine.brakes.pause import is_paused
 from engine.clock import SimulatedClock
 from engine.delivery.service import deliver
 from engine.events import parse_events
@@ -64,7 +65,7 @@ def a_warning(rt: Runtime, recorder: Recorder) -> int:
 def test_paused_the_relay_queues_nothing_and_resuming_sends_what_is_due(rt: Runtime, clock: SimulatedClock) -> None:
     recorder = Recorder()
     rt.dispatcher = recorder
-    set_paused(rt, True, "staff:ana@example.com", "carrier data looks wrong")
+    pause_sending(rt, True, "staff:ana@example.com", "carrier data looks wrong")
     notice_id = a_warning(rt, recorder)  # decided while paused: recorded, not lost
     for _ in range(3):
         clock.advance(timedelta(minutes=5))
@@ -75,7 +76,7 @@ def test_paused_the_relay_queues_nothing_and_resuming_sends_what_is_due(rt: Runt
         notice = session.get(Notice, notice_id)
         assert notice is not None and notice.status == "pending"
 
-    set_paused(rt, False, "staff:ana@example.com", "checked, all fine")
+    pause_sending(rt, False, "staff:ana@example.com", "checked, all fine")
     report = tick(rt)  # straight away, not only after FOREWARN_RELAY_AFTER
     assert not report.paused and report.notices_queued == 1
     assert recorder.jobs == [("notices.deliver_batch", ([notice_id],))]  # the relay queues in batches
@@ -84,25 +85,25 @@ def test_paused_the_relay_queues_nothing_and_resuming_sends_what_is_due(rt: Runt
 
 def test_paused_outages_are_not_announced_until_resumed(rt: Runtime, clock: SimulatedClock) -> None:
     subscribers(rt, "checkout", "C1", "C2")
-    set_paused(rt, True, "staff:api", None)
+    pause_sending(rt, True, "staff:api", None)
     status(rt, "checkout", "major_outage")
     run_for(rt, clock, timedelta(minutes=30))
     assert notices(rt) == []
     with Session(rt.db) as session:
         component = session.get(Component, "checkout")
         assert component is not None and component.notify_at is not None  # still due
-    set_paused(rt, False, "staff:api", None)
+    pause_sending(rt, False, "staff:api", None)
     run_for(rt, clock, timedelta(minutes=1))
     assert notices(rt) == [("C1", "initial", "sent"), ("C2", "initial", "sent")]
 
 
 def test_a_blip_that_heals_during_the_pause_sends_nothing_after_it(rt: Runtime, clock: SimulatedClock) -> None:
     subscribers(rt, "checkout", "C1")
-    set_paused(rt, True, "staff:api", None)
+    pause_sending(rt, True, "staff:api", None)
     status(rt, "checkout", "major_outage")
     run_for(rt, clock, timedelta(minutes=30))
     status(rt, "checkout", "operational")
-    set_paused(rt, False, "staff:api", None)
+    pause_sending(rt, False, "staff:api", None)
     run_for(rt, clock, timedelta(minutes=30))
     assert notices(rt) == []
 
@@ -111,12 +112,12 @@ def test_delivery_leaves_a_notice_pending_while_paused(rt: Runtime, clock: Simul
     recorder = Recorder()
     rt.dispatcher = recorder
     notice_id = a_warning(rt, recorder)
-    set_paused(rt, True, "staff:api", None)  # the job was already queued when staff paused
+    pause_sending(rt, True, "staff:api", None)  # the job was already queued when staff paused
     assert deliver(rt, [notice_id], jitter=False)["sent"] == 0
     with Session(rt.db) as session:
         notice = session.get(Notice, notice_id)
         assert notice is not None and (notice.status, notice.attempts) == ("pending", 0)
-    set_paused(rt, False, "staff:api", None)
+    pause_sending(rt, False, "staff:api", None)
     assert deliver(rt, [notice_id], jitter=False)["sent"] == 1
 
 

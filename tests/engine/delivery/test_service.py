@@ -15,13 +15,12 @@ from sqlmodel import Session, col, select, update
 from support import builders
 from support.databases import truncate_all
 from support.outage_story import status, subscribers
-from support.pipeline import feed
+from support.pipeline import feed, pause_sending
 from support.services import require
 from support.smtp_server import SmtpTestServer
 from support.workers import Worker, every_job_done, wait_until, worker_process
 
 from engine.audit import verify_chain
-from engine.brakes.pause import set_paused
 from engine.clock import SimulatedClock, SystemClock
 from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
@@ -157,11 +156,11 @@ def test_paused_deferred_and_fixed_meanwhile(rt: Runtime, clock: SimulatedClock,
     text = next(n for n in rows(rt, Notice) if n.customer_id == "T1")
     assert text.id not in ids and text.deferred  # 03:00 in Tokyo: not queued now
 
-    set_paused(rt, True, "staff:api", "checking")
+    pause_sending(rt, True, "staff:api", "checking")
     assert deliver(rt, [*ids, text.id]) == Counter(skipped=4)
     assert all((n.status, n.attempts) == ("pending", 0) for n in rows(rt, Notice))
 
-    set_paused(rt, False, "staff:api", None)
+    pause_sending(rt, False, "staff:api", None)
     with rt.unit_of_work() as session:  # C2's problem was fixed while its job waited in the queue
         session.exec(update(Situation).where(col(Situation.customer_id) == "C2").values(status="resolved"))
     assert deliver(rt, [*ids, text.id]) == Counter(sent=2, dropped=1, skipped=1)
