@@ -131,7 +131,7 @@ def sample_context(
     """
     now = now or datetime(2026, 3, 12, 15, 0, tzinfo=UTC)  # a Thursday afternoon
     portuguese = locale.startswith("pt")
-    resolved = stage == "resolved"
+    resolved = stage == Stage.RESOLVED
     base = "https://acme.example"
     context: dict[str, Any] = {
         "customer": {
@@ -160,22 +160,35 @@ def sample_context(
         "repeat": False,
     }
     if situation.startswith("service."):
-        context["incident"] = {
-            "id": "INC-7",
-            "title": "Erros no checkout" if portuguese else "Checkout errors",
-            "components": ["checkout", "payments-api"],
-            "services": ["checkout", "payments API"],
-            "status": "operational" if resolved else "partial_outage",
-            "message": None,
-            "news": None,
-            "started_at": now - timedelta(minutes=40),
-            "resolved_at": now - timedelta(minutes=5) if resolved else None,
-        }
+        context["incident"] = _sample_incident(now, portuguese=portuguese, resolved=resolved)
         context["links"]["status_page"] = f"{base}/status"
         context["next_update_at"] = None if resolved else now + timedelta(hours=1)
         return context
+    context["order"] = _sample_order(now, portuguese=portuguese)
+    context["links"].update(tracking=f"{base}/t/A10042", order=f"{base}/orders/A10042")
+    if situation == SituationKind.ORDER_LATE_TO_SHIP and not resolved:
+        return context
+    context["shipment"] = _sample_shipment(situation, stage, now, portuguese=portuguese, exception=exception)
+    return context
+
+
+def _sample_incident(now: datetime, *, portuguese: bool, resolved: bool) -> dict[str, Any]:
+    return {
+        "id": "INC-7",
+        "title": "Erros no checkout" if portuguese else "Checkout errors",
+        "components": ["checkout", "payments-api"],
+        "services": ["checkout", "payments API"],
+        "status": "operational" if resolved else "partial_outage",
+        "message": None,
+        "news": None,
+        "started_at": now - timedelta(minutes=40),
+        "resolved_at": now - timedelta(minutes=5) if resolved else None,
+    }
+
+
+def _sample_order(now: datetime, *, portuguese: bool) -> dict[str, Any]:
     name = "luminária de mesa" if portuguese else "desk lamp"
-    context["order"] = {
+    return {
         "id": "A10042",
         "lines": [{"name": name[:1].upper() + name[1:], "quantity": 1}],
         "items": name,
@@ -184,31 +197,33 @@ def sample_context(
         "promised_by": now + timedelta(days=1, hours=6),
         "total": {"amount": "109.29", "currency": "BRL" if portuguese else "USD"},
     }
-    context["links"].update(tracking=f"{base}/t/A10042", order=f"{base}/orders/A10042")
-    if situation == "order.late_to_ship" and not resolved:
-        return context
-    status = {"shipment.exception": "exception", "order.late_to_ship": "in_transit"}.get(situation, "in_transit")
+
+
+def _sample_shipment(
+    situation: str, stage: str, now: datetime, *, portuguese: bool, exception: str | None
+) -> dict[str, Any]:
+    resolved = stage == Stage.RESOLVED
+    status = "exception" if situation == SituationKind.SHIPMENT_EXCEPTION else "in_transit"
     # The carrier's latest scan: the delivery itself once resolved; a stalled parcel last moved two days ago.
     if resolved:
         last_scan = now - timedelta(hours=2)
-    elif situation == "shipment.stalled":
+    elif situation == SituationKind.SHIPMENT_STALLED:
         last_scan = now - timedelta(days=2, hours=4)
     else:
         last_scan = now - timedelta(hours=1)
-    context["shipment"] = {
+    return {
         "carrier": "correios" if portuguese else "ups",
         "carrier_name": "Correios" if portuguese else "UPS",
         "tracking_number": "QB123456789BR" if portuguese else "1Z999AA10123456784",
         "status": "delivered" if resolved else status,
-        "exception": exception if situation == "shipment.exception" else None,
+        "exception": exception if situation == SituationKind.SHIPMENT_EXCEPTION else None,
         "location": "Campinas, SP" if portuguese else "Columbus, OH",
         "estimated_delivery_at": now + timedelta(days=5),
-        "previous_estimated_delivery_at": now + timedelta(days=3) if stage == "update" else None,
+        "previous_estimated_delivery_at": now + timedelta(days=3) if stage == Stage.UPDATE else None,
         "delivered_at": now - timedelta(hours=2) if resolved else None,
         "last_scan_at": last_scan,
         "handed_over_at": now - timedelta(days=3),
     }
-    return context
 
 
 def sample_digest_context(

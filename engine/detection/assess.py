@@ -15,6 +15,12 @@ from engine.detection.model import POOLED, DeliveryModel
 from engine.models import Order, Shipment
 from engine.vocabulary import SituationKind
 
+LATE_TO_SHIP, DELAYED, STALLED = (
+    SituationKind.ORDER_LATE_TO_SHIP,
+    SituationKind.SHIPMENT_DELAYED,
+    SituationKind.SHIPMENT_STALLED,
+)
+
 # Cautious priors, used only until the engine has seen enough deliveries to learn its own.
 PRIOR_TRANSIT_H = 72.0
 PRIOR_SCAN_GAP_H = 36.0
@@ -103,7 +109,7 @@ def _not_shipped(promise: datetime, now: datetime, learned: _Learned) -> Verdict
     if now + transit > promise:
         # Even if it left today, a typical trip for this carrier would arrive after the promise.
         return Verdict(
-            SituationKind.ORDER_LATE_TO_SHIP,
+            LATE_TO_SHIP,
             "not with the carrier in time to make the promise",
             {"expected_arrival": now + transit},
             now + RECHECK,
@@ -115,72 +121,81 @@ def _in_transit(
     promise: datetime, shipment: Shipment, now: datetime, learned: _Learned, *, reach_by: datetime | None
 ) -> Verdict:
     eta = shipment.estimated_delivery_at
-    checks: list[datetime] = []
     if shipment.status in TROUBLE:
         return Verdict(next_check_at=now + RECHECK)  # the exception rule already told them
     if eta is not None and eta > promise:
-        return Verdict(
-            SituationKind.SHIPMENT_DELAYED,
-            "the carrier's estimate is after the promise",
-            {"eta": eta},
-            max(eta, now + RECHECK),
-        )
+        return Verdict(DELAYED, "the carrier's estimate is after the promise", {"eta": eta}, max(eta, now + RECHECK))
     verdict = Verdict()
-    last_scan = shipment.last_scan_at or shipment.handed_over_at
-    assert last_scan is not None
-    if shipment.status != "out_for_delivery":
-        gap = _h(max(learned.hours("scan_gap", 0.99, PRIOR_SCAN_GAP_H) * 1.25, 12.0))
-        if now >= last_scan + gap:
-            verdict.stalled = True
-            remaining = _h(learned.hours("stall_remaining", 0.5, PRIOR_STALL_REMAINING_H))
-            if now + remaining > promise:
-                return _warn(
-                    verdict,
-                    SituationKind.SHIPMENT_STALLED,
-                    "no scan for longer than is normal for this carrier",
-                    {"last_scan_at": last_scan},
-                    now,
-                )
-            checks += [promise - remaining, now + RECHECK]
-        else:
-            checks.append(last_scan + gap)
-    if eta is not None:
-        tolerance = _h(max(learned.hours("eta_error", 0.95, PRIOR_ETA_ERROR_H), 1.0))
-        if now >= eta + tolerance:
-            verdict.overdue = True
-            remaining = _h(learned.hours("overdue_remaining", 0.5, PRIOR_OVERDUE_REMAINING_H))
-            if now + remaining > promise:
-                return _warn(
-                    verdict,
-                    SituationKind.SHIPMENT_DELAYED,
-                    "past the carrier's estimate and still not delivered",
-                    {"eta": None},
-                    now,
-                )
-            checks += [promise - remaining, now + RECHECK]
-        else:
-            checks.append(eta + tolerance)
-    if shipment.status != "out_for_delivery":
-        # The last call: parcels that make it are usually out for delivery by now.
-        last_call = promise - _h(learned.hours("ofd_lead", 0.95, PRIOR_OFD_LEAD_H))
-        if reach_by is not None and reach_by < last_call:
-            # Not out for delivery by the evening before a promise in the customer's night: it will not
-            # make it, and a text sent later would wait for a morning that is already too late.
-            last_call = reach_by
-        if now >= last_call:
-            return _warn(
-                verdict,
-                SituationKind.SHIPMENT_DELAYED,
-                "not out for delivery this close to the promise",
-                {"eta": None},
-                now,
-            )
-        checks.append(last_call)
+    checks: list[datetime] = []
+    moving = shipment.status != "out_for_delivery"
+    warned = (
+        (_stalled(verdict, shipment, promise, now, learned, checks) if moving else None)
+        or (_overdue(verdict, eta, promise, now, learned, checks) if eta is not None else None)
+        or (_last_call(verdict, promise, now, learned, checks, reach_by=reach_by) if moving else None)
+    )
+    if warned is not None:
+        return warned
     if now > promise:
-        return _warn(verdict, SituationKind.SHIPMENT_DELAYED, "the promised time has passed", {"eta": None}, now)
+        return _warn(verdict, DELAYED, "the promised time has passed", {"eta": None}, now)
     checks.append(promise + timedelta(minutes=1))
     verdict.next_check_at = min(c for c in checks if c > now) if any(c > now for c in checks) else now + RECHECK
     return verdict
+
+
+def _stalled(
+    verdict: Verdict, shipment: Shipment, promise: datetime, now: datetime, learned: _Learned, checks: list[datetime]
+) -> Verdict | None:
+    """No scan for longer than this carrier's usual gap: a warning if what is left of the trip won't fit."""
+    last_scan = shipment.last_scan_at or shipment.handed_over_at
+    assert last_scan is not None
+    gap = _h(max(learned.hours("scan_gap", 0.99, PRIOR_SCAN_GAP_H) * 1.25, 12.0))
+    if now < last_scan + gap:
+        checks.append(last_scan + gap)
+        return None
+    verdict.stalled = True
+    remaining = _h(learned.hours("stall_remaining", 0.5, PRIOR_STALL_REMAINING_H))
+    if now + remaining > promise:
+        reason = "no scan for longer than is normal for this carrier"
+        return _warn(verdict, STALLED, reason, {"last_scan_at": last_scan}, now)
+    checks += [promise - remaining, now + RECHECK]
+    return None
+
+
+def _overdue(
+    verdict: Verdict, eta: datetime, promise: datetime, now: datetime, learned: _Learned, checks: list[datetime]
+) -> Verdict | None:
+    """Past the carrier's estimate (and its usual error): a warning if the rest of the wait won't fit."""
+    tolerance = _h(max(learned.hours("eta_error", 0.95, PRIOR_ETA_ERROR_H), 1.0))
+    if now < eta + tolerance:
+        checks.append(eta + tolerance)
+        return None
+    verdict.overdue = True
+    remaining = _h(learned.hours("overdue_remaining", 0.5, PRIOR_OVERDUE_REMAINING_H))
+    if now + remaining > promise:
+        return _warn(verdict, DELAYED, "past the carrier's estimate and still not delivered", {"eta": None}, now)
+    checks += [promise - remaining, now + RECHECK]
+    return None
+
+
+def _last_call(
+    verdict: Verdict,
+    promise: datetime,
+    now: datetime,
+    learned: _Learned,
+    checks: list[datetime],
+    *,
+    reach_by: datetime | None,
+) -> Verdict | None:
+    """Parcels that make it are usually out for delivery by now: one that is not will not."""
+    last_call = promise - _h(learned.hours("ofd_lead", 0.95, PRIOR_OFD_LEAD_H))
+    if reach_by is not None and reach_by < last_call:
+        # Not out for delivery by the evening before a promise in the customer's night: it will not
+        # make it, and a text sent later would wait for a morning that is already too late.
+        last_call = reach_by
+    if now >= last_call:
+        return _warn(verdict, DELAYED, "not out for delivery this close to the promise", {"eta": None}, now)
+    checks.append(last_call)
+    return None
 
 
 def _warn(verdict: Verdict, kind: SituationKind, reason: str, details: dict[str, Any], now: datetime) -> Verdict:

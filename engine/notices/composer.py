@@ -39,6 +39,14 @@ class Subject:
     shipment: Shipment | None = None
     incident: Incident | None = None
 
+    @property
+    def order_id(self) -> str | None:
+        return self.order.id if self.order else None
+
+    @property
+    def incident_id(self) -> str | None:
+        return self.incident.id if self.incident else None
+
 
 def subject_for(session: Session, situation: Situation) -> Subject:
     """What a situation is about, read back from the database (for a notice worded again later)."""

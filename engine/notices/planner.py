@@ -160,36 +160,14 @@ class Planner:
         first: ThreadNotice | None,
     ) -> Entry:
         settings, now = self.rt.settings, self.now
-        customer, situation, stage, channel = request.customer, request.situation, request.stage, route.channel
+        customer, situation, channel = request.customer, request.situation, route.channel
         send_at = now
         if channel == Channel.SMS:
             send_at = defer(now, timezone=customer.timezone, window=customer.quiet_hours or settings.quiet_hours)
         row = _notice_row(notice_id, request, route, send_at=send_at, now=now)
         row["in_reply_to"] = first.message_id if first else None
-        try:
-            composed = self.composer.compose(
-                session,
-                kind=situation.kind,
-                stage=stage,
-                channel=channel,
-                customer=customer,
-                situation=situation,
-                subject=subject,
-                now=send_at,  # worded for when it is read (a text held for quiet hours: the morning)
-                first_sms=channel == Channel.SMS and route.recipient not in texted,
-                thread_subject=first.subject if first else None,
-                next_update_at=request.next_update_at,
-            )
-            row.update(
-                template=composed.template,
-                locale=composed.locale,
-                subject=composed.subject,
-                body=composed.body,
-                html=composed.html,
-            )
-        except TemplateError as exc:
-            # Nothing is lost: the failure is on the row for staff to see, fix and resend.
-            row["status"], row["status_reason"] = NoticeStatus.FAILED, f"template error: {exc}"[:500]
+        first_sms = channel == Channel.SMS and route.recipient not in texted
+        self._word(session, row, request, channel, subject, first_sms=first_sms, first=first, send_at=send_at)
         if channel == Channel.EMAIL:
             row["message_id"] = message_id_for(
                 settings, notice_id=notice_id, thread_key=situation.subject_key, customer_id=customer.id
@@ -201,21 +179,66 @@ class Planner:
             row["enqueued_at"] = now
             planned.queue.append(notice_id)
         planned.rows.append(row)
-        return Entry(
-            at=now,
-            actor="system",
-            action="notice.failed" if not pending else ("notice.deferred" if row["deferred"] else "notice.planned"),
-            subject=f"notice:{notice_id}",
-            details={
-                "situation": situation.kind,
-                "stage": stage,
-                "channel": channel,
-                "customer_id": customer.id,
-                "send_at": _instant(send_at),  # what the audit log stores for it anyway, formatted once per value
-                "template": row["template"],
-                "reason": row["status_reason"] or ("recipient's quiet hours" if row["deferred"] else None),
-            },
+        return _planned_entry(row, now=now)
+
+    def _word(
+        self,
+        session: Session,
+        row: dict[str, Any],
+        request: PlanRequest,
+        channel: Channel,
+        subject: Subject,
+        *,
+        first_sms: bool,
+        first: ThreadNotice | None,
+        send_at: datetime,
+    ) -> None:
+        """Put the notice's words on its row, or the template's failure: nothing is lost, the failure is on
+        the row for staff to see, fix and resend."""
+        try:
+            composed = self.composer.compose(
+                session,
+                kind=request.situation.kind,
+                stage=request.stage,
+                channel=channel,
+                customer=request.customer,
+                situation=request.situation,
+                subject=subject,
+                now=send_at,  # worded for when it is read (a text held for quiet hours: the morning)
+                first_sms=first_sms,
+                thread_subject=first.subject if first else None,
+                next_update_at=request.next_update_at,
+            )
+        except TemplateError as exc:
+            row["status"], row["status_reason"] = NoticeStatus.FAILED, f"template error: {exc}"[:500]
+            return
+        row.update(
+            template=composed.template,
+            locale=composed.locale,
+            subject=composed.subject,
+            body=composed.body,
+            html=composed.html,
         )
+
+
+def _planned_entry(row: dict[str, Any], *, now: datetime) -> Entry:
+    """The notice's audit entry: planned, deferred for quiet hours, or failed (its template)."""
+    pending, deferred = row["status"] == NoticeStatus.PENDING, row["deferred"]
+    return Entry(
+        at=now,
+        actor="system",
+        action="notice.failed" if not pending else ("notice.deferred" if deferred else "notice.planned"),
+        subject=f"notice:{row['id']}",
+        details={
+            "situation": row["situation"],
+            "stage": row["stage"],
+            "channel": row["channel"],
+            "customer_id": row["customer_id"],
+            "send_at": _instant(row["send_at"]),  # what the audit log stores for it anyway, formatted once
+            "template": row["template"],
+            "reason": row["status_reason"] or ("recipient's quiet hours" if deferred else None),
+        },
+    )
 
 
 def _notice_row(

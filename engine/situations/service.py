@@ -134,14 +134,7 @@ def prepare_raise(
     for item in items:
         found, thread = existing.get(item.customer.id), threads.get(item.customer.id, [])
         if found is None:
-            row = SituationRow(
-                next(new_ids),
-                kind,
-                subject_key,
-                subject.order.id if subject.order else None,
-                subject.incident.id if subject.incident else None,
-                now,
-            )
+            row = SituationRow(next(new_ids), kind, subject_key, subject.order_id, subject.incident_id, now)
             changes.opened.append(_new_situation(row, item.customer.id, stored_details, now=now))
             action = "situation.opened"
         elif found.status == SituationStatus.RESOLVED:
@@ -152,15 +145,13 @@ def prepare_raise(
             changes.updated.append(row.id)
         else:
             continue  # open already: they know (or will, through another of the incident's components)
-        block = (
-            _drop(changes, unsent_warnings(thread, deferred_only=True), reason=drop_deferred) if drop_deferred else []
-        )
+        waiting = unsent_warnings(thread, deferred_only=True) if drop_deferred else []
+        block = _drop(changes, waiting, reason=drop_deferred or "")
         audited = {"kind": kind, "subject": subject_key, "customer_id": item.customer.id, "reason": item.reason}
         block.append(_entry(now, action, row.id, audited))
         blocks.append(block)
-        requests.append(
-            PlanRequest(item.customer, row, next_warning_stage(thread), thread, next_update_at=next_update_at)
-        )
+        stage = next_warning_stage(thread)
+        requests.append(PlanRequest(item.customer, row, stage, thread, next_update_at=next_update_at))
     _plan(session, planner, changes, blocks, requests, owners=list(range(len(blocks))), subject=subject)
     return changes
 
