@@ -4,7 +4,7 @@ signature and reads its format (`engine.delivery.channel.Callbacks`); a bad sign
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from fastapi import APIRouter, Request, Response
@@ -54,36 +54,43 @@ def _forbidden() -> JSONResponse:
 
 @router.post("/webhooks/{provider}/status", response_model=None)
 async def provider_status(request: Request, rt: RuntimeDep, provider: str) -> Response:
-    verified = await _verified(request, rt, provider)
-    if verified is None:
-        return _forbidden()
-    callbacks, fields = verified
-    report = callbacks.status(fields)
-    if report is not None:
-        # An unknown message id is answered 200 as well: the provider must not retry what we cannot match.
-        await run_in_threadpool(_in_transaction, rt, lambda session: apply_status(session, rt, provider, report))
-    body, media_type = callbacks.reply(None)
-    return Response(body, media_type=media_type)
+    def record(callbacks: Callbacks, fields: Mapping[str, str]) -> str | None:
+        report = callbacks.status(fields)
+        if report is not None:
+            # An unknown message id is answered 200 as well: the provider must not retry what we cannot match.
+            _in_transaction(rt, lambda session: apply_status(session, rt, provider, report))
+        return None
+
+    return await _answer(request, rt, provider, record)
 
 
 @router.post("/webhooks/{provider}/inbound", response_model=None)
 async def provider_inbound(request: Request, rt: RuntimeDep, provider: str) -> Response:
+    def receive(callbacks: Callbacks, fields: Mapping[str, str]) -> str | None:
+        text = callbacks.inbound(fields)
+        if text is None:
+            return None
+        received = _in_transaction(rt, lambda session: receive_text(session, text, at=rt.clock.now()))
+        if received.kind != "help":
+            # STOP and START: the provider itself sends the confirmation carriers require, so we add nothing.
+            return None
+        settings = rt.settings
+        return (
+            f"{settings.brand_name}: proactive order and service updates. Reply STOP to opt out. "
+            f"Help: {settings.support_email}"
+        )
+
+    return await _answer(request, rt, provider, receive)
+
+
+async def _answer(
+    request: Request, rt: Runtime, provider: str, handle: Callable[[Callbacks, Mapping[str, str]], str | None]
+) -> Response:
+    """Verify the callback, `handle` it (in a worker thread: it writes), and answer in the provider's format."""
     verified = await _verified(request, rt, provider)
     if verified is None:
         return _forbidden()
     callbacks, fields = verified
-    text = callbacks.inbound(fields)
-    answer = None
-    if text is not None:
-        received = await run_in_threadpool(
-            _in_transaction, rt, lambda session: receive_text(session, text, at=rt.clock.now())
-        )
-        if received.kind == "help":
-            settings = rt.settings
-            answer = (
-                f"{settings.brand_name}: proactive order and service updates. Reply STOP to opt out. "
-                f"Help: {settings.support_email}"
-            )
-    # STOP and START: the provider itself sends the confirmation carriers require, so we add nothing.
-    body, media_type = callbacks.reply(answer)
+    reply = await run_in_threadpool(handle, callbacks, fields)
+    body, media_type = callbacks.reply(reply)
     return Response(body, media_type=media_type)

@@ -47,24 +47,21 @@ def _respond(session: Session, f: Filters, fn: Callable[[Session, Filters], Page
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/events")
-def events(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
-    return _respond(session, f, queries.list_events)
+def _listing(lister: Callable[[Session, Filters], Page]) -> Callable[[Session, Filters], dict[str, Any]]:
+    def listing(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
+        return _respond(session, f, lister)
+
+    return listing
 
 
-@router.get("/notices")
-def notices(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
-    return _respond(session, f, queries.list_notices)
-
-
-@router.get("/situations")
-def situations(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
-    return _respond(session, f, queries.list_situations)
-
-
-@router.get("/audit")
-def audit(session: SessionDep, f: FiltersDep) -> dict[str, Any]:
-    return _respond(session, f, queries.list_audit)
+# GET /api/events, /api/notices, /api/situations, /api/audit: newest first, filtered, a cursor per page.
+for _name, _lister in {
+    "events": queries.list_events,
+    "notices": queries.list_notices,
+    "situations": queries.list_situations,
+    "audit": queries.list_audit,
+}.items():
+    router.add_api_route(f"/{_name}", _listing(_lister), methods=["GET"], name=_name, summary=f"List {_name}")
 
 
 @router.get("/suppressions")

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from engine.compose.incidents import display_name, is_news
 from engine.config import Settings
 from engine.models import Incident, Order, Shipment
+from engine.models.customers import Recipient
 
 CARRIER_NAMES = {
     "ups": "UPS",
@@ -25,21 +26,6 @@ CARRIER_NAMES = {
     "ontrac": "OnTrac",
     "lasership": "LaserShip",
 }
-
-
-class CustomerFacts(Protocol):
-    """What the context reads of a customer (a `Customer` row, or a fan-out's `Subscriber`)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def first_name(self) -> str: ...
-    @property
-    def locale(self) -> str: ...
-    @property
-    def timezone(self) -> str: ...
 
 
 class SituationFacts(Protocol):
@@ -59,7 +45,7 @@ _OTHERS = {"en": ("other item", "other items"), "pt": ("outro item", "outros ite
 def build_context(
     *,
     settings: Settings,
-    customer: CustomerFacts,
+    customer: Recipient,
     situation: SituationFacts,
     stage: str,
     locale: str,

@@ -18,11 +18,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from engine import audit
 from engine.clock import format_instant
 from engine.delivery import merging
 from engine.models import Customer, Notice
 from engine.notices import repository
+from engine.notices.journal import log_notice
 from engine.policy.frequency import WINDOW, Quota, counts_against_cap, quota, should_merge
 from engine.policy.quiet_hours import defer
 from engine.runtime import Runtime
@@ -66,19 +66,14 @@ def _hold(session: Session, rt: Runtime, notice: Notice, usage: Quota, *, until:
         f"{HELD}{usage.used} {notice.channel} notices to this customer in the last 24 h (limit {usage.limit}); "
         f"goes out at {format_instant(until)}, merged with any others due then"
     )[:500]
-    audit.append(
+    log_notice(
         session,
+        notice,
+        "notice.held",
         at=now,
-        actor="system",
-        action="notice.held",
-        subject=f"notice:{notice.id}",
-        details={
-            "channel": notice.channel,
-            "stage": notice.stage,
-            "customer_id": notice.customer_id,
-            "limit": usage.limit,
-            "used": usage.used,
-            "send_at": until,
-            "reason": "daily limit reached",
-        },
+        customer_id=notice.customer_id,
+        limit=usage.limit,
+        used=usage.used,
+        send_at=until,
+        reason="daily limit reached",
     )

@@ -29,7 +29,7 @@ from engine.delivery.capping import apply_cap, is_held
 from engine.delivery.merging import FIXED, all_fixed
 from engine.models import Customer, Notice, Situation
 from engine.notices import repository
-from engine.notices.dropping import drop_notice
+from engine.notices.journal import drop_notice
 from engine.policy.frequency import WINDOW, Quota, counts_against_cap, should_merge
 from engine.runtime import Runtime
 from engine.suppressions import service as suppressions

@@ -10,9 +10,9 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from engine import audit
-from engine.audit import Entry
 from engine.models import Customer, Notice, Situation
 from engine.notices.composer import subject_for
+from engine.notices.journal import notice_entry
 from engine.notices.planner import Planner, PlanRequest, SituationRow, write_notices
 from engine.notices.threads import load_threads
 from engine.policy.channels import routes_for
@@ -53,19 +53,16 @@ def plan_email_fallback(session: Session, rt: Runtime, failed: Notice, *, reason
         return None
     email_id: int = planned.rows[0]["id"]
     write_notices(session, planned)
-    fallback = Entry(
+    # The failed text's entry: its channel and stage, and where its news went instead.
+    fallback = notice_entry(
+        failed,
+        "notice.fallback",
         at=now,
-        actor="system",
-        action="notice.fallback",
-        subject=f"notice:{failed.id}",
-        details={
-            "from_channel": Channel.SMS,
-            "to_channel": Channel.EMAIL,
-            "fallback_notice_id": email_id,
-            "stage": failed.stage,
-            "customer_id": customer.id,
-            "reason": reason,
-        },
+        from_channel=Channel.SMS,
+        to_channel=Channel.EMAIL,
+        fallback_notice_id=email_id,
+        customer_id=customer.id,
+        reason=reason,
     )
     audit.append_many(session, [*planned.entries[0], fallback])
     return email_id

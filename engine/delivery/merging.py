@@ -19,14 +19,13 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from engine import audit
 from engine.db import row_locks
 from engine.delivery.digest import render_digest
 from engine.errors import TemplateError
 from engine.models import Customer, Notice, Situation
 from engine.notices import repository
 from engine.notices.composer import Composer
-from engine.notices.dropping import drop_notice
+from engine.notices.journal import drop_notice, log_notice
 from engine.notices.planner import message_id_for
 from engine.runtime import Runtime
 from engine.vocabulary import Channel, NoticeStatus, SituationKind, SituationStatus, Stage
@@ -91,19 +90,14 @@ def merge(session: Session, rt: Runtime, notices: Sequence[Notice], *, now: date
             continue
         notice.status, notice.merged_into = NoticeStatus.MERGED, carrier.id
         notice.status_reason = f"merged into notice {carrier.id}: more news than the daily limit allows"
-        audit.append(
+        log_notice(
             session,
+            notice,
+            "notice.merged",
             at=now,
-            actor="system",
-            action="notice.merged",
-            subject=f"notice:{notice.id}",
-            details={
-                "merged_into": carrier.id,
-                "channel": notice.channel,
-                "stage": notice.stage,
-                "customer_id": notice.customer_id,
-                "reason": "daily limit: several notices due at once, fewer slots left",
-            },
+            merged_into=carrier.id,
+            customer_id=notice.customer_id,
+            reason="daily limit: several notices due at once, fewer slots left",
         )
     return carrier
 
@@ -219,23 +213,18 @@ def _digest(
         digest.message_id = message_id_for(
             rt.settings, notice_id=digest.id or 0, thread_key=digest.thread_key, customer_id=digest.customer_id
         )
-    audit.append(
+    log_notice(
         session,
+        digest,
+        "notice.failed" if digest.status == NoticeStatus.FAILED else "notice.planned",
         at=now,
-        actor="system",
-        action="notice.failed" if digest.status == NoticeStatus.FAILED else "notice.planned",
-        subject=f"notice:{digest.id}",
-        details={
-            "situation": SituationKind.DIGEST,
-            "stage": Stage.MERGED,
-            "channel": digest.channel,
-            "customer_id": digest.customer_id,
-            "send_at": digest.send_at,
-            "template": digest.template,
-            "merges": ids,
-            "threads": [group[0].thread_key for group in groups],
-            "reason": digest.status_reason,
-        },
+        situation=SituationKind.DIGEST,
+        customer_id=digest.customer_id,
+        send_at=digest.send_at,
+        template=digest.template,
+        merges=ids,
+        threads=[group[0].thread_key for group in groups],
+        reason=digest.status_reason,
     )
     return digest
 

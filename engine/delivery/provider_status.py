@@ -24,6 +24,7 @@ from engine.delivery.channel import FINAL, PROGRESS, InboundText, StatusReport
 from engine.delivery.record import Failure, after_failures
 from engine.logmask import mask_phone
 from engine.models import Notice
+from engine.notices.journal import log_notice
 from engine.preferences.service import set_sms_opt_out_for_number
 from engine.runtime import Runtime
 from engine.suppressions import service as suppressions
@@ -56,18 +57,11 @@ def apply_status(session: Session, rt: Runtime, provider: str, report: StatusRep
     if notice.status != NoticeStatus.SENT or current in FINAL:
         return StatusOutcome("ignored", notice.id)  # failed, dropped or delivered already: final
     now = rt.clock.now()
-    details: dict[str, object] = {
-        "channel": notice.channel,
-        "stage": notice.stage,
-        "provider_status": report.status,
-    }
     if report.failure is not None:
         reason = (report.failure.error or f"{provider} {report.status}")[:500]
         notice.status, notice.status_reason = NoticeStatus.FAILED, reason
-        details.update(error_code=report.failure.code, reason=reason)
-        audit.append(
-            session, at=now, actor=provider, action="notice.failed", subject=f"notice:{notice.id}", details=details
-        )
+        failed = {"provider_status": report.status, "error_code": report.failure.code, "reason": reason}
+        log_notice(session, notice, "notice.failed", at=now, actor=provider, **failed)
         failure = Failure(notice, report.failure, provider, suppress=report.failure.address_rejected)
         after_failures(session, rt, [failure])
         return StatusOutcome("failed", notice.id)
@@ -75,7 +69,7 @@ def apply_status(session: Session, rt: Runtime, provider: str, report: StatusRep
         return StatusOutcome("ignored", notice.id)
     notice.status_reason = f"{PROVIDER_PREFIX}{report.status}"
     action = "notice.delivered" if report.status in FINAL else "notice.provider_status"
-    audit.append(session, at=now, actor=provider, action=action, subject=f"notice:{notice.id}", details=details)
+    log_notice(session, notice, action, at=now, actor=provider, provider_status=report.status)
     return StatusOutcome("recorded", notice.id)
 
 

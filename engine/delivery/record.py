@@ -26,6 +26,7 @@ from engine.delivery.channel import SendResult
 from engine.delivery.fallback import plan_email_fallback
 from engine.delivery.merging import carried
 from engine.models import DeliveryAttempt, Notice
+from engine.notices.journal import notice_entry
 from engine.preferences.service import opt_out_address
 from engine.runtime import Runtime
 from engine.suppressions import service as suppressions
@@ -56,7 +57,7 @@ def record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Counte
                     "error": (result.error or "")[:1000] or None,
                 }
             )
-            details: dict[str, Any] = {"channel": notice.channel, "stage": notice.stage, "attempt": notice.attempts}
+            details: dict[str, Any] = {"attempt": notice.attempts}
             if result.ok:
                 sent.append({"nid": notice.id, "provider_id": result.provider_id})
                 action = "notice.sent"
@@ -74,7 +75,7 @@ def record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Counte
                     {"nid": notice.id, "send_at": retry_at, "status_reason": f"retrying: {result.error}"[:500]}
                 )
                 action, details["retry_at"] = "notice.retry_scheduled", retry_at
-            entries.append(Entry(at=now, actor="system", action=action, subject=f"notice:{notice.id}", details=details))
+            entries.append(notice_entry(notice, action, at=now, **details))
         insert_rows(session, DeliveryAttempt, attempts)
         _update_each(session, sent, status=NoticeStatus.SENT, sent_at=now, status_reason=None)
         _update_each(session, failed, status=NoticeStatus.FAILED)

@@ -14,7 +14,7 @@ from engine.notices.composer import Subject
 from engine.policy.quiet_hours import last_reachable
 from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
-from engine.situations.service import raise_situation
+from engine.situations.service import Matter, raise_situation
 from engine.state.orders import latest_shipment
 from engine.vocabulary import Channel, SituationKind, ThreadKind, thread_key
 
@@ -79,17 +79,8 @@ def evaluate_order(
         return
     material = same is None or _slipped_again(same.details.get("eta"), verdict.details.get("eta"))
     details = {k: format_instant(v) if isinstance(v, datetime) else v for k, v in verdict.details.items()}
-    raise_situation(
-        session,
-        rt,
-        customer=customer,
-        kind=verdict.kind,
-        subject_key=key,
-        subject=Subject(order=order, shipment=shipment),
-        details=details,
-        material=material,
-        reason=verdict.reason,
-    )
+    matter = Matter(verdict.kind, key, Subject(order=order, shipment=shipment), details)
+    raise_situation(session, rt, matter, customer=customer, material=material, reason=verdict.reason)
 
 
 def _slipped_again(before: object, after: object) -> bool:

@@ -10,7 +10,7 @@ from engine.detection.rules import CARRIER_TROUBLE
 from engine.models import Customer, Order
 from engine.notices.composer import Subject
 from engine.runtime import Runtime
-from engine.situations.service import raise_situation, resolve_subject
+from engine.situations.service import Matter, raise_situation, resolve_subject
 from engine.state.orders import ShipmentChange
 
 TROUBLE = ("exception", "returned", "lost")
@@ -31,14 +31,12 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
     subject = Subject(order=order, shipment=shipment)
     if shipment.status in TROUBLE:
         new_trouble = change.previous_status != shipment.status or change.previous_exception != shipment.exception
+        details = {"status": shipment.status, "exception": shipment.exception, "carrier": shipment.carrier}
         raise_situation(
             session,
             rt,
+            Matter(KIND, key, subject, details),
             customer=customer,
-            kind=KIND,
-            subject_key=key,
-            subject=subject,
-            details={"status": shipment.status, "exception": shipment.exception, "carrier": shipment.carrier},
             material=new_trouble,
             reason=f"carrier reported {shipment.status} ({shipment.exception})",
         )

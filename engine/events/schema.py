@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -11,14 +11,19 @@ from engine.clock import as_utc, parse_instant
 from engine.errors import InvalidEvent
 from engine.vocabulary import Channel
 
-EVENT_TYPES = (
-    "customer.upserted",
-    "order.created",
-    "order.updated",
-    "order.canceled",
-    "shipment.updated",
-    "service.status",
-)
+EventType = Literal[
+    "customer.upserted", "order.created", "order.updated", "order.canceled", "shipment.updated", "service.status"
+]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+# The object each type of event carries (DESIGN §3).
+BODY_OF: dict[EventType, str] = {
+    "customer.upserted": "customer",
+    "order.created": "order",
+    "order.updated": "order",
+    "order.canceled": "order",
+    "shipment.updated": "shipment",
+    "service.status": "service",
+}
 SHIPMENT_STATUSES = (
     "label_created",
     "in_transit",
@@ -143,14 +148,7 @@ class ServiceBody(_Open):
 
 class CanonicalEvent(_Open):
     id: str = Field(min_length=1, max_length=200)
-    type: Literal[
-        "customer.upserted",
-        "order.created",
-        "order.updated",
-        "order.canceled",
-        "shipment.updated",
-        "service.status",
-    ]
+    type: EventType
     occurred_at: datetime
     received_at: datetime | None = None
     customer: CustomerRef | None = None
@@ -162,14 +160,7 @@ class CanonicalEvent(_Open):
 
     def missing_body(self) -> str | None:
         """Why the event's body is not enough for its type, or None when it is."""
-        needed = {
-            "customer.upserted": "customer",
-            "order.created": "order",
-            "order.updated": "order",
-            "order.canceled": "order",
-            "shipment.updated": "shipment",
-            "service.status": "service",
-        }[self.type]
+        needed = BODY_OF[self.type]
         if getattr(self, needed) is None:
             return f"{self.type} needs an object named '{needed}'"
         if self.type == "order.created":

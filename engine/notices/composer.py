@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from engine.compose.context import CustomerFacts, SituationFacts, build_context
+from engine.compose.context import SituationFacts, build_context
 from engine.compose.memo import RenderMemo
 from engine.compose.store import ResolvedTemplate
 from engine.errors import TemplateError
 from engine.models import Incident, Notice, Order, Shipment, Situation
+from engine.models.customers import Recipient
 from engine.notices.repository import texted_numbers
 from engine.notices.threads import reply_subject
 from engine.preferences.unsubscribe import unsubscribe_url
@@ -101,7 +102,7 @@ class Composer:
         kind: SituationKind,
         stage: Stage,
         channel: Channel,
-        customer: CustomerFacts,
+        customer: Recipient,
         situation: SituationFacts,
         subject: Subject,
         now: datetime,
@@ -148,7 +149,7 @@ class Composer:
         notice: Notice,
         *,
         situation: Situation,
-        customer: CustomerFacts,
+        customer: Recipient,
         now: datetime,
         thread_subject: str | None,
         not_texted_by: Collection[int] = (),

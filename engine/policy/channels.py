@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
+from engine.models.customers import Recipient
 from engine.vocabulary import Channel
 
 CHANNELS = tuple(Channel)  # in the order routes are tried
+NO_ADDRESS = {Channel.EMAIL: "no email address on file", Channel.SMS: "no phone number on file"}
 
 
 @dataclass(frozen=True)
@@ -23,20 +24,7 @@ class Routing:
     skipped: dict[Channel, str]  # channel → why it is not used
 
 
-class Contactable(Protocol):
-    """What consent reads of a customer (a `Customer` row, or a fan-out's `Subscriber`)."""
-
-    @property
-    def channels(self) -> list[str]: ...
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def phone(self) -> str | None: ...
-    @property
-    def email_opted_out(self) -> bool: ...
-
-
-def routes_for(customer: Contactable, suppressed: Mapping[Channel, str] | None = None) -> Routing:
+def routes_for(customer: Recipient, suppressed: Mapping[Channel, str] | None = None) -> Routing:
     """`suppressed`: channel → why the customer's address on it is on the suppression list (the caller
     looks it up, so this stays a pure decision)."""
     suppressed = suppressed or {}
@@ -45,20 +33,13 @@ def routes_for(customer: Contactable, suppressed: Mapping[Channel, str] | None =
     for channel in CHANNELS:
         if channel not in customer.channels:
             continue
-        if channel == Channel.EMAIL:
-            if customer.email_opted_out:
-                skipped[channel] = "customer unsubscribed from email"
-            elif not customer.email:
-                skipped[channel] = "no email address on file"
-            elif channel in suppressed:
-                skipped[channel] = suppressed[channel]
-            else:
-                routes.append(Route(Channel.EMAIL, customer.email))
+        address = customer.email if channel == Channel.EMAIL else customer.phone
+        if channel == Channel.EMAIL and customer.email_opted_out:
+            skipped[channel] = "customer unsubscribed from email"
+        elif not address:
+            skipped[channel] = NO_ADDRESS[channel]
+        elif channel in suppressed:
+            skipped[channel] = suppressed[channel]
         else:
-            if not customer.phone:
-                skipped[channel] = "no phone number on file"
-            elif channel in suppressed:
-                skipped[channel] = suppressed[channel]
-            else:
-                routes.append(Route(Channel.SMS, customer.phone))
+            routes.append(Route(channel, address))
     return Routing(routes, skipped)

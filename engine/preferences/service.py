@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session
 
@@ -23,14 +24,8 @@ def set_email_opt_out(session: Session, customer_id: str, *, opted_out: bool, ac
         return False
     if customer.email_opted_out != opted_out:
         customer.email_opted_out = opted_out
-        audit.append(
-            session,
-            at=at,
-            actor=actor,
-            action="customer.email_unsubscribed" if opted_out else "customer.email_resubscribed",
-            subject=f"customer:{customer_id}",
-            details={},
-        )
+        action = "customer.email_unsubscribed" if opted_out else "customer.email_resubscribed"
+        _on_timeline(session, customer_id, action, actor=actor, at=at)
     return True
 
 
@@ -67,14 +62,8 @@ def set_sms_opt_out_for_number(
     customers = suppressions.customers_with_phone(session, phone)
     if changed:
         for customer in customers:
-            audit.append(
-                session,
-                at=at,
-                actor=actor,
-                action="customer.sms_opted_out" if opted_out else "customer.sms_opted_in",
-                subject=f"customer:{customer.id}",
-                details={"reason": reason},
-            )
+            action = "customer.sms_opted_out" if opted_out else "customer.sms_opted_in"
+            _on_timeline(session, customer.id, action, actor=actor, at=at, reason=reason)
         log.info(
             "sms %s for %s (%d customers)", "opt-out" if opted_out else "opt-in", mask_phone(phone), len(customers)
         )
@@ -97,3 +86,8 @@ def opt_out_address(session: Session, *, channel: Channel, address: str, actor: 
         actor=actor,
         at=at,
     )
+
+
+def _on_timeline(session: Session, customer_id: str, action: str, *, actor: str, at: datetime, **details: Any) -> None:
+    """A change of the customer's preferences, on their audited timeline."""
+    audit.append(session, at=at, actor=actor, action=action, subject=f"customer:{customer_id}", details=details)

@@ -37,67 +37,55 @@ class Page:
 
 
 def list_events(session: Session, f: Filters) -> Page:
-    q = select(InboundEvent)
-    q = _eq(q, InboundEvent.source, f.source)
-    q = _eq(q, InboundEvent.customer_id, f.customer_id)
-    q = _eq(q, InboundEvent.order_id, f.order_id)
-    q = _eq(q, InboundEvent.type, f.situation)
+    e = InboundEvent
+    q = _where(select(e), [(e.source, f.source), (e.customer_id, f.customer_id), (e.order_id, f.order_id)])
+    q = _where(q, [(e.type, f.situation)], since=(e.received_at, f.since))
     if f.status == "pending":
-        q = q.where(col(InboundEvent.handled_at).is_(None))
+        q = q.where(col(e.handled_at).is_(None))
     elif f.status:
-        q = q.where(col(InboundEvent.outcome).startswith(f.status))
-    if f.since:
-        q = q.where(InboundEvent.received_at >= f.since)
-    return _page(session, q, InboundEvent.id, f)
+        q = q.where(col(e.outcome).startswith(f.status))
+    return _page(session, q, e.id, f)
 
 
 def list_notices(session: Session, f: Filters) -> Page:
-    q = select(Notice)
-    q = _eq(q, Notice.customer_id, f.customer_id)
-    q = _eq(q, Notice.order_id, f.order_id)
-    q = _eq(q, Notice.situation, f.situation)
-    q = _eq(q, Notice.status, f.status)
-    q = _eq(q, Notice.channel, f.channel)
-    if f.since:
-        q = q.where(Notice.created_at >= f.since)
-    return _page(session, q, Notice.id, f)
+    n = Notice
+    q = _where(select(n), [(n.customer_id, f.customer_id), (n.order_id, f.order_id), (n.situation, f.situation)])
+    q = _where(q, [(n.status, f.status), (n.channel, f.channel)], since=(n.created_at, f.since))
+    return _page(session, q, n.id, f)
 
 
 def list_situations(session: Session, f: Filters) -> Page:
-    q = select(Situation)
-    q = _eq(q, Situation.customer_id, f.customer_id)
-    q = _eq(q, Situation.order_id, f.order_id)
-    q = _eq(q, Situation.kind, f.situation)
-    q = _eq(q, Situation.status, f.status)
-    if f.since:
-        q = q.where(Situation.updated_at >= f.since)
-    return _page(session, q, Situation.id, f)
+    s = Situation
+    q = _where(select(s), [(s.customer_id, f.customer_id), (s.order_id, f.order_id), (s.kind, f.situation)])
+    q = _where(q, [(s.status, f.status)], since=(s.updated_at, f.since))
+    return _page(session, q, s.id, f)
 
 
 def list_suppressions(session: Session, f: Filters) -> Page:
-    q = select(ChannelSuppression)
-    q = _eq(q, ChannelSuppression.channel, f.channel)
-    q = _eq(q, ChannelSuppression.source, f.source)
+    c = ChannelSuppression
+    q = _where(select(c), [(c.channel, f.channel), (c.source, f.source)], since=(c.created_at, f.since))
     if f.address:
         spellings = {normalize(channel, f.address) for channel in Channel}
-        q = q.where(col(ChannelSuppression.address).in_(sorted(spellings)))
-    if f.since:
-        q = q.where(ChannelSuppression.created_at >= f.since)
-    return _page(session, q, ChannelSuppression.id, f)
+        q = q.where(col(c.address).in_(sorted(spellings)))
+    return _page(session, q, c.id, f)
 
 
 def list_audit(session: Session, f: Filters) -> Page:
-    q = select(AuditEntry)
-    q = _eq(q, AuditEntry.action, f.action)
-    if f.customer_id:
-        q = q.where(col(AuditEntry.subject) == f"customer:{f.customer_id}")
-    if f.since:
-        q = q.where(AuditEntry.at >= f.since)
-    return _page(session, q, AuditEntry.seq, f)
+    a = AuditEntry
+    subject = f"customer:{f.customer_id}" if f.customer_id else None
+    q = _where(select(a), [(a.action, f.action), (a.subject, subject)], since=(a.at, f.since))
+    return _page(session, q, a.seq, f)
 
 
-def _eq(q: Any, column: Any, value: str | None) -> Any:
-    return q.where(col(column) == value) if value else q
+def _where(q: Any, equal: list[tuple[Any, str | None]], *, since: tuple[Any, datetime | None] = (None, None)) -> Any:
+    """`q` narrowed to rows whose columns equal the given values (those given) and, with a time, newer."""
+    for column, value in equal:
+        if value:
+            q = q.where(col(column) == value)
+    column, moment = since
+    if moment is not None:
+        q = q.where(col(column) >= moment)
+    return q
 
 
 def _page(session: Session, q: Any, key: Any, f: Filters) -> Page:

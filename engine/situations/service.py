@@ -30,6 +30,7 @@ from engine.db.bulk import JsonText, allocate_ids, insert_rows
 from engine.models import Notice, Situation
 from engine.models.customers import Recipient
 from engine.notices.composer import Subject
+from engine.notices.journal import notice_entry
 from engine.notices.planner import Planned, Planner, PlanRequest, SituationRow, write_notices
 from engine.notices.threads import (
     ThreadNotice,
@@ -42,6 +43,17 @@ from engine.notices.threads import (
 from engine.runtime import Runtime
 from engine.situations.repository import about_subject
 from engine.vocabulary import NoticeStatus, SituationKind, SituationStatus, Stage
+
+
+@dataclass(frozen=True)
+class Matter:
+    """What is raised: the kind of situation, its subject, and what it records of it (news is judged
+    against the details the customer was told)."""
+
+    kind: SituationKind
+    subject_key: str
+    subject: Subject
+    details: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -71,39 +83,26 @@ class Changes:
 def raise_situation(
     session: Session,
     rt: Runtime,
+    matter: Matter,
     *,
     customer: Recipient,
-    kind: SituationKind,
-    subject_key: str,
-    subject: Subject,
-    details: dict[str, Any],
     material: bool,
     reason: str,
     next_update_at: datetime | None = None,
 ) -> None:
     """One customer's situation (an order's warning): a batch of one, written in the caller's transaction."""
-    changes = prepare_raise(
-        session,
-        Planner(rt, now=rt.clock.now()),
-        kind=kind,
-        subject_key=subject_key,
-        subject=subject,
-        details=details,
-        items=[Raise(customer, reason)],
-        material=material,
-        next_update_at=next_update_at,
+    planner = Planner(rt, now=rt.clock.now())
+    items = [Raise(customer, reason)]
+    write_changes(
+        session, prepare_raise(session, planner, matter, items=items, material=material, next_update_at=next_update_at)
     )
-    write_changes(session, changes)
 
 
 def prepare_raise(
     session: Session,
     planner: Planner,
+    matter: Matter,
     *,
-    kind: SituationKind,
-    subject_key: str,
-    subject: Subject,
-    details: dict[str, Any],
     items: Sequence[Raise],
     material: bool,
     drop_deferred: str | None = None,
@@ -120,15 +119,15 @@ def prepare_raise(
     `lock=False` reads without row locks (a fan-out's writer takes them); `id_range`: the customers are
     a run in id order, read with one index range instead of an IN list.
     """
-    now = planner.now
-    changes = Changes(now=now, details=details)
+    now, kind, subject_key, subject = planner.now, matter.kind, matter.subject_key, matter.subject
+    changes = Changes(now=now, details=matter.details)
     about = about_subject(session, [i.customer.id for i in items], subject_key, lock=lock, id_range=id_range)
     existing = {s.customer_id: s for s in about if s.kind == kind}
     # Every notice in a thread belongs to a situation about its subject (of any kind: an order's exception,
     # then its delay): customers with none have nothing in the thread yet, and cost no read.
     threads = load_threads(session, thread_key=subject_key, customer_ids=sorted({s.customer_id for s in about}))
     new_ids = iter(allocate_ids(session, Situation, sum(1 for i in items if i.customer.id not in existing)))
-    stored_details = JsonText(json.dumps(details))  # the same for every new row: serialised once
+    stored_details = JsonText(json.dumps(matter.details))  # the same for every new row: serialised once
     blocks: list[list[Entry]] = []
     requests: list[PlanRequest] = []
     for item in items:
@@ -270,15 +269,7 @@ def _drop(changes: Changes, notices: list[ThreadNotice], *, reason: str) -> list
     for notice in notices:
         notice.status = notice.reached = NoticeStatus.DROPPED
         changes.dropped.setdefault(reason, []).append(notice.id)
-        entries.append(
-            _entry(
-                changes.now,
-                "notice.dropped",
-                notice.id,
-                {"channel": notice.channel, "stage": notice.stage, "reason": reason},
-                of="notice",
-            )
-        )
+        entries.append(notice_entry(notice, "notice.dropped", at=changes.now, reason=reason))
     return entries
 
 
@@ -287,8 +278,8 @@ def _set(session: Session, ids: list[int], **values: Any) -> None:
         session.execute(update(Situation).where(col(Situation.id).in_(ids)).values(**values))
 
 
-def _entry(now: datetime, action: str, row_id: int, details: dict[str, Any], *, of: str = "situation") -> Entry:
-    return Entry(at=now, actor="system", action=action, subject=f"{of}:{row_id}", details=details)
+def _entry(now: datetime, action: str, situation_id: int, details: dict[str, Any]) -> Entry:
+    return Entry(at=now, actor="system", action=action, subject=f"situation:{situation_id}", details=details)
 
 
 def _new_situation(row: SituationRow, customer_id: str, details: JsonText, *, now: datetime) -> dict[str, Any]:

@@ -12,14 +12,15 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from engine import audit
 from engine.models import ChannelSuppression, Customer, Notice
-from engine.notices.dropping import drop_notice
+from engine.models.customers import Recipient
+from engine.notices.journal import drop_notice
 from engine.suppressions import repository
 from engine.suppressions.addresses import PHONE_SEPARATORS, masked, normalize
 from engine.vocabulary import Channel, NoticeStatus, SuppressionKind
@@ -167,23 +168,12 @@ def _remove(session: Session, row: ChannelSuppression, *, actor: str, at: dateti
     log.info("%s suppression lifted for %s", row.channel, masked(row.channel, row.address))
 
 
-def for_customer(session: Session, customer: Addressed) -> dict[Channel, ChannelSuppression]:
+def for_customer(session: Session, customer: Recipient) -> dict[Channel, ChannelSuppression]:
     """The suppressed routes among the customer's current addresses, by channel."""
     return for_subscribers(session, [customer]).get(customer.id, {})
 
 
-class Addressed(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def phone(self) -> str | None: ...
-    @property
-    def channels(self) -> list[str]: ...
-
-
-def _addresses(customer: Addressed) -> list[tuple[Channel, str]]:
+def _addresses(customer: Recipient) -> list[tuple[Channel, str]]:
     """The customer's routes (channel, normalised address) on the channels they consented to."""
     routes = []
     if customer.email and Channel.EMAIL in customer.channels:
@@ -193,7 +183,7 @@ def _addresses(customer: Addressed) -> list[tuple[Channel, str]]:
     return [(channel, address) for channel, address in routes if address]
 
 
-def for_subscribers(session: Session, customers: Iterable[Addressed]) -> dict[str, dict[Channel, ChannelSuppression]]:
+def for_subscribers(session: Session, customers: Iterable[Recipient]) -> dict[str, dict[Channel, ChannelSuppression]]:
     """Customer id → channel → the suppression on that route, for a whole batch in one query."""
     by_address: dict[tuple[Channel, str], list[str]] = {}
     for customer in customers:

@@ -21,10 +21,9 @@ from engine.brakes.pause import is_paused
 from engine.db import row_locks
 from engine.db.bulk import rare_collections
 from engine.detection.outages.gate import cleared, declined
-from engine.detection.outages.rule import KIND, down_reason, incident_details, incident_subject_key
+from engine.detection.outages.rule import disruption, down_reason
 from engine.detection.outages.writer import AnnouncementWriter, still_due
 from engine.models import Component, Incident
-from engine.notices.composer import Subject
 from engine.notices.planner import Planner
 from engine.runtime import Runtime
 from engine.situations.service import Changes, Raise, prepare_raise, write_changes
@@ -101,10 +100,7 @@ def _fan_out(
             changes = prepare_raise(
                 session,
                 planner,
-                kind=KIND,
-                subject_key=incident_subject_key(incident.id),
-                subject=Subject(incident=incident),
-                details=incident_details(incident),
+                disruption(incident),
                 items=[Raise(customer, why) for customer in customers],
                 material=False,
                 lock=not writer.threaded,
@@ -158,16 +154,8 @@ def tell_new_follower(session: Session, rt: Runtime, customer_id: str, component
         incident = session.get(Incident, component.incident_id) if component.incident_id else None
         if incident is None or declined(session, incident_id=incident.id, component=name):
             continue
-        changes = prepare_raise(
-            session,
-            planner,
-            kind=KIND,
-            subject_key=incident_subject_key(incident.id),
-            subject=Subject(incident=incident),
-            details=incident_details(incident),
-            items=[Raise(subscriber, f"{down_reason(component)}; followed after it was announced")],
-            material=False,
-        )
+        items = [Raise(subscriber, f"{down_reason(component)}; followed after it was announced")]
+        changes = prepare_raise(session, planner, disruption(incident), items=items, material=False)
         write_changes(session, changes)
         opened += changes.told
     return opened

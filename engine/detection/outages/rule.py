@@ -18,7 +18,9 @@ from engine.clock import format_instant, parse_duration
 from engine.compose.incidents import is_news
 from engine.detection.rules import OUTAGES
 from engine.models import Component, Incident
+from engine.notices.composer import Subject
 from engine.runtime import Runtime
+from engine.situations.service import Matter
 from engine.state.services import DOWN
 from engine.vocabulary import ThreadKind, thread_key
 
@@ -44,6 +46,11 @@ def incident_details(incident: Incident) -> dict[str, Any]:
         "message": incident.message,
         "components": list(incident.components),
     }
+
+
+def disruption(incident: Incident) -> Matter:
+    """The situation its followers are told about: one thread per incident."""
+    return Matter(KIND, incident_subject_key(incident.id), Subject(incident=incident), incident_details(incident))
 
 
 def news(told: dict[str, Any], incident: Incident) -> str | None:

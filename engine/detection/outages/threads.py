@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from engine.clock import parse_duration
 from engine.db import row_locks
 from engine.db.bulk import rare_collections
-from engine.detection.outages.rule import KIND, UPDATE_EVERY, incident_details, incident_subject_key, news, still_down
+from engine.detection.outages.rule import KIND, UPDATE_EVERY, disruption, incident_subject_key, news, still_down
 from engine.models import Incident, Situation
 from engine.notices.composer import Subject
 from engine.notices.planner import Planner
@@ -128,10 +128,7 @@ def _tell_news(session: Session, planner: Planner, incident: Incident, page: lis
     changes = prepare_raise(
         session,
         planner,
-        kind=KIND,
-        subject_key=incident_subject_key(incident.id),
-        subject=Subject(incident=incident),
-        details=incident_details(incident),
+        disruption(incident),
         items=[Raise(customers[cid], reason) for cid, reason in reasons.items() if cid in customers],
         material=True,
         drop_deferred=REPLACED,

@@ -24,13 +24,13 @@ from support.pipeline import drain, feed
 from engine.audit import verify_chain
 from engine.clock import SimulatedClock, format_instant
 from engine.detection.outages.announcement import scan_outages
-from engine.detection.outages.rule import KIND, UPDATE_EVERY, incident_subject_key
+from engine.detection.outages.rule import KIND, UPDATE_EVERY, disruption, incident_subject_key
 from engine.detection.outages.writer import AnnouncementWriter
 from engine.events import parse_event, parse_events
 from engine.inbound.service import store_events
 from engine.models import AuditEntry, Component, Customer, CustomerComponent, Incident, Notice, Situation
 from engine.notices.composer import Subject
-from engine.notices.dropping import drop_notice
+from engine.notices.journal import drop_notice
 from engine.notices.planner import Planner
 from engine.processing import apply_event
 from engine.runtime import Runtime
@@ -168,15 +168,6 @@ def bulk(rt: Runtime, act: Callable[[], None]) -> tuple[list[tuple[Any, ...]], l
         return snapshot(session, notices_after=notices_after, seq_after=seq_after)
 
 
-def details(incident: Incident) -> dict[str, Any]:
-    return {
-        "incident_id": incident.id,
-        "status": incident.status,
-        "message": incident.message,
-        "components": list(incident.components),
-    }
-
-
 def announce_each(session: Session, rt: Runtime) -> None:
     """The per-customer announcement: every subscriber not already in an open thread hears once."""
     component = session.get(Component, "checkout")
@@ -198,17 +189,8 @@ def announce_each(session: Session, rt: Runtime) -> None:
         ).first()
         if existing is not None and existing.status == "open":
             continue
-        raise_situation(
-            session,
-            rt,
-            customer=customer,
-            kind=KIND,
-            subject_key=key,
-            subject=Subject(incident=incident),
-            details=details(incident),
-            material=True,
-            reason=f"checkout {component.status} since {format_instant(component.down_since)}",
-        )
+        reason = f"checkout {component.status} since {format_instant(component.down_since)}"
+        raise_situation(session, rt, disruption(incident), customer=customer, material=True, reason=reason)
 
 
 def open_threads(session: Session, incident: Incident) -> list[Situation]:
@@ -261,17 +243,8 @@ def update_each(rt: Runtime, event: dict[str, Any]) -> Callable[[Session], None]
             for notice in waiting:
                 if notice.stage in ("initial", "update") and notice.status == "pending" and notice.deferred:
                     drop_notice(session, notice, at=now, reason="replaced by newer news before it was sent")
-            raise_situation(
-                session,
-                rt,
-                customer=customer,
-                kind=KIND,
-                subject_key=situation.subject_key,
-                subject=Subject(incident=incident),
-                details=details(incident),
-                material=True,
-                reason=f"worse: {told.get('status')} -> {incident.status}",
-            )
+            reason = f"worse: {told.get('status')} -> {incident.status}"
+            raise_situation(session, rt, disruption(incident), customer=customer, material=True, reason=reason)
 
     return act
 
@@ -390,13 +363,10 @@ def test_a_batch_composed_before_the_component_healed_is_not_written(rt: Runtime
         opening = prepare_raise(
             session,
             Planner(rt, now=clock.now()),
+            disruption(incident),
             items=[
                 Raise(c, "checkout major_outage") for c in subscribers_page(session, "checkout", after="", limit=100)
             ],
-            kind=KIND,
-            subject_key=incident_subject_key("INC-7"),
-            subject=Subject(incident=incident),
-            details=details(incident),
             material=False,
             lock=False,
         )
