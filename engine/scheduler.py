@@ -6,19 +6,16 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from sqlmodel import col, func, select
-
 from engine.brakes.pause import is_paused
 from engine.clock import parse_duration
 from engine.detection.orders import scan_due
 from engine.detection.outages.announcement import scan_outages
 from engine.detection.outages.threads import sync_overdue_threads
 from engine.inbound import repository as inbound_repo
-from engine.models import Notice
 from engine.notices import repository as notices_repo
 from engine.notices.outbox import queue_for_delivery
 from engine.runtime import Runtime, enqueue_after_commit
-from engine.vocabulary import Job, NoticeStatus
+from engine.vocabulary import Job
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -70,11 +67,7 @@ def tick(rt: Runtime) -> TickReport:
         notices_repo.mark_enqueued(session, notice_ids, now=now)
         # In jobs of many ids: texts held back by quiet hours all come due at the same local morning.
         queue_for_delivery(session, notice_ids)
-        stuck = session.exec(
-            select(func.count(col(Notice.id))).where(
-                Notice.status == NoticeStatus.SENDING, col(Notice.claimed_at) < now - relay_after
-            )
-        ).one()
+        stuck = notices_repo.stuck_sending(session, claimed_before=now - relay_after)
     if stuck:
         log.warning(
             "%d notices are claimed but unconfirmed for over %s; see /api/notices?status=sending",

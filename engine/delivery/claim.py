@@ -20,20 +20,19 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from engine.brakes.pause import is_paused
-from engine.db import row_locks
 from engine.delivery.capping import apply_cap, is_held
 from engine.delivery.merging import FIXED, all_fixed
-from engine.models import Customer, Notice, Situation
+from engine.models import Notice
 from engine.notices import repository
 from engine.notices.journal import drop_notice
 from engine.policy.frequency import WINDOW, Quota, counts_against_cap, should_merge
 from engine.runtime import Runtime
+from engine.situations import repository as situations_repo
 from engine.suppressions import service as suppressions
-from engine.vocabulary import WARNING_STAGES, NoticeStatus, SituationKind, SituationStatus
+from engine.vocabulary import WARNING_STAGES, NoticeStatus, SituationKind
 
 
 def claim(rt: Runtime, chunk: list[int], report: Counter[str]) -> list[Notice] | None:
@@ -80,30 +79,15 @@ def claim(rt: Runtime, chunk: list[int], report: Counter[str]) -> list[Notice] |
 
 
 def _lock_due(session: Session, chunk: list[int], *, now: datetime) -> list[Notice]:
-    """The chunk's notices that are pending and due, locked (customers first), in `chunk` order."""
-    if row_locks(session):
-        customers = session.exec(select(Notice.customer_id).where(col(Notice.id).in_(chunk))).all()
-        session.exec(
-            select(Customer.id)
-            .where(col(Customer.id).in_(sorted(set(customers))))
-            .order_by(col(Customer.id))
-            .with_for_update()
-        ).all()
-    statement = select(Notice).where(col(Notice.id).in_(chunk))
-    if row_locks(session):
-        statement = statement.with_for_update()
+    """The chunk's notices that are pending and due, locked, in `chunk` order."""
     order = {notice_id: i for i, notice_id in enumerate(chunk)}
-    rows = sorted(session.exec(statement).all(), key=lambda n: order[n.id or 0])
+    rows = sorted(repository.lock_for_claim(session, chunk), key=lambda n: order[n.id or 0])
     return [n for n in rows if n.status == NoticeStatus.PENDING and n.send_at <= now]
 
 
 def resolved_situations(session: Session, warnings: Sequence[Notice]) -> set[int]:
-    """Of these warnings' situations, the ids of those resolved since (read by primary key, one query)."""
-    ids = {n.situation_id for n in warnings}
-    if not ids:
-        return set()
-    rows = session.exec(select(Situation.id, Situation.status).where(col(Situation.id).in_(ids))).all()
-    return {situation_id for situation_id, status in rows if status == SituationStatus.RESOLVED and situation_id}
+    """Of these warnings' situations, the ids of those resolved since."""
+    return situations_repo.resolved_among(session, {n.situation_id for n in warnings})
 
 
 class _Quotas:
@@ -118,17 +102,9 @@ class _Quotas:
         customers = sorted({n.customer_id for n in notices if self._counts(n)})
         if not customers:
             return
-        for customer_id, channel, count in session.exec(
-            select(Notice.customer_id, Notice.channel, func.count())
-            .where(col(Notice.customer_id).in_(customers), *repository.counted_against_cap(now - WINDOW))
-            .group_by(col(Notice.customer_id), col(Notice.channel))
-        ).all():
+        for customer_id, channel, count in repository.cap_usage(session, customers, since=now - WINDOW):
             self.used[(customer_id, channel)] = count
-        for customer_id, channel, recipient, count in session.exec(
-            select(Notice.customer_id, Notice.channel, Notice.recipient, func.count())
-            .where(col(Notice.customer_id).in_(customers), *repository.merge_candidate(now))
-            .group_by(col(Notice.customer_id), col(Notice.channel), col(Notice.recipient))
-        ).all():
+        for customer_id, channel, recipient, count in repository.merge_candidate_counts(session, customers, now=now):
             self.candidates[(customer_id, channel, recipient)] = count
 
     def _counts(self, notice: Notice) -> bool:

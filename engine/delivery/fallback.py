@@ -7,10 +7,11 @@ stage exists already (sent, pending, failed or dropped), nothing more is planned
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from engine import audit
 from engine.models import Customer, Notice, Situation
+from engine.notices import repository
 from engine.notices.composer import subject_for
 from engine.notices.journal import notice_entry
 from engine.notices.planner import Planner, PlanRequest, SituationRow, write_notices
@@ -36,14 +37,7 @@ def plan_email_fallback(session: Session, rt: Runtime, failed: Notice, *, reason
     suppressed = {c: suppressions.describe(row) for c, row in suppressions.for_customer(session, customer).items()}
     if not any(route.channel == Channel.EMAIL for route in routes_for(customer, suppressed).routes):
         return None
-    existing = session.exec(
-        select(Notice.id)
-        .where(
-            Notice.situation_id == failed.situation_id, Notice.stage == failed.stage, Notice.channel == Channel.EMAIL
-        )
-        .limit(1)
-    ).first()
-    if existing is not None:
+    if repository.has_notice(session, situation_id=failed.situation_id, stage=failed.stage, channel=Channel.EMAIL):
         return None
     now = rt.clock.now()
     thread = load_threads(session, thread_key=situation.subject_key, customer_ids=[customer.id])[customer.id]

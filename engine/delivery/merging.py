@@ -17,9 +17,8 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from engine.db import row_locks
 from engine.delivery.digest import render_digest
 from engine.errors import TemplateError
 from engine.models import Customer, Notice, Situation
@@ -28,6 +27,7 @@ from engine.notices.composer import Composer
 from engine.notices.journal import drop_notice, log_notice
 from engine.notices.planner import message_id_for
 from engine.runtime import Runtime
+from engine.situations import repository as situations_repo
 from engine.vocabulary import Channel, NoticeStatus, SituationKind, SituationStatus, Stage
 
 log = logging.getLogger(__name__)
@@ -42,19 +42,7 @@ def candidates(session: Session, notice: Notice, *, now: datetime) -> list[Notic
     Only notices never attempted: a retry keeps its own message (and merging stays one level deep).
     Locked on PostgreSQL; the caller holds the customer's row lock, so one claim decides at a time.
     """
-    statement = (
-        select(Notice)
-        .where(
-            Notice.customer_id == notice.customer_id,
-            Notice.channel == notice.channel,
-            Notice.recipient == notice.recipient,
-            *repository.merge_candidate(now),
-        )
-        .order_by(col(Notice.id))
-    )
-    if row_locks(session):
-        statement = statement.with_for_update()
-    return list(session.exec(statement).all())
+    return repository.merge_candidates_with(session, notice, now=now)
 
 
 def merge(session: Session, rt: Runtime, notices: Sequence[Notice], *, now: datetime) -> Notice | None:
@@ -230,8 +218,4 @@ def _digest(
 
 
 def _situations(session: Session, notices: Sequence[Notice]) -> dict[int, Situation]:
-    wanted = {n.situation_id for n in notices}
-    if not wanted:
-        return {}
-    rows = session.exec(select(Situation).where(col(Situation.id).in_(wanted))).all()
-    return {s.id: s for s in rows if s.id is not None}
+    return situations_repo.by_ids(session, {n.situation_id for n in notices})

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from engine import audit
-from engine.db import row_locks
 from engine.delivery.channel import FINAL, PROGRESS, InboundText, StatusReport
 from engine.delivery.record import Failure, after_failures
 from engine.logmask import mask_phone
 from engine.models import Notice
+from engine.notices import repository
 from engine.notices.journal import log_notice
 from engine.preferences.service import set_sms_opt_out_for_number
 from engine.runtime import Runtime
@@ -47,10 +47,7 @@ class StatusOutcome:
 
 def apply_status(session: Session, rt: Runtime, provider: str, report: StatusReport) -> StatusOutcome:
     """Record one status callback for the notice the provider knows as `report.provider_id`."""
-    statement = select(Notice).where(Notice.provider_id == report.provider_id).order_by(col(Notice.id)).limit(1)
-    if row_locks(session):
-        statement = statement.with_for_update()
-    notice = session.exec(statement).first()
+    notice = repository.by_provider_id(session, report.provider_id)
     if notice is None or notice.id is None:
         return StatusOutcome("unknown")
     current = provider_status(notice)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from engine.clock import format_instant, parse_instant
+from engine.db import row_locks
 from engine.detection.assess import assess
 from engine.detection.model import DeliveryModel, ModelCache
 from engine.models import Customer, Order, Shipment
@@ -15,7 +16,7 @@ from engine.policy.quiet_hours import last_reachable
 from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
 from engine.situations.service import Matter, raise_situation
-from engine.state.orders import latest_shipment
+from engine.state.orders import due_orders, latest_shipment
 from engine.vocabulary import Channel, SituationKind, ThreadKind, thread_key
 
 # Inferred warnings (a stall, a missed last call) add nothing once the customer already knows.
@@ -96,14 +97,12 @@ def scan_due(rt: Runtime, *, limit: int = 1000, batch: int = 200) -> int:
     """Look at orders whose next check is due; costs what is due, not what is open."""
     now = rt.clock.now()
     with rt.unit_of_work() as session:
-        due = session.exec(
-            select(Order.id).where(col(Order.next_check_at) <= now).order_by(col(Order.next_check_at)).limit(limit)
-        ).all()
+        due = due_orders(session, now=now, limit=limit)
     for start in range(0, len(due), batch):
         with rt.unit_of_work() as session:
             model = delivery_model(session, rt)
             for order_id in due[start : start + batch]:
-                order = session.get(Order, order_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+                order = session.get(Order, order_id, with_for_update=row_locks(session))
                 if order is not None and order.next_check_at is not None and order.next_check_at <= now:
                     evaluate_order(session, rt, order, model=model, scheduled=True)
     return len(due)

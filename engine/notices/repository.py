@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, or_, select, update
 
-from engine.models import Notice
+from engine.db import row_locks
+from engine.models import Customer, Notice
 from engine.policy.frequency import UNCAPPED_STAGES
 from engine.vocabulary import LIVE, WARNING_STAGES, Channel, NoticeStatus, SituationKind
 
@@ -106,3 +107,84 @@ def merged_into(session: Session, carrier_id: int) -> list[Notice]:
     """The notices whose news went out inside this one, oldest first."""
     statement = select(Notice).where(Notice.merged_into == carrier_id).order_by(col(Notice.id))
     return list(session.exec(statement).all())
+
+
+def lock_for_claim(session: Session, notice_ids: Sequence[int]) -> list[Notice]:
+    """These notices, locked for claiming on PostgreSQL: their customers first, then the notices, the order
+    every writer takes, so two claims never deadlock. Found by primary key alone (see `load_threads`)."""
+    if row_locks(session):
+        customers = session.exec(select(Notice.customer_id).where(col(Notice.id).in_(notice_ids))).all()
+        session.exec(
+            select(Customer.id)
+            .where(col(Customer.id).in_(sorted(set(customers))))
+            .order_by(col(Customer.id))
+            .with_for_update()
+        ).all()
+    statement = select(Notice).where(col(Notice.id).in_(notice_ids))
+    if row_locks(session):
+        statement = statement.with_for_update()
+    return list(session.exec(statement).all())
+
+
+def cap_usage(session: Session, customer_ids: Sequence[str], *, since: datetime) -> list[tuple[str, str, int]]:
+    """(customer, channel, messages that used a daily-limit slot after `since`) for these customers."""
+    rows = session.exec(
+        select(Notice.customer_id, Notice.channel, func.count())
+        .where(col(Notice.customer_id).in_(customer_ids), *counted_against_cap(since))
+        .group_by(col(Notice.customer_id), col(Notice.channel))
+    ).all()
+    return [(customer, channel, int(count)) for customer, channel, count in rows]
+
+
+def merge_candidate_counts(
+    session: Session, customer_ids: Sequence[str], *, now: datetime
+) -> list[tuple[str, str, str, int]]:
+    """(customer, channel, recipient, warnings due that the daily limit may merge) for these customers."""
+    rows = session.exec(
+        select(Notice.customer_id, Notice.channel, Notice.recipient, func.count())
+        .where(col(Notice.customer_id).in_(customer_ids), *merge_candidate(now))
+        .group_by(col(Notice.customer_id), col(Notice.channel), col(Notice.recipient))
+    ).all()
+    return [(customer, channel, recipient, int(count)) for customer, channel, recipient, count in rows]
+
+
+def merge_candidates_with(session: Session, notice: Notice, *, now: datetime) -> list[Notice]:
+    """Warnings to the same customer and address on the same channel as `notice` that are due now, oldest
+    first; locked on PostgreSQL."""
+    statement = (
+        select(Notice)
+        .where(
+            Notice.customer_id == notice.customer_id,
+            Notice.channel == notice.channel,
+            Notice.recipient == notice.recipient,
+            *merge_candidate(now),
+        )
+        .order_by(col(Notice.id))
+    )
+    if row_locks(session):
+        statement = statement.with_for_update()
+    return list(session.exec(statement).all())
+
+
+def by_provider_id(session: Session, provider_id: str) -> Notice | None:
+    """The notice a provider knows by this id (its callbacks name it), locked on PostgreSQL."""
+    statement = select(Notice).where(Notice.provider_id == provider_id).order_by(col(Notice.id)).limit(1)
+    if row_locks(session):
+        statement = statement.with_for_update()
+    return session.exec(statement).first()
+
+
+def has_notice(session: Session, *, situation_id: int, stage: str, channel: Channel) -> bool:
+    """Whether any notice (in any status) exists for this situation, stage and channel."""
+    statement = select(Notice.id).where(
+        Notice.situation_id == situation_id, Notice.stage == stage, Notice.channel == channel
+    )
+    return session.exec(statement.limit(1)).first() is not None
+
+
+def stuck_sending(session: Session, *, claimed_before: datetime) -> int:
+    """Notices claimed before then and still unconfirmed (a worker died between sending and recording)."""
+    statement = select(func.count(col(Notice.id))).where(
+        Notice.status == NoticeStatus.SENDING, col(Notice.claimed_at) < claimed_before
+    )
+    return int(session.exec(statement).one())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -76,3 +76,19 @@ def about_subject(
     if lock and row_locks(session):
         statement = statement.with_for_update()
     return [s for s in session.exec(statement).all() if s.subject_key == subject_key]
+
+
+def by_ids(session: Session, ids: Collection[int]) -> dict[int, Situation]:
+    """These situations, by id (one query)."""
+    if not ids:
+        return {}
+    rows = session.exec(select(Situation).where(col(Situation.id).in_(list(ids)))).all()
+    return {s.id: s for s in rows if s.id is not None}
+
+
+def resolved_among(session: Session, ids: Collection[int]) -> set[int]:
+    """Which of these situations are resolved (read by primary key: two columns, one query)."""
+    if not ids:
+        return set()
+    rows = session.exec(select(Situation.id, Situation.status).where(col(Situation.id).in_(list(ids)))).all()
+    return {situation_id for situation_id, status in rows if status == SituationStatus.RESOLVED and situation_id}

@@ -159,3 +159,9 @@ _LATEST_SHIPMENT = (
     .order_by(col(Shipment.updated_at).desc(), col(Shipment.id).desc())
     .limit(1)
 )
+
+
+def due_orders(session: Session, *, now: datetime, limit: int) -> list[str]:
+    """Orders whose next check is due, soonest first (an index on `next_check_at`: costs what is due)."""
+    statement = select(Order.id).where(col(Order.next_check_at) <= now).order_by(col(Order.next_check_at))
+    return list(session.exec(statement.limit(limit)).all())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from engine.clock import format_instant
 from engine.db import insert_if_absent, row_locks
@@ -82,3 +82,15 @@ def apply_service_status(session: Session, event: CanonicalEvent, *, now: dateti
         incident.resolved_at = at if body.status == "operational" else None
         incident.updated_at = now
     return ComponentChange(component, incident, previous, stale=False, previous_incident_id=previous_incident)
+
+
+def due_components(session: Session, *, now: datetime) -> list[str]:
+    """Components whose outage debounce has ended and whose followers are not told yet, soonest first."""
+    statement = select(Component.name).where(col(Component.notify_at) <= now)
+    return list(session.exec(statement.order_by(col(Component.notify_at), col(Component.name))).all())
+
+
+def incidents_with_threads_due(session: Session, *, now: datetime) -> list[str]:
+    """Incidents whose customers' threads are due to be brought in line (`threads_due_at`), soonest first."""
+    statement = select(Incident.id).where(col(Incident.threads_due_at) <= now)
+    return list(session.exec(statement.order_by(col(Incident.threads_due_at))).all())

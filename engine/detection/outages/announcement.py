@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from engine import audit
 from engine.brakes.pause import is_paused
@@ -27,7 +27,7 @@ from engine.models import Component, Incident
 from engine.notices.planner import Planner
 from engine.runtime import Runtime
 from engine.situations.service import Changes, Raise, prepare_raise, write_changes
-from engine.state.services import DOWN
+from engine.state.services import DOWN, due_components
 from engine.state.subscriptions import load_subscribers, subscribers_page
 
 
@@ -38,11 +38,7 @@ def scan_outages(rt: Runtime, *, batch: int | None = None) -> int:
     with rt.unit_of_work() as session:
         if is_paused(session):
             return 0  # sending is paused: due components stay due until staff resume
-        due = session.exec(
-            select(Component.name)
-            .where(col(Component.notify_at) <= now)
-            .order_by(col(Component.notify_at), col(Component.name))
-        ).all()
+        due = due_components(session, now=now)
     with rare_collections():
         return sum(_announce(rt, name, now=now, batch=batch or rt.settings.fanout_batch) for name in due)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from engine.clock import parse_duration
 from engine.db import row_locks
@@ -24,6 +24,7 @@ from engine.notices.planner import Planner
 from engine.runtime import Runtime, enqueue_after_commit
 from engine.situations import repository as situations_repo
 from engine.situations.service import Raise, prepare_raise, prepare_resolve, write_changes
+from engine.state.services import incidents_with_threads_due
 from engine.state.subscriptions import load_subscribers
 from engine.vocabulary import Job
 
@@ -83,9 +84,7 @@ def sync_overdue_threads(rt: Runtime) -> int:
     big incident whose thread job looks lost)."""
     now = rt.clock.now()
     with rt.unit_of_work() as session:
-        overdue = session.exec(
-            select(Incident.id).where(col(Incident.threads_due_at) <= now).order_by(col(Incident.threads_due_at))
-        ).all()
+        overdue = incidents_with_threads_due(session, now=now)
     return sum(sync_threads(rt, incident_id) for incident_id in overdue)
 
 
