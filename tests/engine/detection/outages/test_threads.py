@@ -32,7 +32,7 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def jobs(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Jobs:
+def jobs(rt: Runtime) -> Jobs:
     """The jobs the engine asked for (the test runtime has no broker: nothing runs them by itself)."""
     asked: Jobs = []
 
@@ -40,7 +40,7 @@ def jobs(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Jobs:
         def send(self, actor_name: str, *args: object, delay: timedelta | None = None) -> None:
             asked.append((actor_name, args))
 
-    monkeypatch.setattr(rt, "dispatcher", Recorder())
+    rt.dispatcher = Recorder()  # the runtime's seam: where its jobs go
     return asked
 
 
