@@ -1,4 +1,5 @@
-"""Wiring: the settings, database, clock, channels and job dispatcher one process works with."""
+"""The Runtime one process works with (settings, database, clock, templates, channel adapters, where jobs
+go), and its unit of work: the one place that commits, then queues the jobs the transaction asked for."""
 
 from __future__ import annotations
 

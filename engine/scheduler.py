@@ -47,7 +47,7 @@ def tick(rt: Runtime) -> TickReport:
         inbound_repo.postpone(session, events, until=now + relay_after)
         for event_id in events:
             enqueue_after_commit(session, Job.APPLY_EVENT, event_id)
-        # Paused (engine/pause.py): due notices stay pending, unqueued, until staff resume sending.
+        # Paused (engine/brakes/pause.py): due notices stay pending, unqueued, until staff resume sending.
         paused = is_paused(session)
         # A job queued over FOREWARN_RELAY_AFTER ago counts as lost only while the broker's queue is short:
         # behind a big fan-out it is most likely still waiting its turn, and queueing it again would only
