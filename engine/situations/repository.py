@@ -29,6 +29,12 @@ _OPEN_ANY = (
     .order_by(col(Situation.updated_at).desc())
 )
 _OPEN_FOR_SUBJECT = {False: _OPEN_ANY, True: _OPEN_ANY.with_for_update()}
+_ABOUT_ANY = (
+    select(Situation)
+    .where(Situation.customer_id == bindparam("customer_id"), Situation.subject_key == bindparam("subject_key"))
+    .order_by(col(Situation.id))
+)
+_ABOUT_ONE = {False: _ABOUT_ANY, True: _ABOUT_ANY.with_for_update()}
 
 
 def open_about(session: Session, *, subject_key: str, kind: str, after_id: int, limit: int) -> list[Situation]:
@@ -62,6 +68,9 @@ def about_subject(
     """
     if not customer_ids:
         return []
+    if len(customer_ids) == 1:  # one customer's order or follow: one indexed lookup, its statement built once
+        params = {"customer_id": customer_ids[0], "subject_key": subject_key}
+        return list(session.exec(_ABOUT_ONE[lock and row_locks(session)], params=params).all())
     wanted = set(customer_ids)
     where = (
         (col(Situation.customer_id) >= min(wanted)) & (col(Situation.customer_id) <= max(wanted))

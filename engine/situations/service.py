@@ -123,9 +123,12 @@ def prepare_raise(
     changes = Changes(now=now, details=matter.details)
     about = about_subject(session, [i.customer.id for i in items], subject_key, lock=lock, id_range=id_range)
     existing = {s.customer_id: s for s in about if s.kind == kind}
+    left_alone = {cid for cid, s in existing.items() if s.status == SituationStatus.OPEN and not material}
     # Every notice in a thread belongs to a situation about its subject (of any kind: an order's exception,
-    # then its delay): customers with none have nothing in the thread yet, and cost no read.
-    threads = load_threads(session, thread_key=subject_key, customer_ids=sorted({s.customer_id for s in about}))
+    # then its delay): customers with none have nothing in the thread yet, and cost no read; nor do those
+    # whose open situation this leaves alone.
+    readers = sorted({s.customer_id for s in about} - left_alone)
+    threads = load_threads(session, thread_key=subject_key, customer_ids=readers)
     new_ids = iter(allocate_ids(session, Situation, sum(1 for i in items if i.customer.id not in existing)))
     stored_details = JsonText(json.dumps(matter.details))  # the same for every new row: serialised once
     blocks: list[list[Entry]] = []
