@@ -99,18 +99,10 @@ def refresh(session: Session, rt: Runtime, notice: Notice, *, now: datetime) -> 
     customer = session.get(Customer, notice.customer_id)
     if situation is None or customer is None:
         return
-    try:
-        Composer(rt).recompose(
-            session,
-            notice,
-            situation=situation,
-            customer=customer,
-            now=now,
-            thread_subject=notice.subject if notice.in_reply_to else None,
-            not_texted_by=[notice.id] if notice.id is not None else [],
-        )
-    except TemplateError as exc:
-        log.warning("notice %s: rendering again failed (%s); sending what was planned", notice.id, exc)
+    thread_subject = notice.subject if notice.in_reply_to else None
+    not_texted_by = [notice.id] if notice.id is not None else []
+    if not _word_again(session, rt, notice, situation, customer, now, thread_subject, not_texted_by):
+        log.warning("notice %s: rendering again failed; sending what was planned", notice.id)
 
 
 def carried(session: Session, notice: Notice) -> list[Notice]:
@@ -147,18 +139,9 @@ def _coalesce(
     before = (carrier.stage, carrier.in_reply_to)
     # The customer heard none of these: the message opens the thread (or answers what the first answered).
     carrier.stage, carrier.in_reply_to = first.stage, first.in_reply_to
-    try:
-        Composer(rt).recompose(
-            session,
-            carrier,
-            situation=situation,
-            customer=customer,
-            now=now,
-            thread_subject=first.subject if first.in_reply_to else None,
-            not_texted_by=ids,
-        )
-    except TemplateError as exc:
-        log.warning("notice %s: rendering the merged message failed (%s); sending the newest", carrier.id, exc)
+    thread_subject = first.subject if first.in_reply_to else None
+    if not _word_again(session, rt, carrier, situation, customer, now, thread_subject, ids):
+        log.warning("notice %s: rendering the merged message failed; sending the newest", carrier.id)
         carrier.stage, carrier.in_reply_to = before
     return carrier
 
@@ -215,6 +198,33 @@ def _digest(
         reason=digest.status_reason,
     )
     return digest
+
+
+def _word_again(
+    session: Session,
+    rt: Runtime,
+    notice: Notice,
+    situation: Situation,
+    customer: Customer,
+    now: datetime,
+    thread_subject: str | None,
+    not_texted_by: list[int],
+) -> bool:
+    """Word `notice` again as of `now`; False (the notice as it was, the reason logged) if its template fails."""
+    try:
+        Composer(rt).recompose(
+            session,
+            notice,
+            situation=situation,
+            customer=customer,
+            now=now,
+            thread_subject=thread_subject,
+            not_texted_by=not_texted_by,
+        )
+    except TemplateError as exc:
+        log.warning("notice %s: template failed: %s", notice.id, exc)
+        return False
+    return True
 
 
 def _situations(session: Session, notices: Sequence[Notice]) -> dict[int, Situation]:

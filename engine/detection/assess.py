@@ -149,15 +149,11 @@ def _stalled(
     last_scan = shipment.last_scan_at or shipment.handed_over_at
     assert last_scan is not None
     gap = _h(max(learned.hours("scan_gap", 0.99, PRIOR_SCAN_GAP_H) * 1.25, 12.0))
-    if now < last_scan + gap:
-        checks.append(last_scan + gap)
-        return None
-    verdict.stalled = True
     remaining = _h(learned.hours("stall_remaining", 0.5, PRIOR_STALL_REMAINING_H))
-    if now + remaining > promise:
+    verdict.stalled = _past(last_scan + gap, remaining, promise, now, checks)
+    if verdict.stalled and now + remaining > promise:
         reason = "no scan for longer than is normal for this carrier"
         return _warn(verdict, STALLED, reason, {"last_scan_at": last_scan}, now)
-    checks += [promise - remaining, now + RECHECK]
     return None
 
 
@@ -166,15 +162,22 @@ def _overdue(
 ) -> Verdict | None:
     """Past the carrier's estimate (and its usual error): a warning if the rest of the wait won't fit."""
     tolerance = _h(max(learned.hours("eta_error", 0.95, PRIOR_ETA_ERROR_H), 1.0))
-    if now < eta + tolerance:
-        checks.append(eta + tolerance)
-        return None
-    verdict.overdue = True
     remaining = _h(learned.hours("overdue_remaining", 0.5, PRIOR_OVERDUE_REMAINING_H))
-    if now + remaining > promise:
+    verdict.overdue = _past(eta + tolerance, remaining, promise, now, checks)
+    if verdict.overdue and now + remaining > promise:
         return _warn(verdict, DELAYED, "past the carrier's estimate and still not delivered", {"eta": None}, now)
-    checks += [promise - remaining, now + RECHECK]
     return None
+
+
+def _past(deadline: datetime, remaining: timedelta, promise: datetime, now: datetime, checks: list[datetime]) -> bool:
+    """Whether `deadline` has passed; notes when to look again: at the deadline, or (past it, with the
+    rest of the trip still fitting) when it would no longer fit."""
+    if now < deadline:
+        checks.append(deadline)
+        return False
+    if now + remaining <= promise:
+        checks.extend([promise - remaining, now + RECHECK])
+    return True
 
 
 def _last_call(

@@ -46,17 +46,7 @@ def set_sms_opt_out_for_number(
     changed or not; when the number's state actually changes, each of them gets an audited timeline entry.
     """
     if opted_out:
-        added = suppressions.suppress(
-            session,
-            channel=Channel.SMS,
-            address=phone,
-            reason=reason,
-            source=actor,
-            kind=SuppressionKind.OPT_OUT,
-            actor=actor,
-            at=at,
-        )
-        changed = added is not None
+        changed = _suppress_opt_out(session, Channel.SMS, phone, actor=actor, at=at, reason=reason)
     else:
         changed = suppressions.lift(session, channel=Channel.SMS, address=phone, actor=actor, at=at, reason=reason)
     customers = suppressions.customers_with_phone(session, phone)
@@ -75,8 +65,15 @@ def opt_out_address(session: Session, *, channel: Channel, address: str, actor: 
     proactive goes there again, for any customer with it, until they opt back in."""
     if channel == Channel.SMS:
         set_sms_opt_out_for_number(session, phone=address, opted_out=True, actor=actor, at=at, reason=reason)
-        return
-    suppressions.suppress(
+    else:
+        _suppress_opt_out(session, channel, address, actor=actor, at=at, reason=reason)
+
+
+def _suppress_opt_out(
+    session: Session, channel: Channel, address: str, *, actor: str, at: datetime, reason: str
+) -> bool:
+    """The address on the suppression list as the person's own choice; whether it was not there before."""
+    added = suppressions.suppress(
         session,
         channel=channel,
         address=address,
@@ -86,6 +83,7 @@ def opt_out_address(session: Session, *, channel: Channel, address: str, actor: 
         actor=actor,
         at=at,
     )
+    return added is not None
 
 
 def _on_timeline(session: Session, customer_id: str, action: str, *, actor: str, at: datetime, **details: Any) -> None:

@@ -16,11 +16,28 @@ from integrations.channels.email_message import build_email, to_wire
 DEFAULT_SENDER = "Forewarn <notices@localhost>"
 
 
-class FileEmailChannel:
-    """Writes `<outbox_dir>/<notice_id>.eml`; a redelivered notice overwrites its own file."""
+class _FileChannel:
+    """Writes each message to `<folder>/<notice_id>.<suffix>`; a redelivered notice overwrites its own file."""
+
+    provider = "file"
+    suffix = ""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+
+    def _write(self, message: OutboundMessage, data: bytes) -> SendResult:
+        path = write_atomically(self.folder / f"{message.notice_id}.{self.suffix}", data)
+        return SendResult.sent(provider_id=f"file:{path.name}")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class FileEmailChannel(_FileChannel):
+    """`<outbox_dir>/<notice_id>.eml`, byte for byte what an SMTP relay would receive."""
 
     name = Channel.EMAIL
-    provider = "file"
+    suffix = "eml"
 
     def __init__(
         self,
@@ -30,7 +47,7 @@ class FileEmailChannel:
         reply_to: str | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.outbox_dir = Path(outbox_dir)
+        super().__init__(outbox_dir)
         self.sender = sender
         self.reply_to = reply_to or None
         self.clock: Clock = clock or SystemClock()
@@ -38,27 +55,17 @@ class FileEmailChannel:
     def send(self, message: OutboundMessage) -> SendResult:
         msg = build_email(message, sender=self.sender, reply_to=self.reply_to, date=self.clock.now())
         # The SMTP policy gives CRLF line endings: the file is byte for byte what a relay would receive.
-        data = to_wire(msg)
-        path = write_atomically(self.outbox_dir / f"{message.notice_id}.eml", data)
-        return SendResult.sent(provider_id=f"file:{path.name}")
-
-    def close(self) -> None:
-        """Nothing to release."""
+        return self._write(message, to_wire(msg))
 
 
-class FileSmsChannel:
-    """Writes `<sms_dir>/<notice_id>.json` with the recipient, text and segment count."""
+class FileSmsChannel(_FileChannel):
+    """`<sms_dir>/<notice_id>.json` with the recipient, text and segment count."""
 
     name = Channel.SMS
-    provider = "file"
+    suffix = "json"
 
-    def __init__(
-        self,
-        sms_dir: str | os.PathLike[str],
-        *,
-        count_segments: Callable[[str], int] | None = None,
-    ) -> None:
-        self.sms_dir = Path(sms_dir)
+    def __init__(self, sms_dir: str | os.PathLike[str], *, count_segments: Callable[[str], int] | None = None) -> None:
+        super().__init__(sms_dir)
         # Segment counting lives in the compose layer; this channel only records what it is told.
         self.count_segments = count_segments
 
@@ -68,12 +75,7 @@ class FileSmsChannel:
             "body": message.body,
             "segments": self.count_segments(message.body) if self.count_segments else None,
         }
-        data = (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-        path = write_atomically(self.sms_dir / f"{message.notice_id}.json", data)
-        return SendResult.sent(provider_id=f"file:{path.name}")
-
-    def close(self) -> None:
-        """Nothing to release."""
+        return self._write(message, (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
 
 def write_atomically(path: Path, data: bytes) -> Path:
