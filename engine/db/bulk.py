@@ -151,6 +151,9 @@ def allocate_ids(session: Session, model: type[SQLModel], count: int) -> list[in
             {"table": table.name, "n": count},
         ).all()
         return [int(row[0]) for row in rows]
+    # A Core read does not autoflush: rows the ORM holds for this table must be in before the largest id
+    # is read, or their ids would be handed out twice.
+    session.flush()
     top = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     return list(range(int(top) + 1, int(top) + 1 + count))
 
