@@ -14,6 +14,7 @@ import typer
 from engine.clock import parse_duration, parse_instant
 from engine.config import Settings, get_settings
 from engine.logmask import RedactingFilter
+from engine.staff.cli import users_app
 
 app = typer.Typer(
     help="Forewarn: tell customers about delays and outages before they have to ask.",
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 
 
 def _logging(settings: Settings) -> None:

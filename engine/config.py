@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import time, timedelta
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.clock import parse_duration
 from engine.vocabulary import FeedSource
+
+DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105 - the development default production refuses
 
 
 class Settings(BaseSettings):
@@ -43,7 +45,7 @@ class Settings(BaseSettings):
     webhook_tolerance: str = "5m"
 
     api_token: str | None = None
-    secret_key: str = Field(default="dev-only-change-me", description="signs unsubscribe tokens")
+    secret_key: str = Field(default=DEV_SECRET_KEY, description="signs sessions, CSRF and unsubscribe tokens")
 
     quiet_hours: str = "21:00-08:00"
     outage_debounce: str = "10m"
@@ -62,6 +64,17 @@ class Settings(BaseSettings):
     scheduler_interval: str = "15s"
     relay_after: str = "2m"
     log_level: str = "INFO"
+
+    # --- the staff console --- (docs/console.md)
+    env: str = "development"  # "production" refuses development defaults (the secret key)
+    template_approval: bool = False  # a version is published only when an approver who is not its author approves
+    staff_2fa: bool = False  # approvers and admins need a TOTP second factor to sign in
+
+    @model_validator(mode="after")
+    def _refuse_development_secret_in_production(self) -> Settings:
+        if self.env == "production" and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError("FOREWARN_SECRET_KEY must be set to a secret of your own when FOREWARN_ENV=production")
+        return self
 
     @field_validator("quiet_hours")
     @classmethod

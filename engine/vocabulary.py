@@ -115,6 +115,36 @@ class SuppressionKind(StrEnum):
     UNDELIVERABLE = "undeliverable"  # no such mailbox, not a mobile number
 
 
+class StaffRole(StrEnum):
+    """What a staff member may do, each role everything the one before it may (`at_least`): a viewer reads,
+    an editor also drafts and tests templates, an approver also publishes and decides fan-outs and the
+    pause, an admin also manages staff. The admin machine token (FOREWARN_API_TOKEN) acts as an admin."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_ORDER.index(self)
+
+    def at_least(self, other: StaffRole) -> bool:
+        return self.rank >= other.rank
+
+
+_ROLE_ORDER: tuple[StaffRole, ...] = tuple(StaffRole)
+
+
+class VersionStatus(StrEnum):
+    """A template version's life (Knock/Courier style): saved as a draft, published (what renders), then
+    superseded by a later publish. Rolling back publishes a copy of an older version as a new version."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+
+
 # Every vocabulary: what serialising code may treat as a plain string.
 WORDS: tuple[type[StrEnum], ...] = (
     Channel,
@@ -126,4 +156,6 @@ WORDS: tuple[type[StrEnum], ...] = (
     ThreadKind,
     Job,
     SuppressionKind,
+    StaffRole,
+    VersionStatus,
 )

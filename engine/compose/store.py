@@ -1,9 +1,11 @@
-"""Templates live in the database (staff edit them, every edit a version); seeds come from `templates/`."""
+"""Templates live in the database as versions (staff edit them; the published version renders); seeds come
+from `templates/`. Publishing and drafting are `engine.compose.versions`; this module reads what renders."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,22 +14,24 @@ from sqlmodel import Session, col, func, select
 
 from engine import audit
 from engine.compose.render import PARTS_BY_CHANNEL
-from engine.compose.seeds import load_seed_templates, locale_fallbacks
+from engine.compose.seeds import TemplateKey, load_seed_templates, locale_fallbacks
 from engine.db import transaction_lock
 from engine.errors import TemplateError
-from engine.models import MessageTemplate, TemplateVersion
-from engine.vocabulary import Channel
+from engine.models import TemplateVersion
+from engine.vocabulary import Channel, SituationKind, Stage, VersionStatus
 
 DEFAULT_TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 # Names the lock seeding holds (any constant unique among the engine's locks: audit/log.py has another).
 _SEEDING_LOCK_KEY = 7_114_221_002
+SEED_AUTHOR = "seed"
 
 
 @dataclass(frozen=True)
 class ResolvedTemplate:
     sources: dict[str, str]  # part → Jinja2 source
     locale: str  # the locale actually used after fallback
-    label: str  # "<situation>/<stage>.<channel>[.<locale>]@v<versions>", recorded on the notice
+    label: str  # "<situation>/<stage>.<channel>[.<locale>]@v<number>", recorded on the notice
+    version_id: int | None = None  # the published version's id, recorded on the notice too
 
 
 class TemplateStore:
@@ -35,8 +39,8 @@ class TemplateStore:
 
     def __init__(self, *, recheck_seconds: float = 5.0) -> None:
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str, str, str], tuple[str, int]] = {}
-        self._stamp: tuple[object, int] | None = None
+        self._cache: dict[tuple[str, str, str, str], TemplateVersion] = {}
+        self._stamp: tuple[object, ...] | None = None
         self._checked = 0.0
         self._recheck = recheck_seconds
 
@@ -48,14 +52,12 @@ class TemplateStore:
         self, session: Session, *, situation: str, stage: str, channel: Channel, locale: str
     ) -> ResolvedTemplate:
         self._refresh(session)
-        parts = PARTS_BY_CHANNEL[channel]
         for candidate in locale_fallbacks(locale):
-            found = [self._cache.get((situation, stage, part, candidate)) for part in parts]
-            if all(found):
-                sources = {part: item[0] for part, item in zip(parts, found, strict=True) if item}
-                versions = ",".join(str(item[1]) for item in found if item)
+            found = self._cache.get((situation, stage, channel, candidate))
+            if found is not None:
                 suffix = "" if candidate == "en" else f".{candidate}"
-                return ResolvedTemplate(sources, candidate, f"{situation}/{stage}.{channel}{suffix}@v{versions}")
+                label = f"{situation}/{stage}.{channel}{suffix}@v{found.number}"
+                return ResolvedTemplate(dict(found.parts), candidate, label, found.id)
         raise TemplateError(f"no {channel} template for {situation}/{stage} (locale {locale} or English)")
 
     def _refresh(self, session: Session) -> None:
@@ -64,22 +66,64 @@ class TemplateStore:
         with self._lock:
             if self._stamp is not None and now - self._checked < self._recheck:
                 return
-        row = session.exec(select(func.max(MessageTemplate.updated_at), func.count(col(MessageTemplate.id)))).one()
-        stamp = (row[0], row[1])
+        published = col(TemplateVersion.status) == VersionStatus.PUBLISHED
+        # Any publish changes the set of published ids (a new one in, an old one out): count and sum see it.
+        row = session.exec(
+            select(
+                func.count(col(TemplateVersion.id)),
+                func.sum(TemplateVersion.id),
+                func.max(TemplateVersion.published_at),
+            ).where(published)
+        ).one()
+        stamp = tuple(row)
         with self._lock:
             self._checked = now
             if stamp == self._stamp:
                 return
-        rows = session.exec(
-            select(MessageTemplate, TemplateVersion.source, TemplateVersion.version).join(
-                TemplateVersion,
-                (col(TemplateVersion.template_id) == col(MessageTemplate.id))
-                & (col(TemplateVersion.version) == col(MessageTemplate.active_version)),
-            )
-        ).all()
-        cache = {(t.situation, t.stage, t.part, t.locale): (source, version) for t, source, version in rows}
+        rows = session.exec(select(TemplateVersion).where(published)).all()
+        cache: dict[tuple[str, str, str, str], TemplateVersion] = {
+            (v.situation, v.stage, v.channel, v.locale): v for v in rows
+        }
+        for version in rows:
+            session.expunge(version)  # shared across threads and sessions: read-only from here on
         with self._lock:
             self._cache, self._stamp = cache, stamp
+
+
+def published_version(
+    session: Session, *, situation: str, stage: str, channel: str, locale: str
+) -> TemplateVersion | None:
+    return session.exec(
+        select(TemplateVersion).where(
+            TemplateVersion.situation == situation,
+            TemplateVersion.stage == stage,
+            TemplateVersion.channel == channel,
+            TemplateVersion.locale == locale,
+            TemplateVersion.status == VersionStatus.PUBLISHED,
+        )
+    ).first()
+
+
+def next_number(session: Session, *, situation: str, stage: str, channel: str, locale: str) -> int:
+    highest = session.exec(
+        select(func.max(TemplateVersion.number)).where(
+            TemplateVersion.situation == situation,
+            TemplateVersion.stage == stage,
+            TemplateVersion.channel == channel,
+            TemplateVersion.locale == locale,
+        )
+    ).one()
+    return (highest or 0) + 1
+
+
+def seed_sets(seeds: dict[TemplateKey, str]) -> Iterator[tuple[tuple[str, str, Channel, str], dict[str, str]]]:
+    """The seed files grouped into versions: (situation, stage, channel, locale) → every part the channel needs."""
+    keys = sorted({(k.situation, k.stage, k.locale) for k in seeds})
+    for situation, stage, locale in keys:
+        for channel, parts in PARTS_BY_CHANNEL.items():
+            found = {part: seeds.get(TemplateKey(situation, stage, part, locale)) for part in parts}
+            if all(found.values()):
+                yield (situation, stage, channel, locale), {part: text for part, text in found.items() if text}
 
 
 def seed_templates(session: Session, *, now: datetime, root: Path = DEFAULT_TEMPLATE_ROOT) -> int:
@@ -89,38 +133,39 @@ def seed_templates(session: Session, *, now: datetime, root: Path = DEFAULT_TEMP
     the lock makes the others wait and then find them there.
     """
     transaction_lock(session, _SEEDING_LOCK_KEY)
-    seeds = load_seed_templates(root)
-    existing = {(t.situation, t.stage, t.part, t.locale): t for t in session.exec(select(MessageTemplate))}
+    existing: dict[tuple[str, str, str, str], TemplateVersion] = {
+        (v.situation, v.stage, v.channel, v.locale): v
+        for v in session.exec(select(TemplateVersion).where(TemplateVersion.status == VersionStatus.PUBLISHED))
+    }
     changed = 0
-    for key, source in sorted(seeds.items()):
-        situation, stage, part, locale = key
-        template = existing.get((situation, stage, part, locale))
-        if template is None:
-            template = MessageTemplate(situation=situation, stage=stage, part=part, locale=locale, updated_at=now)
-            session.add(template)
-            session.flush()
-            session.add(TemplateVersion(template_id=template.id or 0, version=1, source=source, created_at=now))
-            changed += 1
+    for key, parts in seed_sets(load_seed_templates(root)):
+        situation, stage, channel, locale = key
+        current = existing.get(key)
+        if current is not None and (current.author != SEED_AUTHOR or current.parts == parts):
             continue
-        active = session.exec(
-            select(TemplateVersion).where(
-                TemplateVersion.template_id == template.id, TemplateVersion.version == template.active_version
+        number = next_number(session, situation=situation, stage=stage, channel=channel, locale=locale)
+        if current is not None:
+            current.status = VersionStatus.SUPERSEDED
+            session.add(current)
+        session.add(
+            TemplateVersion(
+                situation=SituationKind(situation),
+                stage=Stage(stage),
+                channel=channel,
+                locale=locale,
+                number=number,
+                status=VersionStatus.PUBLISHED,
+                parts=parts,
+                author=SEED_AUTHOR,
+                note="seed updated" if current is not None else "seed",
+                created_at=now,
+                published_by=SEED_AUTHOR,
+                published_at=now,
             )
-        ).one()
-        if active.author == "seed" and active.source != source:
-            template.active_version = active.version + 1
-            template.updated_at = now
-            session.add(
-                TemplateVersion(
-                    template_id=template.id or 0,
-                    version=template.active_version,
-                    source=source,
-                    created_at=now,
-                    note="seed updated",
-                )
-            )
-            changed += 1
+        )
+        changed += 1
     if changed:
+        session.flush()
         audit.append(
             session,
             at=now,

@@ -10,10 +10,10 @@ from engine.models.incidents import Component, Incident
 from engine.models.notices import DeliveryAttempt, Notice
 from engine.models.orders import Order, Shipment
 from engine.models.situations import Situation
-from engine.models.staff import StaffUser
+from engine.models.staff import StaffSession, StaffToken, StaffUser
 from engine.models.subscriptions import CustomerComponent
 from engine.models.suppressions import ChannelSuppression
-from engine.models.templates import MessageTemplate, TemplateVersion
+from engine.models.templates import TemplateVersion
 
 __all__ = [
     "ApprovalStatus",
@@ -28,11 +28,12 @@ __all__ = [
     "FanoutApproval",
     "InboundEvent",
     "Incident",
-    "MessageTemplate",
     "Notice",
     "Order",
     "Shipment",
     "Situation",
+    "StaffSession",
+    "StaffToken",
     "StaffUser",
     "TemplateVersion",
 ]

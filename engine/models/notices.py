@@ -44,6 +44,8 @@ class Notice(SQLModel, table=True):
     # Set with status `merged`: the notice whose message carried this one's news (engine/notices/merging.py).
     merged_into: int | None = Field(default=None, foreign_key="notices.id", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # The template version the words came from (`message_versions.id`); a digest records its own template's.
+    template_version_id: int | None = Field(default=None, index=True)
 
 
 class DeliveryAttempt(SQLModel, table=True):

@@ -67,6 +67,7 @@ class Composed:
     subject: str | None
     body: str
     html: str | None
+    template_version_id: int | None = None
 
 
 class Composer:
@@ -141,7 +142,7 @@ class Composer:
         title = rendered.subject
         if channel == Channel.EMAIL and thread_subject:
             title = reply_subject(thread_subject)[:SUBJECT_MAX]
-        return Composed(resolved.label, resolved.locale, title, rendered.text, rendered.html)
+        return Composed(resolved.label, resolved.locale, title, rendered.text, rendered.html, resolved.version_id)
 
     def recompose(
         self,
@@ -179,4 +180,5 @@ class Composer:
 
 def apply(notice: Notice, composed: Composed) -> None:
     notice.template, notice.locale = composed.template, composed.locale
+    notice.template_version_id = composed.template_version_id
     notice.subject, notice.body, notice.html = composed.subject, composed.body, composed.html

@@ -214,6 +214,7 @@ class Planner:
             return
         row.update(
             template=composed.template,
+            template_version_id=composed.template_version_id,
             locale=composed.locale,
             subject=composed.subject,
             body=composed.body,
@@ -259,6 +260,7 @@ def _notice_row(
         "recipient": route.recipient,
         "locale": request.customer.locale,
         "template": "",
+        "template_version_id": None,
         "subject": None,
         "body": "",
         "html": None,

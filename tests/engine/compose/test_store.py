@@ -7,9 +7,9 @@ import threading
 from sqlmodel import Session, col, func, select
 
 from engine.clock import SystemClock
-from engine.compose.store import DEFAULT_TEMPLATE_ROOT, load_seed_templates, seed_templates
+from engine.compose.store import DEFAULT_TEMPLATE_ROOT, load_seed_templates, seed_sets, seed_templates
 from engine.db import make_engine
-from engine.models import AuditEntry, MessageTemplate
+from engine.models import AuditEntry, TemplateVersion
 
 
 def test_workers_starting_together_seed_each_template_once(database_url: str) -> None:
@@ -35,8 +35,8 @@ def test_workers_starting_together_seed_each_template_once(database_url: str) ->
         thread.join(timeout=60)
     assert errors == []
     with Session(engine) as session:
-        assert session.exec(select(func.count(col(MessageTemplate.id)))).one() == len(
-            load_seed_templates(DEFAULT_TEMPLATE_ROOT)
+        assert session.exec(select(func.count(col(TemplateVersion.id)))).one() == len(
+            list(seed_sets(load_seed_templates(DEFAULT_TEMPLATE_ROOT)))
         )
         seeded = session.exec(select(AuditEntry).where(AuditEntry.action == "templates.seeded")).all()
     assert len(seeded) == 1, "one process seeded; the others found the templates there"
