@@ -8,7 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from engine.api import callbacks, health, ops, read, unsubscribe, webhooks
+from engine.api import callbacks, console, health, ops, read, staff, unsubscribe, webhooks
+from engine.api.security import SecurityHeaders
 from engine.inbound.feed import Feed
 from engine.runtime import Runtime
 
@@ -32,6 +33,9 @@ def create_app(
     app.include_router(read.router)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)
+    app.include_router(staff.router)
+    console.install(app)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:

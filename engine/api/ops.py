@@ -1,8 +1,8 @@
 """Staff operations behind the API token: fan-out approvals, the global pause on sending, and clearing
 an address from the suppression list.
 
-There are no staff logins yet, so every decision here is recorded as made by the token holder
-("staff:api").
+Reading needs a viewer's token; deciding a fan-out, pausing and lifting a suppression need an approver's.
+Each decision is recorded as made by the token's holder ("staff:api" for the admin machine token).
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from engine.api.deps import RuntimeDep, SessionDep, require_api_token
+from engine.api.access import ApiApprover, api_role
+from engine.api.deps import RuntimeDep, SessionDep
 from engine.brakes import approvals, pause
 from engine.clock import format_instant
 from engine.models import ApprovalStatus, FanoutApproval
 from engine.runtime import Runtime
+from engine.staff.accounts import Principal
 from engine.suppressions import service as suppressions
+from engine.vocabulary import StaffRole
 
-router = APIRouter(prefix="/api", tags=["ops"], dependencies=[Depends(require_api_token)])
-STAFF_ACTOR = "staff:api"
+router = APIRouter(prefix="/api", tags=["ops"], dependencies=[Depends(api_role(StaffRole.VIEWER))])
 
 
 class Decision(BaseModel):
@@ -44,19 +46,25 @@ def list_approvals(
 
 
 @router.post("/approvals/{approval_id}/approve")
-def approve(rt: RuntimeDep, approval_id: int, body: Annotated[Decision | None, Body()] = None) -> dict[str, Any]:
-    return _decide(approvals.approve, rt, approval_id, body)
+def approve(
+    rt: RuntimeDep, who: ApiApprover, approval_id: int, body: Annotated[Decision | None, Body()] = None
+) -> dict[str, Any]:
+    return _decide(approvals.approve, rt, who, approval_id, body)
 
 
 @router.post("/approvals/{approval_id}/decline")
-def decline(rt: RuntimeDep, approval_id: int, body: Annotated[Decision | None, Body()] = None) -> dict[str, Any]:
-    return _decide(approvals.decline, rt, approval_id, body)
+def decline(
+    rt: RuntimeDep, who: ApiApprover, approval_id: int, body: Annotated[Decision | None, Body()] = None
+) -> dict[str, Any]:
+    return _decide(approvals.decline, rt, who, approval_id, body)
 
 
-def _decide(fn: Callable[..., FanoutApproval], rt: Runtime, approval_id: int, body: Decision | None) -> dict[str, Any]:
+def _decide(
+    fn: Callable[..., FanoutApproval], rt: Runtime, who: Principal, approval_id: int, body: Decision | None
+) -> dict[str, Any]:
     try:
         with rt.unit_of_work() as session:
-            approval = fn(session, approval_id, actor=STAFF_ACTOR, at=rt.clock.now(), note=body.note if body else None)
+            approval = fn(session, approval_id, actor=who.actor, at=rt.clock.now(), note=body.note if body else None)
     except approvals.ApprovalNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except approvals.ApprovalAlreadyDecided as exc:
@@ -70,9 +78,9 @@ def get_pause(session: SessionDep) -> dict[str, Any]:
 
 
 @router.post("/pause")
-def set_pause(rt: RuntimeDep, body: PauseRequest) -> dict[str, Any]:
+def set_pause(rt: RuntimeDep, who: ApiApprover, body: PauseRequest) -> dict[str, Any]:
     with rt.unit_of_work() as session:
-        state = pause.set_paused(session, body.paused, STAFF_ACTOR, at=rt.clock.now(), reason=body.reason)
+        state = pause.set_paused(session, body.paused, who.actor, at=rt.clock.now(), reason=body.reason)
     return _state(state)
 
 
@@ -88,13 +96,14 @@ def _state(state: pause.PauseState) -> dict[str, Any]:
 @router.delete("/suppressions/{suppression_id}")
 def clear_suppression(
     rt: RuntimeDep,
+    who: ApiApprover,
     suppression_id: int,
     reason: Annotated[str | None, Query(max_length=500, description="why, for the audit log")] = None,
 ) -> dict[str, Any]:
     """Send to this address again (the customer fixed their mailbox, texted START by another way, …)."""
     with rt.unit_of_work() as session:
         found = suppressions.lift_by_id(
-            session, suppression_id, actor=STAFF_ACTOR, at=rt.clock.now(), reason=reason or "cleared by staff"
+            session, suppression_id, actor=who.actor, at=rt.clock.now(), reason=reason or "cleared by staff"
         )
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no suppression {suppression_id}")

@@ -1,0 +1,22 @@
+"""The staff console's routes (`/ops`): server-rendered pages in the layout of `engine/console/pages`.
+
+Add a page: write `engine/console/pages/<name>.html` extending `base.html`, a route here taking the
+role it needs (`who: Viewer`, `Editor`, `Approver` or `Admin` from `engine.api.access`) and returning
+`layout.render(...)`, and, for a top-level page, `engine.console.pages.add_nav(...)`. docs/console.md has
+the whole recipe.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from engine.api.console import auth, home, staff
+from engine.api.console.layout import install_handlers
+
+ROUTERS: tuple[APIRouter, ...] = (home.router, auth.router, staff.router)
+
+
+def install(app: FastAPI) -> None:
+    for router in ROUTERS:
+        app.include_router(router)
+    install_handlers(app)
