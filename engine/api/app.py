@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from engine.api import callbacks, console, health, ops, read, staff, unsubscribe, webhooks
+from engine.api import callbacks, console, health, ops, read, staff, templates, unsubscribe, webhooks
 from engine.api.security import SecurityHeaders
 from engine.inbound.feed import Feed
 from engine.runtime import Runtime
@@ -34,6 +34,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(unsubscribe.router)
     app.include_router(staff.router)
+    app.include_router(templates.router)
     console.install(app)
     app.add_middleware(SecurityHeaders)
 

@@ -156,6 +156,7 @@ def _environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
 
 _PLAIN = _environment(autoescape=False)  # subject, text, sms
 _HTML = _environment(autoescape=True)
+SANDBOX_GLOBALS = frozenset(_PLAIN.globals)  # names a template may use that are not context (range, day_range, …)
 
 
 @lru_cache(maxsize=4096)
@@ -197,6 +198,33 @@ def render_part(part: str, source: str, variables: Mapping[str, Any]) -> str:
             line, kind = _template_line(exc.__traceback__), _describe(exc)
         where = f"{part} template, line {line}" if line else f"{part} template"
         raise TemplateError(f"{where}: {kind}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class PartProblem:
+    """Why one part failed to render, with the line in that part's source when Jinja knows it."""
+
+    part: str
+    line: int | None
+    kind: str  # "syntax error", "unknown variable", "not allowed in templates", …
+    detail: str
+
+
+def try_render_part(part: str, source: str, variables: Mapping[str, Any]) -> str | PartProblem:
+    """`render_part` for previews: the text, or the problem as data (the same sandbox, the same rules)."""
+    try:
+        return _compile(source, part == "html").render(variables)
+    except _RENDER_ERRORS as exc:
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            return PartProblem(part, exc.lineno, "syntax error", str(exc.message or exc))
+        return PartProblem(part, _template_line(exc.__traceback__), _describe(exc), str(exc))
+
+
+def preview_variables(
+    context: Mapping[str, Any], *, locale: str, timezone: str, compact: bool = False
+) -> dict[str, Any]:
+    """The variables `render_message` renders with (the formatter for this locale and zone included)."""
+    return {**context, _FORMATTER: formatter(locale, timezone), SMS_COMPACT: compact}
 
 
 def _describe(exc: BaseException) -> str:
