@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from engine.api.console import auth, home, staff
+from engine.api.console import auth, home, staff, templates
 from engine.api.console.layout import install_handlers
 
-ROUTERS: tuple[APIRouter, ...] = (home.router, auth.router, staff.router)
+ROUTERS: tuple[APIRouter, ...] = (home.router, auth.router, staff.router, templates.router)
 
 
 def install(app: FastAPI) -> None:
