@@ -14,7 +14,7 @@ import typer
 from engine.clock import parse_duration, parse_instant
 from engine.config import Settings, get_settings
 from engine.logmask import RedactingFilter
-from engine.staff.cli import users_app
+from engine.staff.cli import demo_admin, users_app
 
 app = typer.Typer(
     help="Forewarn: tell customers about delays and outages before they have to ask.",
@@ -221,8 +221,14 @@ def demo() -> None:
     upgrade(settings.database_url)
     rt = build_runtime(settings)
     report = load_demo(rt)
+    login = demo_admin(rt)
     rt.close()
     typer.echo(report)
+    # Printed to this terminal once and never logged: the password exists nowhere else.
+    if login:
+        typer.echo(f"Console: http://127.0.0.1:8000/ops/  sign in as {login[0]} with password {login[1]}")
+    else:
+        typer.echo("Console: http://127.0.0.1:8000/ops/  (an admin exists already: forewarn users list)")
 
 
 def main() -> None:  # pragma: no cover - console entry point

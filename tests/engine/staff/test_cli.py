@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.config import get_settings
+from engine.models import StaffUser
 
 
 @pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("FOREWARN_DATABASE_URL", url)
     get_settings.cache_clear()
@@ -48,3 +52,28 @@ def test_create_list_disable(cli_db: str) -> None:
 
     missing = runner.invoke(app, ["users", "disable", "--email", "nobody@example.com"])
     assert missing.exit_code == 1 and "no staff account" in missing.output
+
+
+def test_demo_creates_an_admin_once_and_prints_the_login(
+    cli_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("FOREWARN_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("FOREWARN_SMS_DIR", str(tmp_path / "sms"))
+    runner = CliRunner()
+    first = runner.invoke(app, ["demo"])
+    assert first.exit_code == 0, first.output
+    found = re.search(r"sign in as (\S+) with password (\S+)", first.output)
+    assert found, first.output
+    email, password = found.groups()
+    assert password not in caplog.text
+
+    from engine.db import make_engine
+    from engine.staff.passwords import verify_password
+
+    engine = make_engine(cli_db)
+    with Session(engine) as session:
+        user = session.exec(select(StaffUser).where(StaffUser.email == email)).one()
+    engine.dispose()
+    assert user.role == "admin" and verify_password(user.password_hash, password)
+    again = runner.invoke(app, ["demo"])
+    assert "an admin exists already" in again.output and "with password" not in again.output
