@@ -10,16 +10,14 @@ from fastapi.testclient import TestClient
 from support import builders
 from support.databases import drop_postgres, fresh_postgres, migrated_sqlite_template, sqlite_copy, truncate_all
 from support.fake_twilio import FakeTwilio, running_fake_twilio
+from support.runtime import seeded_runtime
 from support.services import require
 from support.smtp_server import SmtpTestServer, TlsFiles, make_tls_files, running_smtp_server
 
 from engine.api.app import create_app
 from engine.clock import SimulatedClock
-from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
-from engine.db import make_engine
 from engine.runtime import Runtime
-from integrations.channels import build_callbacks, build_channels
 from integrations.feeds import build_feeds
 
 # A real SMTP server, a self-signed certificate and a fake Twilio API for the channel tests, each torn
@@ -99,16 +97,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def rt(settings: Settings, clock: SimulatedClock) -> Iterator[Runtime]:
-    runtime = Runtime(
-        settings=settings,
-        db=make_engine(settings.database_url, pool_size=4),
-        clock=clock,
-        templates=TemplateStore(recheck_seconds=0),
-        channels=build_channels(settings, clock),
-        callbacks=build_callbacks(settings),
-    )
-    with runtime.unit_of_work() as session:
-        seed_templates(session, now=clock.now())
+    runtime = seeded_runtime(settings, clock)
     yield runtime
     runtime.close()
 

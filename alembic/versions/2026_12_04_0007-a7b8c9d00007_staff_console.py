@@ -123,11 +123,31 @@ def upgrade() -> None:
 
 def _copy_published_templates() -> None:
     bind = op.get_bind()
+    # Typed tables, so each dialect hands back real datetimes (SQLite stores text).
+    old = sa.table(
+        "templates",
+        sa.column("id", sa.Integer),
+        sa.column("situation", sa.String),
+        sa.column("stage", sa.String),
+        sa.column("part", sa.String),
+        sa.column("locale", sa.String),
+        sa.column("active_version", sa.Integer),
+    )
+    old_versions = sa.table(
+        "template_versions",
+        sa.column("template_id", sa.Integer),
+        sa.column("version", sa.Integer),
+        sa.column("source", sa.Text),
+        sa.column("author", sa.String),
+        sa.column("created_at", engine.db.UTCDateTime),
+    )
     rows = bind.execute(
-        sa.text(
-            "SELECT t.situation, t.stage, t.part, t.locale, v.source, v.author, v.created_at"
-            " FROM templates t JOIN template_versions v"
-            " ON v.template_id = t.id AND v.version = t.active_version"
+        sa.select(
+            old.c.situation, old.c.stage, old.c.part, old.c.locale,
+            old_versions.c.source, old_versions.c.author, old_versions.c.created_at,
+        ).join(
+            old_versions,
+            (old_versions.c.template_id == old.c.id) & (old_versions.c.version == old.c.active_version),
         )
     ).all()
     parts: dict[tuple[str, str, str], dict[str, tuple[str, str, object]]] = {}

@@ -23,7 +23,7 @@ from fastapi import Depends, HTTPException, Request, status
 from engine.api.deps import RuntimeDep
 from engine.runtime import Runtime
 from engine.staff import tokens
-from engine.staff.accounts import MACHINE_ACTOR, Principal, actor_of
+from engine.staff.accounts import MACHINE_ACTOR, Principal, principal_of
 from engine.staff.sessions import load_session
 from engine.vocabulary import StaffRole
 
@@ -59,16 +59,8 @@ def _session_principal(request: Request, rt: RuntimeDep) -> Principal:
         )
         if live is None:
             raise SignInRequired()
-        user = live.user
-        return Principal(
-            actor=actor_of(user),
-            role=user.role,
-            user_id=user.id,
-            email=user.email,
-            name=user.name,
-            address=client_address(request),
-            session_id=live.session_id,
-            csrf_token=live.csrf_token,
+        return principal_of(
+            live.user, address=client_address(request), session_id=live.session_id, csrf_token=live.csrf_token
         )
 
 
@@ -115,14 +107,7 @@ def _bearer_principal(request: Request, rt: Runtime) -> Principal:
         with rt.unit_of_work() as session:
             user = tokens.owner_of(session, token, at=rt.clock.now())
             if user is not None:
-                return Principal(
-                    actor=actor_of(user),
-                    role=user.role,
-                    user_id=user.id,
-                    email=user.email,
-                    name=user.name,
-                    address=client_address(request),
-                )
+                return principal_of(user, address=client_address(request))
     raise HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         "missing or wrong bearer token (FOREWARN_API_TOKEN, or a staff member's personal token)",

@@ -41,6 +41,22 @@ def actor_of(user: StaffUser) -> str:
     return f"staff:{user.email}"
 
 
+def principal_of(
+    user: StaffUser, *, address: str | None, session_id: str | None = None, csrf_token: str | None = None
+) -> Principal:
+    """A staff member acting, from a browser session (with its CSRF token) or a personal API token."""
+    return Principal(
+        actor=actor_of(user),
+        role=user.role,
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        address=address,
+        session_id=session_id,
+        csrf_token=csrf_token,
+    )
+
+
 def normalize_email(email: str) -> str:
     cleaned = email.strip().lower()
     if "@" not in cleaned or len(cleaned) > 320 or any(ch.isspace() for ch in cleaned):

@@ -12,15 +12,13 @@ import pytest
 from support import builders
 from support.browser import CHROMIUM_ARGS, require_chromium, serving
 from support.databases import sqlite_copy
+from support.runtime import seeded_runtime
 from support.smtp_server import SmtpTestServer
 
 from engine.api.app import create_app
 from engine.clock import SimulatedClock
-from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
-from engine.db import make_engine
 from engine.runtime import Runtime
-from integrations.channels import build_callbacks, build_channels
 from integrations.feeds import build_feeds
 
 
@@ -75,16 +73,7 @@ def live_factory(
             _env_file=None,  # type: ignore[call-arg]
             **overrides,
         )
-        rt = Runtime(
-            settings=settings,
-            db=make_engine(settings.database_url, pool_size=4),
-            clock=clock,
-            templates=TemplateStore(recheck_seconds=0),
-            channels=build_channels(settings, clock),
-            callbacks=build_callbacks(settings),
-        )
-        with rt.unit_of_work() as session:
-            seed_templates(session, now=clock.now())
+        rt = seeded_runtime(settings, clock)
         server = serving(create_app(rt, feeds=build_feeds(settings)))
         url = server.__enter__()
         stack.append((server, rt))

@@ -132,3 +132,33 @@ def test_only_an_approver_publishes_and_the_next_notice_uses_it(
     assert any(row["kind"] == "replace" and "NEW WORDING" in row["right"] for row in diff.json()["parts"]["subject"])
     assert Path(rt.settings.outbox_dir).exists()
     assert first.template_version_id == listed["history"][1]["version_id"]
+
+
+def test_preview_with_a_real_notice_shows_what_it_got_beside_the_draft(
+    rt: Runtime, client: TestClient, clock: SimulatedClock
+) -> None:
+    editor = bearer(rt, "ed@example.com", StaffRole.EDITOR)
+    t = clock.now()
+    post(
+        client, clock, builders.customer_upserted(t - timedelta(days=3)), builders.order_created(t - timedelta(days=2))
+    )
+    post(client, clock, builders.shipment(t - timedelta(days=1), "in_transit"))
+    post(client, clock, builders.shipment(t, "exception", exception="weather"))
+    drain(rt)
+    notice = next(n for n in notices(rt) if n.channel == "email")
+    parts = current_parts(client, editor)
+    parts["subject"] = "Draft: " + parts["subject"]
+    body = {
+        "situation": "shipment.exception",
+        "stage": "initial",
+        "channel": "email",
+        "locale": "en",
+        "parts": parts,
+        "context": f"notice:{notice.id}",
+    }
+    shown = client.post("/api/templates/preview", json=body, headers=editor).json()
+    assert shown["sent"]["subject"] == notice.subject
+    assert shown["subject"] == "Draft: " + notice.subject  # the same facts, the draft's words
+    assert "Ana" in shown["text"] and shown["errors"] == []
+    missing = client.post("/api/templates/preview", json={**body, "context": "notice:99999"}, headers=editor)
+    assert missing.status_code == 400 and "no notice" in missing.text

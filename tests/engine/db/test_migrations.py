@@ -77,3 +77,50 @@ def test_opted_out_customers_become_suppressed_numbers_and_back(empty_url: str) 
         flags = conn.execute(text("SELECT id FROM customers WHERE sms_opted_out ORDER BY id")).all()
     assert [row[0] for row in flags] == ["C1", "C2", "C3"]  # back to per-customer flags, any spelling
     engine.dispose()
+
+
+def test_per_part_templates_become_versions_and_back(empty_url: str) -> None:
+    upgrade(empty_url, "b8d4f6e2c005")
+    engine = make_engine(empty_url)
+    parts = {"subject": "Late: {{ order.id }}", "text": "Sorry.", "html": "<p>Sorry.</p>", "sms": "Acme: late."}
+    with engine.begin() as conn:
+        for number, (part, source) in enumerate(parts.items(), start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO templates (id, situation, stage, part, locale, active_version, updated_at)"
+                    " VALUES (:id, 'shipment.delayed', 'initial', :part, 'en', 2, '2026-03-01 00:00:00')"
+                ),
+                {"id": number, "part": part},
+            )
+            for version, author in ((1, "seed"), (2, "staff:ana@example.com")):
+                conn.execute(
+                    text(
+                        "INSERT INTO template_versions (template_id, version, source, author, created_at)"
+                        " VALUES (:id, :version, :source, :author, '2026-03-02 00:00:00')"
+                    ),
+                    {"id": number, "version": version, "source": f"{source} v{version}", "author": author},
+                )
+    upgrade(empty_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT channel, status, author, parts FROM message_versions ORDER BY channel")).all()
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("email", "published", "staff:ana@example.com"),
+        ("sms", "published", "staff:ana@example.com"),
+    ]
+    email_parts = rows[0][3] if isinstance(rows[0][3], dict) else __import__("json").loads(rows[0][3])
+    assert email_parts == {"subject": "Late: {{ order.id }} v2", "text": "Sorry. v2", "html": "<p>Sorry.</p> v2"}
+
+    downgrade(empty_url, "b8d4f6e2c005")
+    with engine.connect() as conn:
+        back = conn.execute(
+            text(
+                "SELECT t.part, v.source FROM templates t JOIN template_versions v ON v.template_id = t.id ORDER BY t.part"
+            )
+        ).all()
+    assert [tuple(r) for r in back] == [
+        ("html", "<p>Sorry.</p> v2"),
+        ("sms", "Acme: late. v2"),
+        ("subject", "Late: {{ order.id }} v2"),
+        ("text", "Sorry. v2"),
+    ]
+    engine.dispose()
