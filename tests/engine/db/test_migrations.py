@@ -114,7 +114,8 @@ def test_per_part_templates_become_versions_and_back(empty_url: str) -> None:
     with engine.connect() as conn:
         back = conn.execute(
             text(
-                "SELECT t.part, v.source FROM templates t JOIN template_versions v ON v.template_id = t.id ORDER BY t.part"
+                "SELECT t.part, v.source FROM templates t"
+                " JOIN template_versions v ON v.template_id = t.id ORDER BY t.part"
             )
         ).all()
     assert [tuple(r) for r in back] == [
