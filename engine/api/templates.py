@@ -100,7 +100,9 @@ def save_draft(
 ) -> dict[str, Any] | JSONResponse:
     key = key_or_404(situation, stage, channel, locale)
     with rt.unit_of_work() as session:
-        saved = versions.save_draft(session, key, body.parts(), author=who.actor, at=rt.clock.now(), note=body.note)
+        saved = versions.save_draft(
+            session, key, body.parts(), author=who.actor, at=rt.clock.now(), note=body.note, address=who.address
+        )
     if saved.version is None:
         return JSONResponse(
             {"error": "the draft does not render", "errors": [problem_dict(p) for p in saved.errors]},

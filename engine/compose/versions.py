@@ -115,6 +115,7 @@ def save_draft(
     at: datetime,
     based_on: int | None = None,
     note: str | None = None,
+    address: str | None = None,
 ) -> Saved:
     parts = {part: parts.get(part) or "" for part in PARTS_BY_CHANNEL[key.channel]}
     errors = validate(parts, situation=key.situation, stage=key.stage, channel=key.channel, locale=key.locale)
@@ -136,7 +137,7 @@ def save_draft(
     )
     session.add(version)
     session.flush()
-    _audit(session, version, "template.drafted", actor=author, at=at)
+    _audit(session, version, "template.drafted", actor=author, at=at, address=address)
     return Saved(version, [])
 
 

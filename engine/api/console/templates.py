@@ -180,7 +180,9 @@ async def save(
     key = _key(situation, stage, channel, locale)
     parts, context, note = await _form_parts(request, key)
     with rt.unit_of_work() as session:
-        saved = versions.save_draft(session, key, parts, author=who.actor, at=rt.clock.now(), note=note or None)
+        saved = versions.save_draft(
+            session, key, parts, author=who.actor, at=rt.clock.now(), note=note or None, address=who.address
+        )
     if saved.version is None:
         return editor_page(request, rt, who, key, parts=parts, errors=saved.errors, context=context, status_code=400)
     return RedirectResponse(f"{_path(key)}?version={saved.version.id}&done=saved", status_code=303)
@@ -266,6 +268,12 @@ def diff(request: Request, rt: RuntimeDep, who: Viewer, a: int, b: int) -> Respo
         path=_path(key),
         parts=versions.diff(left, right),
     )
+
+
+@router.get(BASE + "/compare", response_class=HTMLResponse)
+def compare(who: Viewer, a: int, b: int) -> Response:
+    """The editor's "compare any two versions" form: a plain GET, so it carries no CSRF token."""
+    return RedirectResponse(f"{BASE}/versions/{a}/diff/{b}", status_code=303)
 
 
 @router.get(BASE + "/frame/{name}", response_class=HTMLResponse)

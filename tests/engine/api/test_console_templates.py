@@ -90,6 +90,9 @@ def test_approver_publishes_compares_and_rolls_back(rt: Runtime, client: TestCli
     assert rolled
     back = client.post(rolled.group(1), data={"csrf_token": token})
     assert "Rolled back" in back.text and "v3" in back.text
+    assert 'action="/ops/templates/compare"' in back.text
+    picked = client.get("/ops/templates/compare", params={"a": 7, "b": 9}, follow_redirects=False)
+    assert picked.headers["location"] == "/ops/templates/versions/7/diff/9"
 
 
 def test_email_preview_frame_is_sandboxed_with_its_own_policy(rt: Runtime, client: TestClient) -> None:
