@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from engine.brakes.pause import is_paused
 from engine.clock import parse_duration
@@ -14,10 +16,12 @@ from engine.detection.outages.threads import sync_overdue_threads
 from engine.inbound import repository as inbound_repo
 from engine.notices import repository as notices_repo
 from engine.notices.outbox import queue_for_delivery
+from engine.quarantine import describe
 from engine.runtime import Runtime, enqueue_after_commit
 from engine.vocabulary import Job
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 BATCH = 500
 # Due notices queued per tick (in jobs of QUEUE_BATCH ids): a morning's deferred texts go out in minutes.
 NOTICES_PER_TICK = 10_000
@@ -37,11 +41,34 @@ class TickReport:
 
 
 def tick(rt: Runtime) -> TickReport:
+    """One round of every step. Each step runs even when one before it failed: rows a step cannot process
+    are quarantined inside it (engine.quarantine), and a step that fails whole (an outage) is logged and
+    tried again next tick, so the relay never waits on a scan."""
+    checked = _step("due-orders scan", scan_due, rt) or 0
+    _step("outage scan", scan_outages, rt)
+    _step("incident threads", sync_overdue_threads, rt)  # held-back outage news now due, or a lost thread job
+    relayed = _step("outbox relay", _relay, rt)
+    if relayed is None:
+        raise StepsFailed("the outbox relay failed; see the log")
+    return replace(relayed, orders_checked=checked)
+
+
+class StepsFailed(RuntimeError):
+    """The tick's relay could not run (the database is down, most likely)."""
+
+
+def _step(name: str, fn: Callable[[Runtime], T], rt: Runtime) -> T | None:
+    try:
+        return fn(rt)
+    except Exception as error:
+        kind, reason = describe(error)
+        log.error("scheduler step %s failed (%s: %s); the other steps still ran", name, kind, reason)
+        return None
+
+
+def _relay(rt: Runtime) -> TickReport:
     now = rt.clock.now()
     relay_after = parse_duration(rt.settings.relay_after)
-    checked = scan_due(rt)
-    scan_outages(rt)
-    sync_overdue_threads(rt)  # held-back outage news now due, or a big incident's lost thread job
     with rt.unit_of_work() as session:
         events = inbound_repo.due_unhandled(session, now=now, limit=BATCH)
         inbound_repo.postpone(session, events, until=now + relay_after)
@@ -74,7 +101,7 @@ def tick(rt: Runtime) -> TickReport:
             stuck,
             rt.settings.relay_after,
         )
-    return TickReport(len(events), len(notice_ids), stuck, checked, paused, backlog)
+    return TickReport(len(events), len(notice_ids), stuck, 0, paused, backlog)
 
 
 def _backlog(rt: Runtime) -> int | None:
@@ -107,6 +134,6 @@ class SchedulerThread:
         while not self._stop.is_set():
             try:
                 tick(self.rt)
-            except Exception:
-                log.exception("scheduler tick failed; trying again next interval")
+            except Exception as error:  # logged without its statement or parameters: they hold personal data
+                log.error("scheduler tick failed (%s); trying again next interval", describe(error)[0])
             self._stop.wait(interval)

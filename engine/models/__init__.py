@@ -9,6 +9,7 @@ from engine.models.flags import EngineFlag
 from engine.models.incidents import Component, Incident
 from engine.models.notices import DeliveryAttempt, Notice
 from engine.models.orders import Order, Shipment
+from engine.models.quarantine import Quarantined
 from engine.models.situations import Situation
 from engine.models.staff import StaffUser
 from engine.models.subscriptions import CustomerComponent
@@ -31,6 +32,7 @@ __all__ = [
     "MessageTemplate",
     "Notice",
     "Order",
+    "Quarantined",
     "Shipment",
     "Situation",
     "StaffUser",

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from engine.models import InboundEvent, Notice, Situation
+from engine.read.quarantine import prometheus_lines as quarantine_lines
 
 
 def database_status(db: Engine) -> str:
@@ -46,4 +47,5 @@ def prometheus_text(session: Session) -> str:
         "# TYPE forewarn_events_unhandled gauge",
         f"forewarn_events_unhandled {unhandled}",
     ]
+    lines += quarantine_lines(session)
     return "\n".join(lines) + "\n"
