@@ -93,9 +93,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 @app.command()
 def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 0) -> None:
     """Deliver notices and apply events from the broker (FOREWARN_BROKER_URL must be set)."""
-    import dramatiq
-
-    from engine.wiring import start
+    from engine.wiring import fair_worker, start
 
     settings = get_settings()
     _logging(settings)
@@ -107,7 +105,7 @@ def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 0) -> 
         )
         raise typer.Exit(2)
     rt, dispatcher = start(settings, migrate=False)
-    w = dramatiq.Worker(dispatcher.broker, worker_threads=threads or settings.worker_threads, worker_timeout=200)
+    w = fair_worker(dispatcher.broker, threads=threads or settings.worker_threads)
     w.start()
     typer.echo(f"worker started with {threads or settings.worker_threads} threads")
     _wait_for_signal()

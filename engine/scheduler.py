@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from engine.brakes.pause import is_paused
 from engine.clock import parse_duration
+from engine.delivery.reconcile import reconcile_stranded
 from engine.detection.orders import scan_due
 from engine.detection.outages.announcement import scan_outages
 from engine.detection.outages.threads import sync_overdue_threads
 from engine.inbound import repository as inbound_repo
+from engine.leadership import Leadership
 from engine.notices import repository as notices_repo
 from engine.notices.outbox import queue_for_delivery
 from engine.quarantine import describe
@@ -38,6 +41,7 @@ class TickReport:
     orders_checked: int
     paused: bool = False
     backlog: int | None = None  # the broker's unfinished jobs when the tick began (None: not known)
+    reconciled: Counter[str] = field(default_factory=Counter)  # stranded notices settled, released, unconfirmed
 
 
 def tick(rt: Runtime) -> TickReport:
@@ -94,14 +98,17 @@ def _relay(rt: Runtime) -> TickReport:
         notices_repo.mark_enqueued(session, notice_ids, now=now)
         # In jobs of many ids: texts held back by quiet hours all come due at the same local morning.
         queue_for_delivery(session, notice_ids)
-        stuck = notices_repo.stuck_sending(session, claimed_before=now - relay_after)
-    if stuck:
+    # Claimed longer ago than the relay delay and still `sending`: a worker stopped (engine/delivery/reconcile.py).
+    reconciled = reconcile_stranded(rt, claimed_before=now - relay_after, attempted_before=now - 2 * relay_after)
+    if reconciled["released"] or reconciled["unconfirmed"]:
         log.warning(
-            "%d notices are claimed but unconfirmed for over %s; see /api/notices?status=sending",
-            stuck,
-            rt.settings.relay_after,
+            "stranded notices: %d never sent, put back to pending; %d unconfirmed (see /metrics)",
+            reconciled["released"],
+            reconciled["unconfirmed"],
         )
-    return TickReport(len(events), len(notice_ids), stuck, 0, paused, backlog)
+    with rt.unit_of_work() as session:
+        stuck = notices_repo.stuck_sending(session, claimed_before=now - relay_after)
+    return TickReport(len(events), len(notice_ids), stuck, 0, paused, backlog, reconciled)
 
 
 def _backlog(rt: Runtime) -> int | None:
@@ -111,10 +118,13 @@ def _backlog(rt: Runtime) -> int | None:
 
 
 class SchedulerThread:
-    """Runs `tick` every FOREWARN_SCHEDULER_INTERVAL until stopped."""
+    """Runs `tick` every FOREWARN_SCHEDULER_INTERVAL until stopped, while it is the active scheduler
+    (`engine.leadership`: other schedulers on the same database stand by)."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self.leadership = Leadership(rt.db)
+        self.ticks = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="forewarn-scheduler", daemon=True)
 
@@ -131,9 +141,17 @@ class SchedulerThread:
 
     def _run(self) -> None:
         interval = parse_duration(self.rt.settings.scheduler_interval).total_seconds()
-        while not self._stop.is_set():
-            try:
-                tick(self.rt)
-            except Exception as error:  # logged without its statement or parameters: they hold personal data
-                log.error("scheduler tick failed (%s); trying again next interval", describe(error)[0])
-            self._stop.wait(interval)
+        try:
+            while not self._stop.is_set():
+                if self.leadership.lead():
+                    self._tick()
+                self._stop.wait(interval)
+        finally:
+            self.leadership.release()
+
+    def _tick(self) -> None:
+        try:
+            tick(self.rt)
+            self.ticks += 1
+        except Exception as error:  # logged without its statement or parameters: they hold personal data
+            log.error("scheduler tick failed (%s); trying again next interval", describe(error)[0])

@@ -1,4 +1,5 @@
-"""faults: the quarantine for rows a step cannot process
+"""faults: the quarantine for rows a step cannot process; delivery's ledger (when an attempt began, and
+the provider's whole answer on each attempt)
 
 Revision ID: f1a2b3c40006
 Revises: b8d4f6e2c005
@@ -34,8 +35,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "ref", "step", name="uq_quarantine_kind_ref_step"),
     )
     op.create_index("ix_quarantine_last_at", "quarantine", ["last_at"])
+    with op.batch_alter_table("notices", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("result", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
+        batch_op.drop_column("result")
+    with op.batch_alter_table("notices", schema=None) as batch_op:
+        batch_op.drop_column("attempted_at")
     op.drop_index("ix_quarantine_last_at", table_name="quarantine")
     op.drop_table("quarantine")

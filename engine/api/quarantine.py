@@ -7,10 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from engine.api.deps import SessionDep, require_api_token
+from engine.api.problems import problems
 from engine.read.quarantine import list_quarantined
 from engine.vocabulary import PoisonKind, Step
 
-router = APIRouter(prefix="/api", tags=["read"], dependencies=[Depends(require_api_token)])
+router = APIRouter(
+    prefix="/api", tags=["read"], dependencies=[Depends(require_api_token)], responses=problems(400, 401)
+)
 
 
 @router.get("/quarantine")

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Failures that say nothing about the row: the same work may well go through in a moment.
-OUTAGES: tuple[type[BaseException], ...] = (
+OUTAGES: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,  # connection lost, deadlock, serialisation failure, lock timeout
     sa_exc.InterfaceError,
     sa_exc.DisconnectionError,

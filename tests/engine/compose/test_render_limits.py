@@ -37,7 +37,10 @@ def render(text: str, subject: str = "Your order") -> tuple[str | None, str]:
         ("{{ '%1000000000s' % 'x' }}", "format width"),
         ("{{ '%1000000000s'|format('x') }}", "format width"),
         ("{{ '{:>1000000000}'.format('x') }}", "format width"),
-        ("{% for a in range(99999) %}{% for b in range(99999) %}x{% endfor %}{% endfor %}", "output is longer"),
+        (
+            "{% for a in range(99999) %}{% for b in range(99999) %}x{% endfor %}{% endfor %}",
+            "longer than",
+        ),  # output, or time when loaded
         ("{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}", "longer than"),
         ("{% set l = range(99999)|list %}{% for a in l %}{% for b in l %}{% endfor %}{% endfor %}", "longer than"),
     ],
