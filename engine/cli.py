@@ -13,7 +13,7 @@ import typer
 
 from engine.clock import parse_duration, parse_instant
 from engine.config import Settings, get_settings
-from engine.logmask import RedactingFilter
+from engine.logmask import AccessLogFilter, RedactingFilter
 
 app = typer.Typer(
     help="Forewarn: tell customers about delays and outages before they have to ask.",
@@ -33,6 +33,12 @@ def _logging(settings: Settings) -> None:
     # Defence in depth: an address or number in an exception message is masked before it is written.
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+    # Access logs carry paths: an unsubscribe link's token, a feed's ?token=. Keep the route, not the secret.
+    logging.getLogger("uvicorn.access").addFilter(AccessLogFilter())
+    from engine.config import development_secrets
+
+    for problem in development_secrets(settings):  # refused outright with FOREWARN_ENV=production
+        logging.getLogger("forewarn").warning("development setting in use: %s", problem)
 
 
 def _is_embedded_db(settings: Settings) -> bool:

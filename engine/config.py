@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.clock import parse_duration
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     webhook_tolerance: str = "5m"
 
     api_token: str | None = None
-    secret_key: str = Field(default="dev-only-change-me", description="signs unsubscribe tokens")
+    secret_key: str = Field(default="dev-only-change-me", description="signs unsubscribe tokens")  # see PUBLIC_SECRETS
 
     quiet_hours: str = "21:00-08:00"
     outage_debounce: str = "10m"
@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     scheduler_interval: str = "15s"
     relay_after: str = "2m"
     log_level: str = "INFO"
+
+    # FOREWARN_ENV: `production` refuses the development defaults below (DESIGN §6).
+    env: str = "development"
+
+    @model_validator(mode="after")
+    def _refuse_development_secrets(self) -> Settings:
+        if self.env.strip().lower() != "production":
+            return self
+        problems = development_secrets(self)
+        if problems:
+            raise ValueError("FOREWARN_ENV=production refuses development secrets: " + "; ".join(problems))
+        return self
 
     @field_validator("quiet_hours")
     @classmethod
@@ -103,6 +115,29 @@ class Settings(BaseSettings):
     alertmanager_component_map: dict[str, str] = {}  # label value → component name
     statuspage_component_map: dict[str, str] = {}  # component id or name → component name ("*": none named)
     pagerduty_component_map: dict[str, str] = {}  # service id or summary → component name
+
+
+DEVELOPMENT_SECRET_KEY = "dev-only-change-me"  # noqa: S105 - the known default production refuses
+# Published in this repository (Makefile, README): anyone can sign with them.
+PUBLIC_SECRETS = frozenset(
+    {DEVELOPMENT_SECRET_KEY, "dev-token", "whsec_ZGV2LW9ubHktZXZlbnRzLXNlY3JldC0xMjM0NQ==", "change-me", "secret"}
+)
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def development_secrets(settings: Settings) -> list[str]:
+    """What in `settings` is a development default or too weak to run in production (names, never values)."""
+    found: list[str] = []
+    if settings.secret_key in PUBLIC_SECRETS or len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+        found.append(f"FOREWARN_SECRET_KEY must be set, at least {MIN_SECRET_KEY_LENGTH} characters, not a default")
+    if settings.api_token is not None and (settings.api_token in PUBLIC_SECRETS or len(settings.api_token) < 24):
+        found.append("FOREWARN_API_TOKEN is a development token or shorter than 24 characters")
+    for name in type(settings).model_fields:
+        if name.startswith(("webhook_secret_", "webhook_token_")):
+            value = getattr(settings, name)
+            if value is not None and value in PUBLIC_SECRETS:
+                found.append(f"FOREWARN_{name.upper()} is a published development secret")
+    return found
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time]:
