@@ -16,7 +16,7 @@ export FOREWARN_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:543
 export FOREWARN_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 export FOREWARN_TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/%2F
 
-.PHONY: install run test lint types format bench clean
+.PHONY: install run test lint types format bench clean audit faults
 
 install: $(STAMP)
 
@@ -35,6 +35,15 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# Known vulnerabilities in the installed dependencies (PyPI's advisory data). Fails on any found; packages
+# the service has no data for are listed as not audited, not failed.
+audit: install
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
+
+# The fault, attack and bad-input experiments alone (they also run in `make test`); each has a timeout.
+faults: install
+	$(BIN)/python -m pytest -q -m faults
 
 lint: install
 	$(BIN)/ruff check engine integrations tests alembic bench

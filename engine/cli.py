@@ -13,7 +13,7 @@ import typer
 
 from engine.clock import parse_duration, parse_instant
 from engine.config import Settings, get_settings
-from engine.logmask import RedactingFilter
+from engine.logmask import AccessLogFilter, RedactingFilter
 from engine.staff.cli import demo_admin, users_app
 
 app = typer.Typer(
@@ -35,6 +35,12 @@ def _logging(settings: Settings) -> None:
     # Defence in depth: an address or number in an exception message is masked before it is written.
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+    # Access logs carry paths: an unsubscribe link's token, a feed's ?token=. Keep the route, not the secret.
+    logging.getLogger("uvicorn.access").addFilter(AccessLogFilter())
+    from engine.config import development_secrets
+
+    for problem in development_secrets(settings):  # refused outright with FOREWARN_ENV=production
+        logging.getLogger("forewarn").warning("development setting in use: %s", problem)
 
 
 def _is_embedded_db(settings: Settings) -> bool:
@@ -95,9 +101,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 @app.command()
 def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 0) -> None:
     """Deliver notices and apply events from the broker (FOREWARN_BROKER_URL must be set)."""
-    import dramatiq
-
-    from engine.wiring import start
+    from engine.wiring import fair_worker, start
 
     settings = get_settings()
     _logging(settings)
@@ -109,7 +113,7 @@ def worker(threads: Annotated[int, typer.Option(help="worker threads")] = 0) -> 
         )
         raise typer.Exit(2)
     rt, dispatcher = start(settings, migrate=False)
-    w = dramatiq.Worker(dispatcher.broker, worker_threads=threads or settings.worker_threads, worker_timeout=200)
+    w = fair_worker(dispatcher.broker, threads=threads or settings.worker_threads)
     w.start()
     typer.echo(f"worker started with {threads or settings.worker_threads} threads")
     _wait_for_signal()

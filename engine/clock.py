@@ -50,7 +50,10 @@ def as_utc(moment: datetime) -> datetime:
 def parse_instant(text: str) -> datetime:
     """RFC 3339 with offset (a trailing Z allowed) → aware UTC datetime."""
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    return as_utc(value)
+    try:
+        return as_utc(value)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the last instant Python can hold in UTC
+        raise ValueError(f"{text.strip()[:40]!r} is out of range") from None
 
 
 def format_instant(moment: datetime) -> str:

@@ -65,15 +65,20 @@ class Settings(BaseSettings):
     relay_after: str = "2m"
     log_level: str = "INFO"
 
+    # FOREWARN_ENV: `production` refuses the development defaults below (DESIGN §6).
+    env: str = "development"
+
     # --- the staff console --- (docs/console.md)
-    env: str = "development"  # "production" refuses development defaults (the secret key)
     template_approval: bool = False  # a version is published only when an approver who is not its author approves
     staff_2fa: bool = False  # approvers and admins need a TOTP second factor to sign in
 
     @model_validator(mode="after")
-    def _refuse_development_secret_in_production(self) -> Settings:
-        if self.env == "production" and self.secret_key == DEV_SECRET_KEY:
-            raise ValueError("FOREWARN_SECRET_KEY must be set to a secret of your own when FOREWARN_ENV=production")
+    def _refuse_development_secrets(self) -> Settings:
+        if self.env.strip().lower() != "production":
+            return self
+        problems = development_secrets(self)
+        if problems:
+            raise ValueError("FOREWARN_ENV=production refuses development secrets: " + "; ".join(problems))
         return self
 
     @field_validator("quiet_hours")
@@ -116,6 +121,28 @@ class Settings(BaseSettings):
     alertmanager_component_map: dict[str, str] = {}  # label value → component name
     statuspage_component_map: dict[str, str] = {}  # component id or name → component name ("*": none named)
     pagerduty_component_map: dict[str, str] = {}  # service id or summary → component name
+
+
+# Published in this repository (Makefile, README): anyone can sign with them.
+PUBLIC_SECRETS = frozenset(
+    {DEV_SECRET_KEY, "dev-token", "whsec_ZGV2LW9ubHktZXZlbnRzLXNlY3JldC0xMjM0NQ==", "change-me", "secret"}
+)
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def development_secrets(settings: Settings) -> list[str]:
+    """What in `settings` is a development default or too weak to run in production (names, never values)."""
+    found: list[str] = []
+    if settings.secret_key in PUBLIC_SECRETS or len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+        found.append(f"FOREWARN_SECRET_KEY must be set, at least {MIN_SECRET_KEY_LENGTH} characters, not a default")
+    if settings.api_token is not None and (settings.api_token in PUBLIC_SECRETS or len(settings.api_token) < 24):
+        found.append("FOREWARN_API_TOKEN is a development token or shorter than 24 characters")
+    for name in type(settings).model_fields:
+        if name.startswith(("webhook_secret_", "webhook_token_")):
+            value = getattr(settings, name)
+            if value is not None and value in PUBLIC_SECRETS:
+                found.append(f"FOREWARN_{name.upper()} is a published development secret")
+    return found
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time]:

@@ -52,3 +52,23 @@ class RedactingFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
+
+
+# Path segments and query values that are credentials: /unsubscribe/<token>, /s/<token>, ?token=…
+_SECRET_PATH = re.compile(r"(/(?:unsubscribe|s)/)[^/?\s\"]+")
+_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|signature|sig)=)[^&\s\"]+", re.IGNORECASE)
+
+
+def redact_path(text: str) -> str:
+    """`/unsubscribe/QzE.abc?x=1` → `/unsubscribe/***?x=1`; `?token=s3cret` → `?token=***`."""
+    return _SECRET_QUERY.sub(r"\1***", _SECRET_PATH.sub(r"\1***", text))
+
+
+class AccessLogFilter(logging.Filter):
+    """For uvicorn's access log: the request line without tokens (its args are client, method, path, …)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_path(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = redact_path(str(record.msg)) if isinstance(record.msg, str) else record.msg
+        return True

@@ -13,16 +13,20 @@ from engine.detection.shipments import on_order_canceled, on_order_changed, on_s
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
 from engine.models import Customer, InboundEvent
+from engine.quarantine import clear, is_outage, quarantine
 from engine.runtime import Runtime
 from engine.state.customers import upsert_customer
 from engine.state.orders import UnknownOrder, apply_order, apply_shipment
 from engine.state.services import apply_service_status
-from engine.vocabulary import Job
+from engine.vocabulary import Job, PoisonKind, Step
 
 log = logging.getLogger(__name__)
 
 # How long an event about an unknown order waits for the order to arrive before it is ignored.
 WAIT_FOR_ORDER = timedelta(days=1)
+# An event that fails to apply this many times is set aside (outcome `quarantined`, GET /api/quarantine).
+POISON_AFTER = 3
+QUARANTINED = "quarantined"
 
 
 def apply_event(rt: Runtime, event_id: int) -> str | None:
@@ -31,10 +35,35 @@ def apply_event(rt: Runtime, event_id: int) -> str | None:
     An event about an order not known yet stays unhandled and is queued again after a short delay
     (the scheduler's relay is the backstop if that job is lost).
     """
-    outcome, retry_in = _apply_stored(rt, event_id)
+    try:
+        outcome, retry_in = _apply_stored(rt, event_id)
+    except Exception as error:
+        if is_outage(error):
+            raise  # the job is retried; the relay is the backstop
+        outcome, retry_in = _put_aside(rt, event_id, error)
     if retry_in is not None:
         rt.dispatcher.send(Job.APPLY_EVENT, event_id, delay=retry_in)
     return outcome
+
+
+def _put_aside(rt: Runtime, event_id: int, error: Exception) -> tuple[str | None, timedelta | None]:
+    """An event that failed to apply (engine.quarantine): tried again with backoff, set aside after
+    POISON_AFTER failures so that the relay stops queueing it; either way it stops no other event."""
+    now = rt.clock.now()
+    with rt.unit_of_work() as session:
+        row = session.get(InboundEvent, event_id)
+        if row is None or row.handled_at is not None:
+            return None, None
+        entry = quarantine(session, kind=PoisonKind.EVENT, ref=event_id, step=Step.APPLY, error=error, at=now)
+        row.attempts += 1
+        row.error = f"{entry.error}: {entry.reason}"[:2000]
+        if entry.failures >= POISON_AFTER:
+            row.handled_at, row.outcome = now, QUARANTINED
+            return row.outcome, None
+        delay = _retry_delay(entry.failures)
+        entry.retry_at = row.next_attempt_at = now + delay
+        row.outcome = "waiting: failed to apply"
+        return row.outcome, delay
 
 
 def _apply_stored(rt: Runtime, event_id: int) -> tuple[str | None, timedelta | None]:
@@ -42,7 +71,11 @@ def _apply_stored(rt: Runtime, event_id: int) -> tuple[str | None, timedelta | N
         row = session.get(InboundEvent, event_id)
         if row is None or row.handled_at is not None:
             return None, None
-        return apply_row(session, rt, row)
+        tried_before = row.attempts > 0
+        outcome = apply_row(session, rt, row)
+        if tried_before and row.handled_at is not None:  # it may have failed before: no longer
+            clear(session, kind=PoisonKind.EVENT, refs=[event_id], step=Step.APPLY, at=rt.clock.now())
+        return outcome
 
 
 def apply_row(
@@ -63,7 +96,8 @@ def apply_row(
         if now - row.received_at < WAIT_FOR_ORDER:
             # Feeds deliver out of order (a scan before its order): try again later.
             delay = _retry_delay(attempts)
-            row.attempts, row.outcome, row.next_attempt_at = attempts, f"waiting: {exc}", now + delay
+            row.attempts, row.outcome, row.next_attempt_at = attempts, "waiting: order not known yet", now + delay
+            row.error = str(exc)[:2000]
             return row.outcome, delay
         outcome = "ignored: unknown order"
     except InvalidEvent as exc:

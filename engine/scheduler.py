@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from engine.brakes.pause import is_paused
 from engine.clock import parse_duration
+from engine.delivery.reconcile import reconcile_stranded
 from engine.detection.orders import scan_due
 from engine.detection.outages.announcement import scan_outages
 from engine.detection.outages.threads import sync_overdue_threads
 from engine.inbound import repository as inbound_repo
+from engine.leadership import Leadership
 from engine.notices import repository as notices_repo
 from engine.notices.outbox import queue_for_delivery
+from engine.quarantine import describe
 from engine.runtime import Runtime, enqueue_after_commit
 from engine.vocabulary import Job
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 BATCH = 500
 # Due notices queued per tick (in jobs of QUEUE_BATCH ids): a morning's deferred texts go out in minutes.
 NOTICES_PER_TICK = 10_000
@@ -34,14 +41,38 @@ class TickReport:
     orders_checked: int
     paused: bool = False
     backlog: int | None = None  # the broker's unfinished jobs when the tick began (None: not known)
+    reconciled: Counter[str] = field(default_factory=Counter)  # stranded notices settled, released, unconfirmed
 
 
 def tick(rt: Runtime) -> TickReport:
+    """One round of every step. Each step runs even when one before it failed: rows a step cannot process
+    are quarantined inside it (engine.quarantine), and a step that fails whole (an outage) is logged and
+    tried again next tick, so the relay never waits on a scan."""
+    checked = _step("due-orders scan", scan_due, rt) or 0
+    _step("outage scan", scan_outages, rt)
+    _step("incident threads", sync_overdue_threads, rt)  # held-back outage news now due, or a lost thread job
+    relayed = _step("outbox relay", _relay, rt)
+    if relayed is None:
+        raise StepsFailed("the outbox relay failed; see the log")
+    return replace(relayed, orders_checked=checked)
+
+
+class StepsFailed(RuntimeError):
+    """The tick's relay could not run (the database is down, most likely)."""
+
+
+def _step(name: str, fn: Callable[[Runtime], T], rt: Runtime) -> T | None:
+    try:
+        return fn(rt)
+    except Exception as error:
+        kind, reason = describe(error)
+        log.error("scheduler step %s failed (%s: %s); the other steps still ran", name, kind, reason)
+        return None
+
+
+def _relay(rt: Runtime) -> TickReport:
     now = rt.clock.now()
     relay_after = parse_duration(rt.settings.relay_after)
-    checked = scan_due(rt)
-    scan_outages(rt)
-    sync_overdue_threads(rt)  # held-back outage news now due, or a big incident's lost thread job
     with rt.unit_of_work() as session:
         events = inbound_repo.due_unhandled(session, now=now, limit=BATCH)
         inbound_repo.postpone(session, events, until=now + relay_after)
@@ -67,14 +98,17 @@ def tick(rt: Runtime) -> TickReport:
         notices_repo.mark_enqueued(session, notice_ids, now=now)
         # In jobs of many ids: texts held back by quiet hours all come due at the same local morning.
         queue_for_delivery(session, notice_ids)
-        stuck = notices_repo.stuck_sending(session, claimed_before=now - relay_after)
-    if stuck:
+    # Claimed longer ago than the relay delay and still `sending`: a worker stopped (engine/delivery/reconcile.py).
+    reconciled = reconcile_stranded(rt, claimed_before=now - relay_after, attempted_before=now - 2 * relay_after)
+    if reconciled["released"] or reconciled["unconfirmed"]:
         log.warning(
-            "%d notices are claimed but unconfirmed for over %s; see /api/notices?status=sending",
-            stuck,
-            rt.settings.relay_after,
+            "stranded notices: %d never sent, put back to pending; %d unconfirmed (see /metrics)",
+            reconciled["released"],
+            reconciled["unconfirmed"],
         )
-    return TickReport(len(events), len(notice_ids), stuck, checked, paused, backlog)
+    with rt.unit_of_work() as session:
+        stuck = notices_repo.stuck_sending(session, claimed_before=now - relay_after)
+    return TickReport(len(events), len(notice_ids), stuck, 0, paused, backlog, reconciled)
 
 
 def _backlog(rt: Runtime) -> int | None:
@@ -84,10 +118,13 @@ def _backlog(rt: Runtime) -> int | None:
 
 
 class SchedulerThread:
-    """Runs `tick` every FOREWARN_SCHEDULER_INTERVAL until stopped."""
+    """Runs `tick` every FOREWARN_SCHEDULER_INTERVAL until stopped, while it is the active scheduler
+    (`engine.leadership`: other schedulers on the same database stand by)."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self.leadership = Leadership(rt.db)
+        self.ticks = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="forewarn-scheduler", daemon=True)
 
@@ -104,9 +141,17 @@ class SchedulerThread:
 
     def _run(self) -> None:
         interval = parse_duration(self.rt.settings.scheduler_interval).total_seconds()
-        while not self._stop.is_set():
-            try:
-                tick(self.rt)
-            except Exception:
-                log.exception("scheduler tick failed; trying again next interval")
-            self._stop.wait(interval)
+        try:
+            while not self._stop.is_set():
+                if self.leadership.lead():
+                    self._tick()
+                self._stop.wait(interval)
+        finally:
+            self.leadership.release()
+
+    def _tick(self) -> None:
+        try:
+            tick(self.rt)
+            self.ticks += 1
+        except Exception as error:  # logged without its statement or parameters: they hold personal data
+            log.error("scheduler tick failed (%s); trying again next interval", describe(error)[0])

@@ -159,3 +159,27 @@ WORDS: tuple[type[StrEnum], ...] = (
     StaffRole,
     VersionStatus,
 )
+
+
+class PoisonKind(StrEnum):
+    """What kind of row a step could not process (`engine.quarantine`)."""
+
+    ORDER = "order"
+    EVENT = "event"
+    NOTICE = "notice"
+    COMPONENT = "component"
+    INCIDENT = "incident"
+
+
+class Step(StrEnum):
+    """The engine's steps that isolate what they cannot process, so one bad row stops nobody else."""
+
+    SCAN = "scan"  # the scheduler's due-orders scan
+    APPLY = "apply"  # applying a stored inbound event
+    ANNOUNCE = "announce"  # announcing an outage
+    SYNC = "sync"  # an incident's threads
+    CLAIM = "claim"  # claiming a notice to send
+    RECORD = "record"  # recording what the provider said
+
+
+WORDS = (*WORDS, PoisonKind, Step)

@@ -165,9 +165,9 @@ class BrokerDispatcher:
             client = getattr(self.broker, "client", None)
             if client is not None:  # Redis keeps every message in the queue's hash until it is acked
                 return int(client.hlen(f"{self.broker.namespace}:{self.queue}.msgs"))  # type: ignore[attr-defined]
-            counts = getattr(self.broker, "get_queue_message_counts", None)
-            if counts is not None:  # RabbitMQ: the messages ready for a consumer
-                return int(counts(self.queue)[0])
+            parameters = getattr(self.broker, "parameters", None)
+            if parameters is not None:  # RabbitMQ: the messages ready for a consumer
+                return rabbitmq_ready(parameters, self.queue)
         except Exception as exc:  # the relay then falls back to re-queueing by age alone
             log.warning("could not read the broker's queue length: %s", type(exc).__name__)
         return None
@@ -178,16 +178,40 @@ class BrokerDispatcher:
         if client is not None:  # Redis
             client.ping()
             return
-        connection = getattr(self.broker, "connection", None)
-        if connection is not None and not connection.is_open:
-            raise ConnectionError("broker connection is closed")
+        parameters = getattr(self.broker, "parameters", None)
+        if parameters is not None:  # RabbitMQ
+            rabbitmq_ready(parameters, self.queue)
+
+
+def fair_worker(broker: dramatiq.Broker, *, threads: int, timeout: int = 200) -> dramatiq.Worker:
+    """A dramatiq Worker that takes from the queue no more jobs than it has threads to run: dramatiq's
+    default (twice the threads) lets the first worker up hold a whole fan-out while the others sit idle."""
+    worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=timeout)
+    worker.queue_prefetch = threads
+    return worker
+
+
+def rabbitmq_ready(parameters: Any, queue: str) -> int:
+    """Messages ready on `queue`, by AMQP's passive queue.declare on a connection of its own.
+
+    dramatiq's `get_queue_message_counts` is for its tests and reuses the broker's thread-local
+    connection, which stays broken for minutes after RabbitMQ restarts; a fresh connection per question
+    (once a tick) answers as soon as RabbitMQ does.
+    """
+    import pika
+
+    connection = pika.BlockingConnection(parameters)
+    try:
+        return int(connection.channel().queue_declare(queue=queue, passive=True).method.message_count)
+    finally:
+        connection.close()
 
 
 class InProcessWorker:
     """A dramatiq Worker running in this process (the embedded default, and tests)."""
 
     def __init__(self, broker: dramatiq.Broker, *, threads: int) -> None:
-        self.worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=100)
+        self.worker = fair_worker(broker, threads=threads, timeout=100)
         self._lock = threading.Lock()
 
     def start(self) -> None:

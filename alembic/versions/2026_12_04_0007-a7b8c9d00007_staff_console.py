@@ -21,7 +21,7 @@ from alembic import op
 import engine.db
 
 revision: str = "a7b8c9d00007"
-down_revision: str | None = "b8d4f6e2c005"
+down_revision: str | None = "f1a2b3c40006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

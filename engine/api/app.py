@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from engine.api import callbacks, console, health, ops, read, staff, templates, unsubscribe, webhooks
+from engine.api import (
+    callbacks,
+    console,
+    health,
+    ops,
+    problems,
+    quarantine,
+    read,
+    staff,
+    templates,
+    unsubscribe,
+    webhooks,
+)
 from engine.api.security import SecurityHeaders
 from engine.inbound.feed import Feed
 from engine.runtime import Runtime
@@ -33,14 +43,11 @@ def create_app(
     app.include_router(read.router)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)
+    app.include_router(quarantine.router)
     app.include_router(staff.router)
     app.include_router(templates.router)
     console.install(app)
     app.add_middleware(SecurityHeaders)
 
-    @app.exception_handler(RequestValidationError)
-    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-        return JSONResponse({"error": problems}, status_code=400)
-
+    problems.install(app)  # one error shape (RFC 9457) for every router, this one's and any added later
     return app

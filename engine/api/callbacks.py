@@ -13,6 +13,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from engine.api.deps import RuntimeDep
+from engine.api.problems import problem, problems
 from engine.api.webhooks import BodyTooLarge, read_body
 from engine.delivery.channel import CallbackError, Callbacks
 from engine.delivery.provider_status import apply_status, receive_text
@@ -49,10 +50,13 @@ def _in_transaction(rt: Runtime, act: Callable[[Session], T]) -> T:
 
 
 def _forbidden() -> JSONResponse:
-    return JSONResponse({"error": "missing or wrong callback signature"}, status_code=403)
+    return problem(403, "missing or wrong callback signature")
 
 
-@router.post("/webhooks/{provider}/status", response_model=None)
+_ANSWERS = {200: {"description": "the provider's own answer format"}, **problems(403)}
+
+
+@router.post("/webhooks/{provider}/status", response_model=None, responses=_ANSWERS)
 async def provider_status(request: Request, rt: RuntimeDep, provider: str) -> Response:
     def record(callbacks: Callbacks, fields: Mapping[str, str]) -> str | None:
         report = callbacks.status(fields)
@@ -64,7 +68,7 @@ async def provider_status(request: Request, rt: RuntimeDep, provider: str) -> Re
     return await _answer(request, rt, provider, record)
 
 
-@router.post("/webhooks/{provider}/inbound", response_model=None)
+@router.post("/webhooks/{provider}/inbound", response_model=None, responses=_ANSWERS)
 async def provider_inbound(request: Request, rt: RuntimeDep, provider: str) -> Response:
     def receive(callbacks: Callbacks, fields: Mapping[str, str]) -> str | None:
         text = callbacks.inbound(fields)

@@ -11,7 +11,13 @@ from engine.read.metrics import database_status, prometheus_text
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    responses={
+        200: {"description": "the database and the broker answer"},
+        503: {"description": "the database or the broker does not answer"},
+    },
+)
 def healthz(request: Request, rt: RuntimeDep) -> JSONResponse:
     checks = {"database": database_status(rt.db), "broker": _broker_status(request)}
     healthy = all(v in ("ok", "in-process") for v in checks.values())

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from engine.api.access import ApiApprover, api_role
 from engine.api.deps import RuntimeDep, SessionDep
+from engine.api.problems import problems
 from engine.brakes import approvals, pause
 from engine.clock import format_instant
 from engine.models import ApprovalStatus, FanoutApproval
@@ -23,7 +24,11 @@ from engine.staff.accounts import Principal
 from engine.suppressions import service as suppressions
 from engine.vocabulary import StaffRole
 
-router = APIRouter(prefix="/api", tags=["ops"], dependencies=[Depends(api_role(StaffRole.VIEWER))])
+router = APIRouter(
+    prefix="/api", tags=["ops"], dependencies=[Depends(api_role(StaffRole.VIEWER))], responses=problems(400, 401, 403)
+)
+# Row ids are PostgreSQL integers: a larger number cannot name a row (and must not reach the database).
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class Decision(BaseModel):
@@ -31,7 +36,7 @@ class Decision(BaseModel):
 
 
 class PauseRequest(BaseModel):
-    paused: bool
+    paused: bool = Field(strict=True)  # true or false: a 0 or "no" is a mistake, not a decision
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -45,16 +50,16 @@ def list_approvals(
     return {"items": items, "count": len(items)}
 
 
-@router.post("/approvals/{approval_id}/approve")
+@router.post("/approvals/{approval_id}/approve", responses=problems(404, 409))
 def approve(
-    rt: RuntimeDep, who: ApiApprover, approval_id: int, body: Annotated[Decision | None, Body()] = None
+    rt: RuntimeDep, who: ApiApprover, approval_id: RowId, body: Annotated[Decision | None, Body()] = None
 ) -> dict[str, Any]:
     return _decide(approvals.approve, rt, who, approval_id, body)
 
 
-@router.post("/approvals/{approval_id}/decline")
+@router.post("/approvals/{approval_id}/decline", responses=problems(404, 409))
 def decline(
-    rt: RuntimeDep, who: ApiApprover, approval_id: int, body: Annotated[Decision | None, Body()] = None
+    rt: RuntimeDep, who: ApiApprover, approval_id: RowId, body: Annotated[Decision | None, Body()] = None
 ) -> dict[str, Any]:
     return _decide(approvals.decline, rt, who, approval_id, body)
 
@@ -93,11 +98,11 @@ def _state(state: pause.PauseState) -> dict[str, Any]:
     }
 
 
-@router.delete("/suppressions/{suppression_id}")
+@router.delete("/suppressions/{suppression_id}", responses=problems(404))
 def clear_suppression(
     rt: RuntimeDep,
     who: ApiApprover,
-    suppression_id: int,
+    suppression_id: RowId,
     reason: Annotated[str | None, Query(max_length=500, description="why, for the audit log")] = None,
 ) -> dict[str, Any]:
     """Send to this address again (the customer fixed their mailbox, texted START by another way, …)."""

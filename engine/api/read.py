@@ -10,12 +10,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlmodel import Session
 
-from engine.api.deps import SessionDep, require_api_token
+from engine.api.access import api_role
+from engine.api.deps import SessionDep
+from engine.api.problems import problems
 from engine.clock import parse_instant
 from engine.read import queries
 from engine.read.queries import Filters, Page
+from engine.vocabulary import StaffRole
 
-router = APIRouter(prefix="/api", tags=["read"], dependencies=[Depends(require_api_token)])
+router = APIRouter(
+    prefix="/api",
+    tags=["read"],
+    dependencies=[Depends(api_role(StaffRole.VIEWER))],
+    responses=problems(400, 401, 403),
+)
 
 
 def filters(
@@ -26,12 +34,14 @@ def filters(
     status: str | None = None,
     channel: str | None = None,
     action: str | None = None,
-    since: Annotated[str | None, Query(description="RFC 3339 time with offset")] = None,
-    cursor: Annotated[int | None, Query(description="next_cursor from the previous page")] = None,
+    since: Annotated[
+        str | None, Query(description="RFC 3339 time with offset", json_schema_extra={"format": "date-time"})
+    ] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="next_cursor from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Filters:
     since_at: datetime | None = None
-    if since:
+    if since is not None:
         try:
             since_at = parse_instant(since)
         except ValueError:

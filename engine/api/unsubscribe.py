@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
@@ -27,7 +28,10 @@ def _page(title: str, text: str, action: str, button: str, code: int = 200) -> H
     )
 
 
-@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+_EXPIRED: dict[int | str, dict[str, Any]] = {404: {"description": "not a link we made", "content": {"text/html": {}}}}
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse, responses=_EXPIRED)
 def confirm(token: str, rt: RuntimeDep) -> HTMLResponse:
     if read_token(rt.settings, token) is None:
         return _page("This link has expired", "We couldn't recognise this unsubscribe link.", "#", "OK", 404)
@@ -39,7 +43,7 @@ def confirm(token: str, rt: RuntimeDep) -> HTMLResponse:
     )
 
 
-@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse, responses=_EXPIRED)
 def unsubscribe(token: str, rt: RuntimeDep, undo: int = 0) -> HTMLResponse:
     customer_id = read_token(rt.settings, token)
     if customer_id is None:

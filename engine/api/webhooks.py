@@ -6,9 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from engine.api.deps import RuntimeDep
+from engine.api.problems import problem, problems
 from engine.errors import InvalidEvent, SignatureError
 from engine.inbound.feed import MAX_BODY_BYTES, WebhookRequest
 from engine.inbound.webhooks import receive
@@ -35,10 +37,23 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 
 
 def _error(code: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=code)
+    return problem(code, message)
 
 
-@router.post("/webhooks/{source}", status_code=202, response_model=None)
+class Accepted(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+@router.post(
+    "/webhooks/{source}",
+    status_code=202,
+    response_model=None,
+    responses={
+        202: {"model": Accepted, "description": "stored (a repeat: stored once)"},
+        **problems(400, 401, 404, 413),
+    },
+)
 async def webhook(source: str, request: Request, rt: RuntimeDep) -> JSONResponse | dict[str, Any]:
     feed = next((known for known in WEBHOOK_FEEDS if known == source), None)
     if feed is None:

@@ -197,6 +197,11 @@ def _forget_head(session: Session, *_: Any) -> None:
     session.info.pop(_HEAD, None)
 
 
+def forget_cached_head(session: Session) -> None:
+    """After rolling back to a savepoint: the entries written since are gone, so read the head again."""
+    session.info.pop(_HEAD, None)
+
+
 # The cached head is only valid inside the transaction that read it: another writer may append next.
 event.listen(Session, "after_commit", _forget_head_after_commit)
 event.listen(Session, "after_rollback", _forget_head)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,6 +15,19 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.compose.formatting import Formatter, add_days, formatter
+from engine.compose.limits import (
+    LOOP_FILTER,
+    RenderLimit,
+    budget,
+    budget_loops,
+    budgeted_loop,
+    check_time,
+    checked_binop,
+    checked_filter,
+    collect,
+    refuse_huge_arguments,
+    refuse_huge_result,
+)
 from engine.compose.segments import check_sms_budget, sms_segments
 from engine.errors import TemplateError
 from engine.vocabulary import Channel
@@ -135,10 +149,32 @@ class _ContextEnvironment(ImmutableSandboxedEnvironment):
     safety check) is the sandbox's.
     """
 
+    # What one render may cost (engine.compose.limits): operators that can build huge values are sized
+    # first, every call and loop checks the clock.
+    intercepted_binops = frozenset({"*", "**", "%"})
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        return checked_binop(operator, left, right, self.binop_table[operator])
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        check_time()
+        refuse_huge_arguments(args)
+        refuse_huge_arguments(kwargs.values())
+        # The sandbox hands out str.format wrapped; the string is the bound method's owner.
+        owner = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
+        if isinstance(owner, str):  # '{:>9999999}'.format(x)
+            refuse_huge_arguments([owner])
+        return refuse_huge_result(super().call(__context, __obj, *args, **kwargs))
+
+    def _generate(
+        self, source: jinja2.nodes.Template, name: str | None, filename: str | None, defer_init: bool = False
+    ) -> str:
+        return super()._generate(budget_loops(source), name, filename, defer_init)
 
 
 def _environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
@@ -150,7 +186,9 @@ def _environment(*, autoescape: bool) -> ImmutableSandboxedEnvironment:
         keep_trailing_newline=False,
     )
     env.filters.update(FILTERS)
-    env.globals["day_range"] = _range_to
+    env.filters = {name: checked_filter(fn) for name, fn in env.filters.items()}
+    env.filters[LOOP_FILTER] = budgeted_loop
+    env.globals["day_range"] = checked_filter(_range_to)
     return env
 
 
@@ -187,9 +225,14 @@ _RENDER_ERRORS = (jinja2.TemplateError, TemplateError, TypeError, ValueError, Ar
 
 
 def render_part(part: str, source: str, variables: Mapping[str, Any]) -> str:
-    """Render one part; every failure becomes a TemplateError naming the part and the line."""
+    """Render one part within the render budget (engine.compose.limits); every failure becomes a
+    TemplateError naming the part and the line."""
     try:
-        return _compile(source, part == "html").render(variables)
+        with budget():
+            return collect(_compile(source, part == "html").generate(variables))
+    except RecursionError:
+        # A macro calling itself without end: the stack is unwound by now, so this is safe to report.
+        raise TemplateError(f"{part} template: a macro calls itself too deeply") from None
     except _RENDER_ERRORS as exc:
         line: int | None
         if isinstance(exc, jinja2.TemplateSyntaxError):
@@ -232,6 +275,8 @@ def _describe(exc: BaseException) -> str:
         return "unknown variable"
     if isinstance(exc, jinja2.exceptions.SecurityError):
         return "not allowed in templates"
+    if isinstance(exc, RenderLimit):
+        return "over the render limits"
     if isinstance(exc, TemplateError):
         return "formatting failed"
     return type(exc).__name__
@@ -254,7 +299,27 @@ def clean_subject(rendered: str) -> str:
         raise TemplateError(f"subject template: the subject must be one line, got {subject!r}")
     if not subject:
         raise TemplateError("subject template: the subject is empty")
-    return subject
+    return fit_subject(subject)
+
+
+# What a subject may be: mail clients show 40-80 characters, and a long product name must not make a
+# subject the database cannot store (notices.subject is 500) nor a header nobody can read.
+SUBJECT_MAX_CHARS = 200
+_ELLIPSIS = "…"
+
+
+def fit_subject(subject: str, limit: int = SUBJECT_MAX_CHARS) -> str:
+    """`subject` if it fits; else cut at the last word boundary that leaves room for "…" (or mid-word
+    when one word is longer than half the limit), never between a letter and its combining accent."""
+    if len(subject) <= limit:
+        return subject
+    room = limit - len(_ELLIPSIS)
+    cut = subject[: room + 1].rfind(" ")
+    if cut < room // 2:
+        cut = room
+    while cut > 0 and unicodedata.combining(subject[cut]):
+        cut -= 1
+    return subject[:cut].rstrip(" ,;:-\u2013\u2014") + _ELLIPSIS  # no dangling dash (en, em) or comma
 
 
 def clean_sms(rendered: str) -> str:
@@ -304,6 +369,11 @@ def render_message(
     if missing:
         raise TemplateError(f"{channel} needs the template parts {', '.join(missing)}")
     variables = {**context, _FORMATTER: formatter(locale, timezone), SMS_COMPACT: False}
+    with budget():  # one budget for all of a message's parts
+        return _render_parts(sources, variables, channel=channel)
+
+
+def _render_parts(sources: Mapping[str, str], variables: dict[str, Any], *, channel: Channel) -> RenderedMessage:
     if channel == Channel.SMS:
         return RenderedMessage(subject=None, text=_render_sms(sources["sms"], variables), html=None)
     subject = clean_subject(render_part("subject", sources["subject"], variables))

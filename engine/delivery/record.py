@@ -1,5 +1,9 @@
 """Record what the providers said for a chunk of sent notices, in one transaction.
 
+Idempotent: only notices still `sending` under the same claim are recorded (locked first), so a job
+retried after its record failed, the scheduler's reconciling, and the worker itself may all try and
+only one writes. The attempts themselves were written as each message went (`engine.delivery.ledger`).
+
 `sent` with the provider's id; a transient failure is retried with exponential backoff (honouring
 `Retry-After`) up to MAX_ATTEMPTS; a permanent one fails the notice. An address the provider says can
 never receive is suppressed (within the hour's limit on such marks), a recipient who opted out at the
@@ -21,11 +25,13 @@ from sqlmodel import Session
 
 from engine import audit
 from engine.audit import Entry
-from engine.db.bulk import insert_rows, table_of
+from engine.db.bulk import table_of
+from engine.delivery.breaker import breakers
 from engine.delivery.channel import SendResult
 from engine.delivery.fallback import plan_email_fallback
 from engine.delivery.merging import carried
-from engine.models import DeliveryAttempt, Notice
+from engine.models import Notice
+from engine.notices import repository
 from engine.notices.journal import notice_entry
 from engine.preferences.service import opt_out_address
 from engine.runtime import Runtime
@@ -39,29 +45,25 @@ def record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Counte
     """Write attempts, statuses and audit entries for the whole chunk, then act on what failed for good."""
     with rt.unit_of_work() as session:
         now = rt.clock.now()
-        attempts: list[dict[str, Any]] = []
+        claims = repository.lock_sending(session, [notice.id for notice, _ in results if notice.id is not None])
+        results = [(n, r) for n, r in results if n.id in claims and claims[n.id] == n.claimed_at]
         sent: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         retrying: list[dict[str, Any]] = []
         entries: list[Entry] = []
         refusals = suppressions.RefusalLimit(rt.settings.max_refused_addresses_per_hour, now=now)
         gone: list[Failure] = []
+        gates = breakers(rt)
         for notice, result in results:
             assert notice.id is not None
-            attempts.append(
-                {
-                    "notice_id": notice.id,
-                    "attempted_at": now,
-                    "outcome": "sent" if result.ok else ("rejected" if result.permanent else "transient"),
-                    "provider_id": result.provider_id,
-                    "error": (result.error or "")[:1000] or None,
-                }
-            )
             details: dict[str, Any] = {"attempt": notice.attempts}
+            # A transient failure while the provider's breaker is open says the provider is down, not
+            # that this message cannot go: the attempt is given back and the message waits for it.
+            down = not result.ok and not result.permanent and gates.is_open(rt.provider_of(notice.channel))
             if result.ok:
                 sent.append({"nid": notice.id, "provider_id": result.provider_id})
                 action = "notice.sent"
-            elif result.permanent or notice.attempts >= MAX_ATTEMPTS:
+            elif result.permanent or (notice.attempts >= MAX_ATTEMPTS and not down):
                 reason = (result.error or "provider refused")[:500]
                 failed.append({"nid": notice.id, "status_reason": reason})
                 action, details["reason"] = "notice.failed", reason
@@ -72,11 +74,15 @@ def record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Counte
             else:
                 retry_at = now + backoff(notice.attempts, result.retry_after, jitter=jitter)
                 retrying.append(
-                    {"nid": notice.id, "send_at": retry_at, "status_reason": f"retrying: {result.error}"[:500]}
+                    {
+                        "nid": notice.id,
+                        "send_at": retry_at,
+                        "status_reason": f"{'waiting' if down else 'retrying'}: {result.error}"[:500],
+                        "attempts": notice.attempts - 1 if down else notice.attempts,
+                    }
                 )
                 action, details["retry_at"] = "notice.retry_scheduled", retry_at
             entries.append(notice_entry(notice, action, at=now, **details))
-        insert_rows(session, DeliveryAttempt, attempts)
         _update_each(session, sent, status=NoticeStatus.SENT, sent_at=now, status_reason=None)
         _update_each(session, failed, status=NoticeStatus.FAILED)
         _update_each(session, retrying, status=NoticeStatus.PENDING, enqueued_at=None)

@@ -2,15 +2,17 @@
 
 One path for one notice or a fan-out's thousands: a delivery job (`notices.deliver_batch`) carries up to
 QUEUE_BATCH ids and works through them in chunks of CLAIM_CHUNK — one transaction claims a chunk
-(`engine.delivery.claim`), each claimed notice is handed to its channel outside any transaction, and one
-transaction records the chunk (`engine.delivery.record`). What batching saves is the per-notice
-overhead: two transactions and one multi-row write per chunk instead of per notice.
+(`engine.delivery.claim`), each claimed notice is handed to its channel outside any transaction with its
+result written down as it goes (`engine.delivery.ledger`: one small transaction per message), and one
+transaction records the chunk (`engine.delivery.record`: statuses, audit, what the provider said of the
+address).
 
-The one crash window: a worker that dies after claiming a chunk and before recording it leaves the
-chunk's notices `sending` — those it handed to the provider and, possibly, some it had not reached yet.
-None is ever sent again automatically (at most once); the scheduler reports notices stuck in `sending`
-so staff can check the provider's log (an email's Message-ID is on the notice). CLAIM_CHUNK bounds how
-many notices one crash can leave there per thread.
+The crash window is one message per worker thread: the one in the provider's hands when the worker
+stopped (handed over, result not yet written). The scheduler reconciles the rest
+(`engine.delivery.reconcile`): results in the ledger are recorded, notices never handed over go back to
+`pending`, and that one message is marked sent but unconfirmed — never sent again. A provider that keeps
+failing opens its breaker (`engine.delivery.breaker`): the messages claimed meanwhile wait, attempts
+untouched, instead of failing one by one.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
+from engine.delivery.breaker import breakers
 from engine.delivery.channel import OutboundMessage, SendResult
 from engine.delivery.claim import claim
+from engine.delivery.ledger import Ledger
+from engine.delivery.reconcile import hold_for_provider, settle
 from engine.delivery.record import record
 from engine.errors import TemplateError
 from engine.models import Notice
@@ -41,15 +47,41 @@ def deliver(rt: Runtime, notice_ids: Sequence[int], *, jitter: bool = True) -> C
     paused)."""
     report: Counter[str] = Counter()
     ids = list(dict.fromkeys(int(i) for i in notice_ids))  # a job's payload is JSON: no duplicates, keep order
+    settle(rt, ids, report, jitter=jitter)  # this job ran before and its record step failed
     for start in range(0, len(ids), CLAIM_CHUNK):
         claimed = claim(rt, ids[start : start + CLAIM_CHUNK], report)
         if claimed is None:  # paused: everything left stays pending; the relay queues it after resume
             report["skipped"] += len(ids) - start
             break
-        results = [(notice, send(rt, outbound_message(rt, notice))) for notice in claimed]
+        results = _send_each(rt, claimed, report)
         if results:
             record(rt, results, report, jitter=jitter)
     return report
+
+
+def _send_each(rt: Runtime, claimed: list[Notice], report: Counter[str]) -> list[tuple[Notice, SendResult]]:
+    """Hand each claimed notice to its provider, writing each result down as it goes; notices whose
+    provider's breaker is open are put back to wait for it."""
+    ledger, gates = Ledger(rt), breakers(rt)
+    results: list[tuple[Notice, SendResult]] = []
+    held: dict[str, list[tuple[Notice, datetime]]] = {}
+    for notice in claimed:
+        provider = rt.provider_of(notice.channel)
+        wait = gates.admit(provider, now=rt.clock.now())
+        if wait is not None:
+            held.setdefault(provider, []).append((notice, wait))
+            continue
+        if not ledger.start(notice):  # the scheduler took the claim back meanwhile: someone else sends it
+            report["skipped"] += 1
+            continue
+        result = send(rt, outbound_message(rt, notice))
+        gates.report(provider, notice.id or 0, result, now=rt.clock.now())
+        ledger.done(notice, result)
+        results.append((notice, result))
+    ledger.flush()
+    for provider, waiting in held.items():
+        report["waiting"] += hold_for_provider(rt, waiting, f"waiting: {provider} is not answering; tried again later")
+    return results
 
 
 def deliver_due(rt: Runtime, *, limit: int = 10_000, jitter: bool = True) -> int:
@@ -70,7 +102,10 @@ def send(rt: Runtime, message: OutboundMessage) -> SendResult:
     except TemplateError as exc:  # e.g. a header that would allow injection: never sendable
         return SendResult.rejected(f"message refused before sending: {exc}")
     except Exception as exc:  # a channel bug must not leave the notice claimed forever
-        log.exception("channel %s raised while sending notice %s", message.channel, message.notice_id)
+        # The kind of error only: an adapter's exception message may quote the recipient or the text.
+        log.error(
+            "channel %s raised %s while sending notice %s", message.channel, type(exc).__name__, message.notice_id
+        )
         return SendResult.transient(f"{type(exc).__name__} in channel")
 
 

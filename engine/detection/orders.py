@@ -13,15 +13,18 @@ from engine.detection.model import DeliveryModel, ModelCache
 from engine.models import Customer, Order, Shipment
 from engine.notices.composer import Subject
 from engine.policy.quiet_hours import last_reachable
+from engine.quarantine import clear, each_isolated, quarantine
 from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
 from engine.situations.service import Matter, raise_situation
 from engine.state.orders import due_orders, latest_shipment
-from engine.vocabulary import Channel, SituationKind, ThreadKind, thread_key
+from engine.vocabulary import Channel, PoisonKind, SituationKind, Step, ThreadKind, thread_key
 
 # Inferred warnings (a stall, a missed last call) add nothing once the customer already knows.
 INFERRED = (SituationKind.ORDER_LATE_TO_SHIP, SituationKind.SHIPMENT_STALLED)
 MATERIAL_SLIP = timedelta(days=1)
+# An order the scan could not judge is looked at again after this (a fixed template, a wider column).
+POISON_RETRY = timedelta(hours=1)
 
 
 def order_subject_key(order_id: str) -> str:
@@ -94,15 +97,28 @@ def _slipped_again(before: object, after: object) -> bool:
 
 
 def scan_due(rt: Runtime, *, limit: int = 1000, batch: int = 200) -> int:
-    """Look at orders whose next check is due; costs what is due, not what is open."""
+    """Look at orders whose next check is due; costs what is due, not what is open. An order that cannot
+    be judged (engine.quarantine) is looked at again an hour later and stops no other order."""
     now = rt.clock.now()
     with rt.unit_of_work() as session:
         due = due_orders(session, now=now, limit=limit)
+
+    def check(session: Session, order_id: str) -> None:
+        order = session.get(Order, order_id, with_for_update=row_locks(session))
+        if order is not None and order.next_check_at is not None and order.next_check_at <= now:
+            evaluate_order(session, rt, order, model=delivery_model(session, rt), scheduled=True)
+
+    def put_aside(session: Session, order_id: str, error: Exception) -> None:
+        order = session.get(Order, order_id)
+        if order is not None:
+            order.next_check_at = now + POISON_RETRY
+        quarantine(
+            session, kind=PoisonKind.ORDER, ref=order_id, step=Step.SCAN, error=error, at=now, retry_in=POISON_RETRY
+        )
+
+    def went_through(session: Session, order_ids: list[str]) -> None:
+        clear(session, kind=PoisonKind.ORDER, refs=order_ids, step=Step.SCAN, at=now)
+
     for start in range(0, len(due), batch):
-        with rt.unit_of_work() as session:
-            model = delivery_model(session, rt)
-            for order_id in due[start : start + batch]:
-                order = session.get(Order, order_id, with_for_update=row_locks(session))
-                if order is not None and order.next_check_at is not None and order.next_check_at <= now:
-                    evaluate_order(session, rt, order, model=model, scheduled=True)
+        each_isolated(rt, due[start : start + batch], check, put_aside, went_through)
     return len(due)

@@ -74,6 +74,38 @@ class CustomerRef(_Open):
     def _opaque_id(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
 
+    @field_validator("email")
+    @classmethod
+    def _one_mailbox(cls, value: str | None) -> str | None:
+        """One address and nothing else: "victim@example.com, evil@attacker.test" would put two in To:."""
+        if value is None or not value.strip():
+            return None if value is None else value
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            # Syntax only (no DNS: the engine must not wait on a lookup); special-use domains are allowed so
+            # tests and staging can use example.com and *.test.
+            validate_email(value.strip(), check_deliverability=False, test_environment=True)
+        except EmailNotValidError as exc:
+            raise ValueError(f"not one valid email address: {exc}") from None
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        """A number in international form (+ and the country code), spaces and dashes allowed."""
+        if value is None or not value.strip():
+            return None if value is None else value
+        import phonenumbers
+
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            raise ValueError("not a phone number in international form (+ and the country code)") from None
+        if not phonenumbers.is_possible_number(number):
+            raise ValueError("not a possible phone number in international form")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:

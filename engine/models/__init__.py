@@ -9,6 +9,7 @@ from engine.models.flags import EngineFlag
 from engine.models.incidents import Component, Incident
 from engine.models.notices import DeliveryAttempt, Notice
 from engine.models.orders import Order, Shipment
+from engine.models.quarantine import Quarantined
 from engine.models.situations import Situation
 from engine.models.staff import StaffSession, StaffToken, StaffUser
 from engine.models.subscriptions import CustomerComponent
@@ -30,6 +31,7 @@ __all__ = [
     "Incident",
     "Notice",
     "Order",
+    "Quarantined",
     "Shipment",
     "Situation",
     "StaffSession",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
-from engine.db import UTCDateTime, Vocabulary
+from engine.db import JSONType, UTCDateTime, Vocabulary
 from engine.vocabulary import Channel, NoticeStatus, SituationKind, Stage
 
 
@@ -38,6 +39,9 @@ class Notice(SQLModel, table=True):
     deferred: bool = Field(default=False)
     enqueued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set (and committed) just before the claimed message is handed to the provider: a notice claimed after
+    # its last attempt began was never handed over (engine/delivery/ledger.py).
+    attempted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_id: str | None = Field(default=None, max_length=200, index=True)  # provider callbacks look it up
     attempts: int = Field(default=0)
@@ -57,3 +61,6 @@ class DeliveryAttempt(SQLModel, table=True):
     outcome: str = Field(max_length=16)  # sent | transient | rejected
     provider_id: str | None = Field(default=None, max_length=200)
     error: str | None = Field(default=None, max_length=1000)
+    # The rest of what the provider said (SendResult: permanent, code, retry_after, address_rejected, …), so
+    # the result can be recorded from this row alone (engine/delivery/ledger.py).
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))

@@ -29,8 +29,6 @@ from engine.runtime import Runtime
 from engine.state.orders import latest_shipment
 from engine.vocabulary import Channel, SituationKind, Stage
 
-SUBJECT_MAX = 500  # notices.subject
-
 
 @dataclass(frozen=True)
 class Subject:
@@ -141,7 +139,7 @@ class Composer:
         )
         title = rendered.subject
         if channel == Channel.EMAIL and thread_subject:
-            title = reply_subject(thread_subject)[:SUBJECT_MAX]
+            title = reply_subject(thread_subject)
         return Composed(resolved.label, resolved.locale, title, rendered.text, rendered.html, resolved.version_id)
 
     def recompose(

@@ -272,6 +272,7 @@ def _notice_row(
         "deferred": send_at > now,
         "enqueued_at": None,
         "claimed_at": None,
+        "attempted_at": None,
         "sent_at": None,
         "provider_id": None,
         "attempts": 0,

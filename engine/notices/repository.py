@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, or_, select, update
 
 from engine.db import row_locks
-from engine.models import Customer, Notice
+from engine.models import Customer, DeliveryAttempt, Notice
 from engine.policy.frequency import UNCAPPED_STAGES
 from engine.vocabulary import LIVE, WARNING_STAGES, Channel, NoticeStatus, SituationKind
 
@@ -180,6 +180,57 @@ def has_notice(session: Session, *, situation_id: int, stage: str, channel: Chan
         Notice.situation_id == situation_id, Notice.stage == stage, Notice.channel == channel
     )
     return session.exec(statement.limit(1)).first() is not None
+
+
+def lock_sending(session: Session, notice_ids: Sequence[int]) -> dict[int, datetime | None]:
+    """Of these notices, those still `sending` (locked on PostgreSQL), with their claim's time."""
+    if not notice_ids:
+        return {}
+    statement = select(Notice.id, Notice.claimed_at).where(
+        col(Notice.id).in_(sorted(notice_ids)), Notice.status == NoticeStatus.SENDING
+    )
+    if row_locks(session):
+        statement = statement.with_for_update()
+    return {notice_id: claimed_at for notice_id, claimed_at in session.exec(statement).all() if notice_id is not None}
+
+
+def sending_claimed_before(session: Session, *, before: datetime, limit: int) -> list[Notice]:
+    """Notices claimed before then and still `sending`, oldest claim first (locked on PostgreSQL)."""
+    statement = (
+        select(Notice)
+        .where(Notice.status == NoticeStatus.SENDING, col(Notice.claimed_at) < before)
+        .order_by(col(Notice.claimed_at))
+        .limit(limit)
+    )
+    if row_locks(session):
+        statement = statement.with_for_update(skip_locked=True)
+    return list(session.exec(statement).all())
+
+
+def sending_among(session: Session, notice_ids: Sequence[int]) -> list[Notice]:
+    """Of these notices, those `sending` now."""
+    if not notice_ids:
+        return []
+    statement = select(Notice).where(col(Notice.id).in_(sorted(notice_ids)), Notice.status == NoticeStatus.SENDING)
+    return list(session.exec(statement).all())
+
+
+def ledger_results(session: Session, notices: Sequence[Notice]) -> dict[int, DeliveryAttempt]:
+    """Each notice's attempt written during its current claim (engine/delivery/ledger.py), if any."""
+    claims = {n.id: n.claimed_at for n in notices if n.id is not None and n.claimed_at is not None}
+    if not claims:
+        return {}
+    rows = session.exec(
+        select(DeliveryAttempt)
+        .where(col(DeliveryAttempt.notice_id).in_(sorted(claims)))
+        .order_by(col(DeliveryAttempt.id))
+    ).all()
+    found: dict[int, DeliveryAttempt] = {}
+    for row in rows:
+        claimed_at = claims[row.notice_id]
+        if claimed_at is not None and row.attempted_at >= claimed_at:
+            found[row.notice_id] = row
+    return found
 
 
 def stuck_sending(session: Session, *, claimed_before: datetime) -> int:

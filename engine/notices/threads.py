@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import select as select_columns
 from sqlmodel import Session
 
+from engine.compose.render import fit_subject
 from engine.db.bulk import table_of
 from engine.models import Notice
 from engine.vocabulary import LIVE, REACHED, WARNING_STAGES, Channel, NoticeStatus, Stage
@@ -133,4 +134,4 @@ _REPLY_PREFIXES = re.compile(r"^(?:\s*re\s*:\s*)+", re.IGNORECASE)
 
 
 def reply_subject(first_subject: str) -> str:
-    return "Re: " + _REPLY_PREFIXES.sub("", first_subject).strip()
+    return fit_subject("Re: " + _REPLY_PREFIXES.sub("", first_subject).strip())

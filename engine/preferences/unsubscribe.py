@@ -17,7 +17,8 @@ def make_token(settings: Settings, customer_id: str) -> str:
 def read_token(settings: Settings, token: str) -> str | None:
     """The customer id the token was made for, or None if it was not made by us."""
     payload, _, signature = token.partition(".")
-    if not payload or not hmac.compare_digest(signature, _sign(settings, payload)):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters, and a link is anyone's input.
+    if not payload or not hmac.compare_digest(signature.encode(), _sign(settings, payload).encode()):
         return None
     try:
         return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()

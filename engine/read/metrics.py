@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from engine.models import InboundEvent, Notice, Situation
+from engine.read.quarantine import prometheus_lines as quarantine_lines
 
 
 def database_status(db: Engine) -> str:
@@ -46,4 +47,22 @@ def prometheus_text(session: Session) -> str:
         "# TYPE forewarn_events_unhandled gauge",
         f"forewarn_events_unhandled {unhandled}",
     ]
+    unconfirmed = session.exec(
+        select(func.count(col(Notice.id))).where(col(Notice.status_reason).startswith("unconfirmed:"))
+    ).one()
+    waiting = session.exec(
+        select(func.count(col(Notice.id))).where(
+            Notice.status == "pending", col(Notice.status_reason).startswith("waiting:")
+        )
+    ).one()
+    lines += [
+        "# HELP forewarn_notices_unconfirmed Notices handed to a provider by a worker that stopped before it"
+        " heard back (the crash window: one per worker thread). Never sent again.",
+        "# TYPE forewarn_notices_unconfirmed gauge",
+        f"forewarn_notices_unconfirmed {unconfirmed}",
+        "# HELP forewarn_notices_waiting_for_provider Pending notices held while their provider is down.",
+        "# TYPE forewarn_notices_waiting_for_provider gauge",
+        f"forewarn_notices_waiting_for_provider {waiting}",
+    ]
+    lines += quarantine_lines(session)
     return "\n".join(lines) + "\n"

@@ -82,7 +82,7 @@ class ShopifyFeed:
         if topic == "orders/create":
             raws = self._order_created(body, fallback)
         elif topic in ("orders/updated", "orders/cancelled"):
-            raws = [self._order_changed(body, topic, fallback)]
+            raws = [self._order_changed(body, fallback)]
         elif topic == "fulfillment_events/create":
             raws = fulfillment_event(body, fallback)
         else:
@@ -109,14 +109,16 @@ class ShopifyFeed:
             {"type": "order.created", "occurred_at": at, "order": body},
         ]
 
-    def _order_changed(self, order: Json, topic: str, fallback: datetime) -> Json:
+    def _order_changed(self, order: Json, fallback: datetime) -> Json:
         order_id = required_id(order, "id", "order")
         body: Json = {"id": order_id}
         customer_id = opaque_id(opt_obj(order, "customer").get("id"))
         if customer_id:
             body["customer"] = {"id": customer_id}
-        # orders/updated also reports a cancellation, for shops that subscribe to that topic only.
-        canceled = topic == "orders/cancelled" or order.get("cancelled_at") is not None
+        # Shopify signs the body, not the X-Shopify-Topic header: a captured orders/updated resent as
+        # orders/cancelled must not cancel the order. The signed body says whether it is cancelled
+        # (orders/updated reports a cancellation the same way, for shops subscribed to that topic only).
+        canceled = order.get("cancelled_at") is not None
         if canceled:
             at = first_instant(order, ("cancelled_at", "updated_at"), "order") or fallback
             return {"type": "order.canceled", "occurred_at": stamp(at), "order": body}

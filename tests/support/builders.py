@@ -11,6 +11,7 @@ from engine.clock import format_instant
 from integrations.feeds.standard_webhooks import sign
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+DEV_SECRET = "whsec_ZGV2LW9ubHktZXZlbnRzLXNlY3JldC0xMjM0NQ=="  # the Makefile's, for `make run`
 _ids = count(1)
 
 

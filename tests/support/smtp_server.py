@@ -56,6 +56,7 @@ class RecordingHandler:
     def __init__(self) -> None:
         self.messages: list[ReceivedMail] = []
         self.stall_seconds = 0.0
+        self.delay_each = 0.0  # a slow relay: every message waits this long before its 250
         self._script: deque[tuple[Stage, str]] = deque()
         self._lock = threading.Lock()
 
@@ -86,8 +87,8 @@ class RecordingHandler:
         with self._lock:
             self.messages.append(ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), raw))
             stall, self.stall_seconds = self.stall_seconds, 0.0
-        if stall:
-            await asyncio.sleep(stall)
+        if stall or self.delay_each:
+            await asyncio.sleep(stall + self.delay_each)
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -154,8 +155,10 @@ def running_smtp_server(
     auth: tuple[str, str] | None = None,
     tls: TlsFiles | None = None,
     implicit_tls: bool = False,
+    port: int | None = None,
 ) -> Iterator[SmtpTestServer]:
-    """Start a server on a free port; with `tls`, STARTTLS (or implicit TLS) is offered and required."""
+    """Start a server on `port` (default: a free one); with `tls`, STARTTLS (or implicit TLS) is offered
+    and required."""
     handler = RecordingHandler()
     options: dict[str, Any] = {}
     if auth is not None:
@@ -169,7 +172,7 @@ def running_smtp_server(
         options["tls_context"] = tls.server_context()
         options["require_starttls"] = True
     controller = _CountingController(
-        handler, hostname="127.0.0.1", port=_free_port(), server_hostname="localhost", **options
+        handler, hostname="127.0.0.1", port=port or free_port(), server_hostname="localhost", **options
     )
     controller.start()
     # The controller's own readiness probe opened a connection; it is not a client's.
@@ -251,7 +254,7 @@ def _authenticator(user: str, password: str) -> Any:
     return authenticate
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

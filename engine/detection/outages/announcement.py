@@ -13,6 +13,7 @@ announced (due components stay due), and a big fan-out waits for staff (`gate`).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlmodel import Session
 
@@ -25,10 +26,12 @@ from engine.detection.outages.rule import disruption, down_reason
 from engine.detection.outages.writer import AnnouncementWriter, still_due
 from engine.models import Component, Incident
 from engine.notices.planner import Planner
+from engine.quarantine import guarded
 from engine.runtime import Runtime
 from engine.situations.service import Changes, Raise, prepare_raise, write_changes
 from engine.state.services import DOWN, due_components
 from engine.state.subscriptions import load_subscribers, subscribers_page
+from engine.vocabulary import PoisonKind, Step
 
 
 def scan_outages(rt: Runtime, *, batch: int | None = None) -> int:
@@ -39,8 +42,21 @@ def scan_outages(rt: Runtime, *, batch: int | None = None) -> int:
         if is_paused(session):
             return 0  # sending is paused: due components stay due until staff resume
         due = due_components(session, now=now)
+    size = batch or rt.settings.fanout_batch
     with rare_collections():
-        return sum(_announce(rt, name, now=now, batch=batch or rt.settings.fanout_batch) for name in due)
+        # A component whose announcement fails (engine.quarantine) stays due and is tried again next scan;
+        # the other components are announced meanwhile.
+        told = [
+            guarded(
+                rt,
+                partial(_announce, rt, name, now=now, batch=size),
+                kind=PoisonKind.COMPONENT,
+                ref=name,
+                step=Step.ANNOUNCE,
+            )
+            for name in due
+        ]
+    return sum(n or 0 for n in told)
 
 
 def _announce(rt: Runtime, name: str, *, now: datetime, batch: int) -> int:

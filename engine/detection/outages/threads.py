@@ -10,7 +10,8 @@ should do it instead if the job is lost, or when news held back by UPDATE_EVERY 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 
 from sqlmodel import Session
 
@@ -21,12 +22,15 @@ from engine.detection.outages.rule import KIND, UPDATE_EVERY, disruption, incide
 from engine.models import Incident, Situation
 from engine.notices.composer import Subject
 from engine.notices.planner import Planner
+from engine.quarantine import guarded
 from engine.runtime import Runtime, enqueue_after_commit
 from engine.situations import repository as situations_repo
 from engine.situations.service import Raise, prepare_raise, prepare_resolve, write_changes
 from engine.state.services import incidents_with_threads_due
 from engine.state.subscriptions import load_subscribers
-from engine.vocabulary import Job
+from engine.vocabulary import Job, PoisonKind, Step
+
+POISON_RETRY = timedelta(hours=1)
 
 REPLACED = "replaced by newer news before it was sent"
 
@@ -85,7 +89,26 @@ def sync_overdue_threads(rt: Runtime) -> int:
     now = rt.clock.now()
     with rt.unit_of_work() as session:
         overdue = incidents_with_threads_due(session, now=now)
-    return sum(sync_threads(rt, incident_id) for incident_id in overdue)
+    pages = 0
+    for incident_id in overdue:
+        # An incident whose threads cannot be brought in line (engine.quarantine) is tried again an hour
+        # later; the other incidents go on meanwhile.
+        def later(session: Session, incident_id: str = incident_id) -> None:
+            incident = session.get(Incident, incident_id)
+            if incident is not None:
+                incident.threads_due_at = now + POISON_RETRY
+
+        done = guarded(
+            rt,
+            partial(sync_threads, rt, incident_id),
+            kind=PoisonKind.INCIDENT,
+            ref=incident_id,
+            step=Step.SYNC,
+            retry_in=POISON_RETRY,
+            on_poison=later,
+        )
+        pages += done or 0
+    return pages
 
 
 def earlier(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -179,7 +179,10 @@ def test_approvers_need_a_second_factor_when_required(rt: Runtime) -> None:
 def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValueError, match="FOREWARN_SECRET_KEY"):
         Settings(env="production", _env_file=None)  # type: ignore[call-arg]
-    assert Settings(env="production", secret_key="s3cr3t-of-our-own", _env_file=None).env == "production"  # type: ignore[call-arg]
+    assert (
+        Settings(env="production", secret_key="s3cr3t-of-our-own-that-is-long-enough-0123", _env_file=None).env
+        == "production"
+    )  # type: ignore[call-arg]
 
 
 def test_team_page_adds_and_disables(rt: Runtime, client: TestClient) -> None:

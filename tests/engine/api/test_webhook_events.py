@@ -70,7 +70,7 @@ def test_bad_or_missing_signature_is_401_and_writes_nothing(
     audit_before = count(rt, AuditEntry)
     response = client.post("/webhooks/events", content=body, headers=headers)
     assert response.status_code == 401
-    assert message in response.json()["error"]
+    assert message in response.json()["detail"]
     assert count(rt, InboundEvent) == 0 and count(rt, AuditEntry) == audit_before
 
 
@@ -131,7 +131,7 @@ def test_malformed_body_is_400_saying_what_is_wrong(
     body, headers = builders.signed(payload, now=clock.now())
     response = client.post("/webhooks/events", content=body, headers=headers)
     assert response.status_code == 400
-    assert expected in response.json()["error"]
+    assert expected in response.json()["detail"]
     assert count(rt, InboundEvent) == 0
 
 
@@ -142,7 +142,7 @@ def test_one_bad_event_in_a_list_rejects_the_whole_request(
     bad = {"id": "x", "type": "order.created", "occurred_at": "2026-03-03T10:00:00Z"}
     body, headers = builders.signed([good, bad], now=clock.now())
     response = client.post("/webhooks/events", content=body, headers=headers)
-    assert response.status_code == 400 and "event #1" in response.json()["error"]
+    assert response.status_code == 400 and "event #1" in response.json()["detail"]
     assert count(rt, InboundEvent) == 0
 
 
@@ -187,7 +187,7 @@ def test_oversized_ids_are_400_not_a_database_error(
 ) -> None:
     body, headers = builders.signed({"id": "e1", "occurred_at": "2026-03-03T10:00:00Z", **event}, now=clock.now())
     response = client.post("/webhooks/events", content=body, headers=headers)
-    assert response.status_code == 400 and "at most" in response.json()["error"]
+    assert response.status_code == 400 and "at most" in response.json()["detail"]
     assert count(rt, InboundEvent) == 0
 
 

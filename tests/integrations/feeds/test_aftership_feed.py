@@ -236,7 +236,7 @@ def test_http_signed_update_is_stored_once(client: TestClient, rt: Runtime, cloc
     assert bad.status_code == 401
     garbage = b'{"event": "tracking_update", "msg": "nope"}'
     response = client.post("/webhooks/aftership", content=garbage, headers={"aftership-hmac-sha256": sign(garbage)})
-    assert response.status_code == 400 and "msg" in response.json()["error"]
+    assert response.status_code == 400 and "msg" in response.json()["detail"]
     assert count(rt) == 1
     drain(rt)
     with Session(rt.db) as session:

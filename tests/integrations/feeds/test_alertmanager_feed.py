@@ -171,7 +171,7 @@ def test_http_sample_is_stored_once_and_resolution_is_new(client: TestClient, rt
         client.post("/webhooks/alertmanager", content=body, headers={"Authorization": "Bearer no"}).status_code == 401
     )
     response = client.post("/webhooks/alertmanager", content=b'{"alerts": 7}', headers=auth)
-    assert response.status_code == 400 and "alerts" in response.json()["error"]
+    assert response.status_code == 400 and "alerts" in response.json()["detail"]
     assert count(rt) == 4
     drain(rt)
     with Session(rt.db) as session:

@@ -278,7 +278,7 @@ def test_mangled_real_samples_never_get_a_5xx(source: str, lenient_client: TestC
             if response.status_code >= 500:
                 failures.append(f"{where} {response.text[:200]}")
             elif response.status_code == 400:
-                error = response.json().get("error")
+                error = response.json().get("detail")
                 if not (isinstance(error, str) and error.strip()):
                     failures.append(f"{where} without a reason")
             elif response.status_code != 202:

@@ -166,7 +166,7 @@ def test_http_signed_sample_is_stored_once(client: TestClient, rt: Runtime) -> N
     assert bad.status_code == 401
     garbage = b'{"event": []}'
     response = client.post("/webhooks/pagerduty", content=garbage, headers={"X-PagerDuty-Signature": sign(garbage)})
-    assert response.status_code == 400 and "event" in response.json()["error"]
+    assert response.status_code == 400 and "event" in response.json()["detail"]
     assert count(rt) == 1
     drain(rt)
     with Session(rt.db) as session:

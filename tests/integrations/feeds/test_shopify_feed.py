@@ -341,7 +341,7 @@ def test_http_signed_sample_is_stored_once(client: TestClient, rt: Runtime) -> N
     response = client.post(
         "/webhooks/shopify", content=garbage, headers={**headers, "X-Shopify-Hmac-Sha256": sign(garbage)}
     )
-    assert response.status_code == 400 and "JSON" in response.json()["error"]
+    assert response.status_code == 400 and "JSON" in response.json()["detail"]
     odd = copy.deepcopy(headers) | {"X-Shopify-Topic": "carts/update"}
     ignored = client.post("/webhooks/shopify", content=body, headers=odd)  # a topic we do not use
     assert ignored.status_code == 202 and ignored.json() == {"accepted": 0, "duplicates": 0}
@@ -362,3 +362,10 @@ def test_long_vendor_text_is_cut_and_overlong_ids_refused() -> None:
     body["order_id"] = "9" * 129
     with pytest.raises(InvalidEvent, match=r"shipment\.order_id is longer than 128"):
         ShopifyFeed(SECRET).parse(request(body, "fulfillments/update"))
+
+
+@pytest.mark.faults
+def test_the_unsigned_topic_header_cannot_cancel_an_order() -> None:
+    """Shopify signs the body only: an orders/updated delivery replayed under orders/cancelled is an update."""
+    (event,) = dumped(ShopifyFeed(SECRET), request(order(), "orders/cancelled"))
+    assert event["type"] == "order.updated"

@@ -216,7 +216,7 @@ def test_http_sample_with_token_is_stored_once(client: TestClient, rt: Runtime) 
     assert client.post("/webhooks/statuspage?token=wrong", content=body).status_code == 401
     assert client.post("/webhooks/statuspage", content=body).status_code == 401
     response = client.post(f"/webhooks/statuspage?token={TOKEN}", content=b'{"hello": "world"}')
-    assert response.status_code == 400 and "Statuspage" in response.json()["error"]
+    assert response.status_code == 400 and "Statuspage" in response.json()["detail"]
     assert count(rt) == 1
     drain(rt)
     with Session(rt.db) as session:

@@ -109,7 +109,7 @@ def test_statuspage_component_update(client: TestClient, rt: Runtime) -> None:
     assert component(rt, "database-component").status == "operational"
     page_only = {"meta": data["meta"], "page": data["page"]}
     response = post_statuspage(client, page_only)
-    assert response.status_code == 400 and "neither 'incident' nor 'component_update'" in response.json()["error"]
+    assert response.status_code == 400 and "neither 'incident' nor 'component_update'" in response.json()["detail"]
 
 
 # Alertmanager -------------------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def test_pagerduty_v2_webhook_is_refused_saying_why(client: TestClient) -> None:
         ]
     }
     response = post_pagerduty(client, v2)
-    assert response.status_code == 400 and "v3" in response.json()["error"]
+    assert response.status_code == 400 and "v3" in response.json()["detail"]
 
 
 # AfterShip and EasyPost ---------------------------------------------------------------------------------

@@ -1,0 +1,35 @@
+"""GET /api/quarantine: rows a step could not process, set aside with the reason (engine.quarantine)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from engine.api.access import api_role
+from engine.api.deps import SessionDep
+from engine.api.problems import problems
+from engine.read.quarantine import list_quarantined
+from engine.vocabulary import PoisonKind, StaffRole, Step
+
+router = APIRouter(
+    prefix="/api",
+    tags=["read"],
+    dependencies=[Depends(api_role(StaffRole.VIEWER))],
+    responses=problems(400, 401, 403),
+)
+
+
+@router.get("/quarantine")
+def quarantine(
+    session: SessionDep,
+    kind: PoisonKind | None = None,
+    step: Step | None = None,
+    cleared: Annotated[bool, Query(description="also rows that went through since")] = False,
+    cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="next_cursor from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """What the scan, the event worker, the outage announcer or delivery could not process: the row
+    (`kind`, `ref`), the step, the error and how often it failed; `retry_at` is when it is tried again."""
+    items, next_cursor = list_quarantined(session, kind=kind, step=step, cleared=cleared, cursor=cursor, limit=limit)
+    return {"items": items, "next_cursor": next_cursor}
