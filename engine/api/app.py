@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from engine.api import callbacks, health, ops, read, unsubscribe, webhooks
+from engine.api import audit, callbacks, health, notices, ops, read, unsubscribe, webhooks
 from engine.inbound.feed import Feed
 from engine.runtime import Runtime
 
@@ -32,6 +32,8 @@ def create_app(
     app.include_router(read.router)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)
+    app.include_router(notices.router)
+    app.include_router(audit.router)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -52,6 +52,7 @@ def record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Counte
                 {
                     "notice_id": notice.id,
                     "attempted_at": now,
+                    "claimed_at": notice.claimed_at,
                     "outcome": "sent" if result.ok else ("rejected" if result.permanent else "transient"),
                     "provider_id": result.provider_id,
                     "error": (result.error or "")[:1000] or None,
