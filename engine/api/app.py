@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from engine.api import audit, callbacks, health, notices, ops, read, unsubscribe, webhooks
+from engine.api import audit, callbacks, customers, health, notices, ops, read, unsubscribe, webhooks
 from engine.inbound.feed import Feed
 from engine.runtime import Runtime
 
@@ -34,6 +34,7 @@ def create_app(
     app.include_router(unsubscribe.router)
     app.include_router(notices.router)
     app.include_router(audit.router)
+    app.include_router(customers.router)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:

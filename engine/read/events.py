@@ -39,8 +39,14 @@ def describe_event(event: InboundEvent) -> dict[str, Any]:
 
 
 def event_summary(event: InboundEvent) -> str:
-    """One line: "shipment.updated: exception (address)"."""
+    """One line: "shipment.updated: exception (address)", "order.created: promised by …"."""
     facts = describe_event(event)["facts"]
-    said = facts.get("status") or facts.get("promised_by") or ""
-    extra = facts.get("exception")
-    return f"{event.type}" + (f": {said}" if said else "") + (f" ({extra})" if extra else "")
+    if event.type == "service.status":
+        said = f"{facts.get('component')} {facts.get('status')}"
+    elif facts.get("status"):
+        said = str(facts["status"]) + (f" ({facts['exception']})" if facts.get("exception") else "")
+    elif facts.get("promised_by"):
+        said = f"promised by {facts['promised_by']}"
+    else:
+        return event.type
+    return f"{event.type}: {said}"

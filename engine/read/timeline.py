@@ -37,14 +37,25 @@ class Moment:
         }
 
 
-# A notice's steps at one instant (a simulated clock, a fast worker) in the order they happen.
-_STEP = {"planned": 0, "held_quiet_hours": 0, "held_daily_limit": 1, "queued": 2, "claimed": 3, "attempt": 4}
+# Moments at one instant (a simulated clock, a fast worker) in the order things happen: what came in
+# first, then a notice's steps, then what the audit log says in its own order, then the notices written.
+_STEP = {
+    "event": -1,
+    "order_placed": -1,
+    "incident_started": -1,
+    "planned": 0,
+    "held_quiet_hours": 0,
+    "held_daily_limit": 1,
+    "queued": 2,
+    "claimed": 3,
+    "attempt": 4,
+    "notice": 6,
+}
 _LATER = 5
 
 
 def in_order(moments: Iterable[Moment]) -> list[Moment]:
-    """Oldest first; at one instant, a notice's steps in their order, then the audit log's order (moments
-    from no entry, such as the events that caused the rest, first)."""
+    """Oldest first; at one instant, in the order things happen (`_STEP`), else in the audit log's."""
     return sorted(moments, key=lambda m: (m.at, _STEP.get(m.kind, _LATER), m.seq or 0))
 
 
@@ -93,12 +104,16 @@ _SAY: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+# Kinds that would read wrongly as the action's last word alone.
+_KIND = {"suppression.added": "address_suppressed", "suppression.removed": "address_cleared"}
+
+
 def from_entry(entry: AuditEntry, *, kind: str | None = None) -> Moment:
     """The moment an audit entry records, in plain words."""
     say = _SAY.get(entry.action)
     return Moment(
         at=entry.at,
-        kind=kind or entry.action.split(".", 1)[-1],
+        kind=kind or _KIND.get(entry.action) or entry.action.split(".", 1)[-1],
         summary=say(entry.details) if say else entry.action,
         actor=entry.actor,
         subject=entry.subject,
