@@ -8,7 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from engine.api import audit, callbacks, customers, health, notices, ops, read, unsubscribe, webhooks
+from engine.api import callbacks, health, ops, read, unsubscribe, webhooks
+from engine.api.review import ROUTERS as REVIEW_ROUTERS
 from engine.inbound.feed import Feed
 from engine.runtime import Runtime
 
@@ -32,9 +33,8 @@ def create_app(
     app.include_router(read.router)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)
-    app.include_router(notices.router)
-    app.include_router(audit.router)
-    app.include_router(customers.router)
+    for router in REVIEW_ROUTERS:
+        app.include_router(router)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:

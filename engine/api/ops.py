@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Body, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from engine.api.deps import RuntimeDep, SessionDep, require_api_token
+from engine.api.deps import RuntimeDep, SessionDep
+from engine.api.roles import STAFF_ACTOR, Role, requires
 from engine.brakes import approvals, pause
 from engine.clock import format_instant
 from engine.models import ApprovalStatus, FanoutApproval
 from engine.runtime import Runtime
 from engine.suppressions import service as suppressions
 
-router = APIRouter(prefix="/api", tags=["ops"], dependencies=[Depends(require_api_token)])
-STAFF_ACTOR = "staff:api"
+router = APIRouter(prefix="/api", tags=["ops"])
 
 
 class Decision(BaseModel):
@@ -33,7 +33,7 @@ class PauseRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-@router.get("/approvals")
+@router.get("/approvals", dependencies=[requires(Role.VIEWER)])
 def list_approvals(
     session: SessionDep,
     status: ApprovalStatus | None = None,
@@ -43,12 +43,12 @@ def list_approvals(
     return {"items": items, "count": len(items)}
 
 
-@router.post("/approvals/{approval_id}/approve")
+@router.post("/approvals/{approval_id}/approve", dependencies=[requires(Role.APPROVER)])
 def approve(rt: RuntimeDep, approval_id: int, body: Annotated[Decision | None, Body()] = None) -> dict[str, Any]:
     return _decide(approvals.approve, rt, approval_id, body)
 
 
-@router.post("/approvals/{approval_id}/decline")
+@router.post("/approvals/{approval_id}/decline", dependencies=[requires(Role.APPROVER)])
 def decline(rt: RuntimeDep, approval_id: int, body: Annotated[Decision | None, Body()] = None) -> dict[str, Any]:
     return _decide(approvals.decline, rt, approval_id, body)
 
@@ -64,12 +64,12 @@ def _decide(fn: Callable[..., FanoutApproval], rt: Runtime, approval_id: int, bo
     return approvals.describe(approval)
 
 
-@router.get("/pause")
+@router.get("/pause", dependencies=[requires(Role.VIEWER)])
 def get_pause(session: SessionDep) -> dict[str, Any]:
     return _state(pause.pause_state(session))
 
 
-@router.post("/pause")
+@router.post("/pause", dependencies=[requires(Role.APPROVER)])
 def set_pause(rt: RuntimeDep, body: PauseRequest) -> dict[str, Any]:
     with rt.unit_of_work() as session:
         state = pause.set_paused(session, body.paused, STAFF_ACTOR, at=rt.clock.now(), reason=body.reason)
@@ -85,7 +85,7 @@ def _state(state: pause.PauseState) -> dict[str, Any]:
     }
 
 
-@router.delete("/suppressions/{suppression_id}")
+@router.delete("/suppressions/{suppression_id}", dependencies=[requires(Role.APPROVER)])
 def clear_suppression(
     rt: RuntimeDep,
     suppression_id: int,

@@ -8,7 +8,7 @@ role instead and `current_viewer` names them: the routes stay as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from enum import StrEnum
@@ -16,11 +16,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.params import Depends as DependsParam
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 from sqlmodel import Session
+from starlette.routing import BaseRoute
 
 from engine.api.deps import RuntimeDep, require_api_token
-from engine.api.ops import STAFF_ACTOR  # who the machine token's holder is in the audit log
 from engine.read.contacts import Viewer
 from engine.runtime import Runtime
 
@@ -35,6 +35,7 @@ class Role(StrEnum):
 
 
 ROLE_ATTRIBUTE = "forewarn_role"
+STAFF_ACTOR = "staff:api"  # who the machine token's holder is in the audit log
 
 
 def requires(role: Role) -> DependsParam:
@@ -49,14 +50,28 @@ def requires(role: Role) -> DependsParam:
     return dependency
 
 
-def required_role(route: APIRoute) -> Role | None:
-    """The role a route states through `requires`, if it states one (for tests walking the app)."""
-    for dependency in route.dependant.dependencies:
-        call: Callable[..., Any] | None = dependency.call
-        role = getattr(call, ROLE_ATTRIBUTE, None)
+def required_role(route: APIRoute, router_dependencies: Sequence[Any] = ()) -> Role | None:
+    """The role a route states through `requires` (on itself or on its router), if it states one."""
+    for dependency in [*route.dependencies, *router_dependencies]:
+        role = getattr(getattr(dependency, "dependency", None), ROLE_ATTRIBUTE, None)
         if isinstance(role, Role):
             return role
     return None
+
+
+def stated_roles(
+    routes: Sequence[BaseRoute], router_dependencies: Sequence[Any] = ()
+) -> dict[tuple[str, str], Role | None]:
+    """(method, path) → the role each route states, walking included routers (for tests and docs)."""
+    found: dict[tuple[str, str], Role | None] = {}
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI keeps an included router whole
+        if isinstance(included, APIRouter):
+            found.update(stated_roles(included.routes, [*router_dependencies, *included.dependencies]))
+        elif isinstance(route, APIRoute):
+            role = required_role(route, router_dependencies)
+            found.update({(method, route.path): role for method in route.methods or ()})
+    return found
 
 
 def current_staff(request: Request) -> Viewer:
