@@ -15,13 +15,13 @@ from typing import Any
 from sqlmodel import Session
 
 from engine.brakes import approvals as approval_service
-from engine.compose.segments import sms_segments
 from engine.detection.outages.rule import KIND, incident_subject_key
 from engine.errors import TemplateError
 from engine.models import FanoutApproval, Incident
 from engine.notices.composer import Composer, Subject
 from engine.notices.planner import SituationRow
 from engine.read import incident_records as records
+from engine.read.notice_detail import sms_parts
 from engine.runtime import Runtime
 from engine.state.subscriptions import Subscriber
 from engine.vocabulary import Channel, Stage
@@ -130,12 +130,6 @@ def _render(
     except TemplateError as exc:
         return {**sample, "error": str(exc)}
     if channel == Channel.SMS:
-        cost = sms_segments(composed.body)
-        return {
-            **sample,
-            "sms": composed.body,
-            "encoding": cost.encoding,
-            "characters": cost.characters,
-            "segments": cost.segments,
-        }
+        return {**sample, **sms_parts(composed.body)}
+
     return {**sample, "subject": composed.subject, "text": composed.body, "html": composed.html}

@@ -62,15 +62,7 @@ def notice_detail(session: Session, rt: Runtime, notice_id: int, viewer: Viewer)
 def parts(notice: Notice) -> dict[str, Any]:
     """The message exactly as rendered: an email's subject, text and HTML; a text with what it costs."""
     if notice.channel == Channel.SMS:
-        cost = sms_segments(notice.body)
-        return {
-            "sms": notice.body,
-            "encoding": cost.encoding,
-            "characters": cost.characters,
-            "segments": cost.segments,
-            "template": notice.template,
-            "locale": notice.locale,
-        }
+        return {**sms_parts(notice.body), "template": notice.template, "locale": notice.locale}
     return {
         "subject": notice.subject,
         "text": notice.body,
@@ -78,6 +70,12 @@ def parts(notice: Notice) -> dict[str, Any]:
         "template": notice.template,
         "locale": notice.locale,
     }
+
+
+def sms_parts(text: str) -> dict[str, Any]:
+    """A text and what it costs: its encoding, the characters the carrier counts, and the segments."""
+    cost = sms_segments(text)
+    return {"sms": text, "encoding": cost.encoding, "characters": cost.characters, "segments": cost.segments}
 
 
 def delivery_timeline(session: Session, notice: Notice, merged: list[Notice], viewer: Viewer) -> list[Moment]:

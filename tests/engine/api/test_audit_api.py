@@ -11,8 +11,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from support import builders
-from support.pipeline import drain, post
+from support.stories import carrier_exception
 
 from engine.brakes.pause import set_paused
 from engine.clock import SimulatedClock, format_instant
@@ -25,15 +24,7 @@ AUTH = {"Authorization": "Bearer test-token"}
 @pytest.fixture
 def story(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
     """A warning sent at the start; an hour later staff pause sending with a reason a spreadsheet would run."""
-    t = clock.now()
-    post(
-        client,
-        clock,
-        builders.customer_upserted(t - timedelta(days=3)),
-        builders.order_created(t - timedelta(days=2)),
-        builders.shipment(t, "exception", exception="address"),
-    )
-    drain(rt)
+    carrier_exception(client, rt, clock)
     clock.advance(timedelta(hours=1))
     with rt.unit_of_work() as session:
         set_paused(session, True, "staff:ops@example.com", at=clock.now(), reason="=HYPERLINK(evil)")

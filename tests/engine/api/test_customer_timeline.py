@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from support import builders
 from support.outage_story import run_for, status
 from support.pipeline import drain, post
+from support.stories import carrier_exception
 
 from engine.clock import SimulatedClock
 from engine.delivery.channel import InboundText
@@ -31,15 +32,7 @@ def text_from_ana(rt: Runtime, body: str) -> None:
 
 @pytest.fixture
 def story(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
-    t = clock.now()
-    post(
-        client,
-        clock,
-        builders.customer_upserted(t - timedelta(days=3), components=["checkout"]),
-        builders.order_created(t - timedelta(days=2)),
-        builders.shipment(t - timedelta(hours=2), "exception", exception="address"),
-    )
-    drain(rt)
+    carrier_exception(client, rt, clock, components=["checkout"])
     clock.advance(timedelta(minutes=30))
     text_from_ana(rt, "Where is my lamp?")
     text_from_ana(rt, "STOP")

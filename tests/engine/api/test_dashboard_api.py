@@ -9,9 +9,8 @@ from xml.etree import ElementTree
 
 import pytest
 from fastapi.testclient import TestClient
-from support import builders
 from support.fake_twilio import FakeTwilio
-from support.pipeline import drain, post
+from support.stories import carrier_exception
 from support.twilio_callbacks import with_twilio
 
 from engine.clock import SimulatedClock
@@ -27,36 +26,17 @@ def settings(settings: Settings, fake_twilio: FakeTwilio) -> Settings:
     return with_twilio(settings, fake_twilio)
 
 
-def warned(
-    client: TestClient,
-    rt: Runtime,
-    clock: SimulatedClock,
-    cid: str,
-    order: str,
-    promised_in: timedelta,
-    **fields: object,
-) -> None:
-    """A customer whose order (placed a day ago, promised `promised_in` after that) hits an exception now."""
-    t = clock.now()
-    post(
-        client,
-        clock,
-        builders.customer_upserted(t - 3 * DAY, cid=cid, **fields),
-        builders.order_created(t - DAY, order_id=order, customer_id=cid, promised_in=promised_in),
-        builders.shipment(t, "exception", order_id=order, exception="address"),
-    )
-    drain(rt)
-
-
 @pytest.fixture
 def week(client: TestClient, rt: Runtime, clock: SimulatedClock, fake_twilio: FakeTwilio) -> None:
     today = clock.now()
     clock.set(today - 2 * DAY)  # Sunday: Ana by email and text, 96 h before her promise
-    warned(client, rt, clock, "C1", "A1001", 5 * DAY)
+    carrier_exception(client, rt, clock, placed_ago=DAY, promised_in=5 * DAY)
     clock.set(today)  # Tuesday: Sam by email 48 h ahead; Carla 24 h ahead, whose number Twilio says opted out
-    warned(client, rt, clock, "C2", "B2002", 3 * DAY, email="sam@example.com", channels=["email"])
+    sam = {"email": "sam@example.com", "channels": ["email"]}
+    carrier_exception(client, rt, clock, cid="C2", order_id="B2002", placed_ago=DAY, promised_in=3 * DAY, **sam)
     fake_twilio.unsubscribed_next()
-    warned(client, rt, clock, "C3", "C3003", 2 * DAY, email="carla@example.com", phone="+14155550123")
+    carla = {"email": "carla@example.com", "phone": "+14155550123"}
+    carrier_exception(client, rt, clock, cid="C3", order_id="C3003", placed_ago=DAY, promised_in=2 * DAY, **carla)
 
 
 @pytest.mark.usefixtures("week")

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from support import builders
 from support.fake_twilio import FakeTwilio
 from support.pipeline import drain, notices, post
+from support.stories import carrier_exception
 from support.twilio_callbacks import post_signed, status_callback, with_twilio
 
 from engine.brakes.pause import set_paused
@@ -34,16 +35,7 @@ def settings(settings: Settings, fake_twilio: FakeTwilio) -> Settings:
 
 def exception_story(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
     """Ana's lamp hits an address problem at 13:00 in New York: she is told by email and by text."""
-    t = clock.now()
-    post(
-        client,
-        clock,
-        builders.customer_upserted(t - timedelta(days=3)),
-        builders.order_created(t - timedelta(days=2)),
-        builders.shipment(t - timedelta(days=1), "in_transit"),
-        builders.shipment(t, "exception", exception="address"),
-    )
-    drain(rt)
+    carrier_exception(client, rt, clock)
 
 
 def page(client: TestClient, notice: Notice, **params: Any) -> dict[str, Any]:
