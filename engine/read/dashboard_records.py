@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlmodel import Session, col, func, select
 
 from engine.models import AuditEntry, Notice, Order, Situation
+from engine.read.notice_records import OPT_OUT_ACTIONS
 from engine.vocabulary import REACHED, NoticeStatus, SituationStatus, Stage
 
-OPT_OUTS = ("customer.sms_opted_out", "customer.email_unsubscribed")
 SUPPRESSED = "suppression.added"
 
 
@@ -38,7 +38,7 @@ def opt_outs(session: Session, *, since: datetime, until: datetime) -> int:
     """Opt-outs in the window: a STOP or an unsubscribe on a customer's timeline, and an email address a
     provider reported opted out (a number's STOP is on the timeline already)."""
     window = (col(AuditEntry.at) >= since, col(AuditEntry.at) < until)
-    customers = select(func.count()).where(col(AuditEntry.action).in_(OPT_OUTS), *window)
+    customers = select(func.count()).where(col(AuditEntry.action).in_(list(OPT_OUT_ACTIONS.values())), *window)
     count = int(session.exec(customers).one())
     added = session.exec(select(AuditEntry.details).where(AuditEntry.action == SUPPRESSED, *window)).all()
     return count + sum(1 for d in added if d.get("kind") == "opt_out" and d.get("channel") == "email")

@@ -30,7 +30,7 @@ from engine.read.events import describe_event
 from engine.read.outcome import outcome
 from engine.read.timeline import Moment, from_entry, in_order
 from engine.runtime import Runtime
-from engine.vocabulary import Channel, SituationKind
+from engine.vocabulary import Channel, NoticeStatus, SituationKind
 
 # Audit actions the record step writes beside each attempt: folded into that attempt's moment.
 _ATTEMPT_ACTIONS = frozenset({"notice.sent", "notice.failed", "notice.retry_scheduled"})
@@ -98,12 +98,11 @@ def delivery_timeline(session: Session, notice: Notice, merged: list[Notice], vi
         moments += _attempt(number, attempt, beside.get(attempt.attempted_at), viewer)
     if notice.enqueued_at is not None:
         moments.append(Moment(notice.enqueued_at, "queued", "handed to the delivery queue", "system", own))
-    if notice.claimed_at is not None and notice.claimed_at not in {a.claimed_at for a in attempts}:
+    if notice.status == NoticeStatus.SENDING and notice.claimed_at is not None:
+        # Claimed, and no attempt recorded for this claim yet: sending now, or a worker that died.
         moments.append(Moment(notice.claimed_at, "claimed", "claimed by a worker; no answer recorded", "system", own))
-    moments += [
-        from_entry(e, kind="opted_out")
-        for e in records.opt_outs_since(session, notice.customer_id, since=notice.created_at)
-    ]
+    opted_out = records.opt_outs_since(session, notice.customer_id, channel=notice.channel, since=notice.created_at)
+    moments += [from_entry(e, kind="opted_out") for e in opted_out]
     return in_order(moments)
 
 

@@ -9,12 +9,14 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from engine.models import AuditEntry, DeliveryAttempt, InboundEvent, Incident, Notice
+from engine.vocabulary import Channel
 
 # The events shown as a notice's cause: the newest before it, enough to see what led to it.
 CAUSE_EVENTS = 20
 # How many incident status events to read when looking for one incident's (their id is inside the JSON).
 STATUS_EVENTS_SCANNED = 500
-OPT_OUT_ACTIONS = ("customer.sms_opted_out", "customer.email_unsubscribed")
+# A customer's opt-out of each channel, as their timeline records it (engine/preferences/service.py).
+OPT_OUT_ACTIONS = {Channel.SMS: "customer.sms_opted_out", Channel.EMAIL: "customer.email_unsubscribed"}
 
 
 def attempts(session: Session, notice_id: int) -> list[DeliveryAttempt]:
@@ -37,11 +39,11 @@ def merged_into(session: Session, carrier_id: int) -> list[Notice]:
     return list(session.exec(statement).all())
 
 
-def opt_outs_since(session: Session, customer_id: str, *, since: datetime) -> list[AuditEntry]:
-    """The customer's opt-outs from `since` on (a STOP after this notice, say)."""
+def opt_outs_since(session: Session, customer_id: str, *, channel: Channel, since: datetime) -> list[AuditEntry]:
+    """The customer's opt-outs of `channel` from `since` on (a STOP after this text, say)."""
     statement = (
         select(AuditEntry)
-        .where(AuditEntry.subject == f"customer:{customer_id}", col(AuditEntry.action).in_(OPT_OUT_ACTIONS))
+        .where(AuditEntry.subject == f"customer:{customer_id}", AuditEntry.action == OPT_OUT_ACTIONS[channel])
         .where(col(AuditEntry.at) >= since)
         .order_by(col(AuditEntry.seq))
         .limit(20)

@@ -22,6 +22,8 @@ from support.twilio_callbacks import post_signed, status_callback, with_twilio
 from engine.brakes.pause import set_paused
 from engine.clock import SimulatedClock
 from engine.config import Settings
+from engine.delivery.channel import InboundText
+from engine.delivery.provider_status import receive_text
 from engine.models import AuditEntry, Notice
 from engine.runtime import Runtime
 
@@ -180,6 +182,17 @@ def test_revealing_the_address_is_audited_with_who_and_where(
         [entry] = session.exec(select(AuditEntry).where(col(AuditEntry.action) == "contact.revealed")).all()
     assert (entry.actor, entry.subject) == ("staff:api", f"notice:{text.id}")
     assert entry.details == {"page": "notice", "address": "testclient"}
+
+
+def test_a_stop_after_a_text_shows_on_that_text_only(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
+    exception_story(client, rt, clock)
+    clock.advance(timedelta(minutes=10))
+    with rt.unit_of_work() as session:
+        receive_text(session, InboundText(sender="+5511987654321", body="STOP"), at=clock.now())
+
+    text = page(client, only(rt, "sms"))["timeline"]
+    assert (text[-1]["kind"], text[-1]["actor"]) == ("opted_out", "customer") and "replied STOP" in text[-1]["summary"]
+    assert "opted_out" not in [m["kind"] for m in page(client, only(rt, "email"))["timeline"]]
 
 
 def test_an_unknown_notice_is_404_and_the_token_is_required(client: TestClient) -> None:
