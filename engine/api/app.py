@@ -19,6 +19,7 @@ from engine.api import (
     unsubscribe,
     webhooks,
 )
+from engine.api.review import ROUTERS as REVIEW_ROUTERS
 from engine.api.security import SecurityHeaders
 from engine.inbound.feed import Feed
 from engine.runtime import Runtime
@@ -48,6 +49,8 @@ def create_app(
     app.include_router(templates.router)
     console.install(app)
     app.add_middleware(SecurityHeaders)
+    for router in REVIEW_ROUTERS:
+        app.include_router(router)
 
     problems.install(app)  # one error shape (RFC 9457) for every router, this one's and any added later
     return app

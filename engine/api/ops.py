@@ -82,7 +82,7 @@ def get_pause(session: SessionDep) -> dict[str, Any]:
     return _state(pause.pause_state(session))
 
 
-@router.post("/pause")
+@router.post("/pause", responses=problems(403))
 def set_pause(rt: RuntimeDep, who: ApiApprover, body: PauseRequest) -> dict[str, Any]:
     with rt.unit_of_work() as session:
         state = pause.set_paused(session, body.paused, who.actor, at=rt.clock.now(), reason=body.reason)

@@ -1,19 +1,18 @@
-"""GET /api/{events,notices,situations,audit,suppressions}: JSON lists with filters, behind the API token."""
+"""GET /api/{events,situations,suppressions}: JSON lists with filters, for viewers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
 from engine.api.access import api_role
 from engine.api.deps import SessionDep
+from engine.api.params import instant
 from engine.api.problems import problems
-from engine.clock import parse_instant
 from engine.read import queries
 from engine.read.queries import Filters, Page
 from engine.vocabulary import StaffRole
@@ -40,12 +39,7 @@ def filters(
     cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="next_cursor from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Filters:
-    since_at: datetime | None = None
-    if since is not None:
-        try:
-            since_at = parse_instant(since)
-        except ValueError:
-            raise HTTPException(400, f"since must be an RFC 3339 time with offset, got {since!r}") from None
+    since_at = instant("since", since)
     return Filters(source, customer_id, order_id, situation, status, channel, action, since_at, cursor, limit)
 
 
@@ -64,12 +58,11 @@ def _listing(lister: Callable[[Session, Filters], Page]) -> Callable[[Session, F
     return listing
 
 
-# GET /api/events, /api/notices, /api/situations, /api/audit: newest first, filtered, a cursor per page.
+# GET /api/events, /api/situations: newest first, filtered, a cursor per page. /api/notices and /api/audit
+# take more filters: engine/api/notices.py and engine/api/audit.py.
 for _name, _lister in {
     "events": queries.list_events,
-    "notices": queries.list_notices,
     "situations": queries.list_situations,
-    "audit": queries.list_audit,
 }.items():
     router.add_api_route(f"/{_name}", _listing(_lister), methods=["GET"], name=_name, summary=f"List {_name}")
 

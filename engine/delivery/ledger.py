@@ -132,6 +132,7 @@ def attempt_row(notice: Notice, result: SendResult, *, at: datetime) -> dict[str
     return {
         "notice_id": notice.id,
         "attempted_at": notice.attempted_at or at,
+        "claimed_at": notice.claimed_at,
         "outcome": outcome_of(result),
         "provider_id": result.provider_id,
         "error": (result.error or "")[:1000] or None,

@@ -16,7 +16,7 @@ class AuditEntry(SQLModel, table=True):
 
     seq: int = Field(primary_key=True)  # assigned by the log, gap-free: 1, 2, 3, …
     at: datetime = Field(sa_type=UTCDateTime, index=True)
-    actor: str = Field(max_length=200)  # "system", "webhook:shopify", "staff:ana@example.com"
+    actor: str = Field(max_length=200, index=True)  # "system", "webhook:shopify", "staff:ana@example.com"
     action: str = Field(max_length=64, index=True)
     subject: str = Field(max_length=200, index=True)  # "notice:12", "order:A1001"
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))

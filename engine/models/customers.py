@@ -16,7 +16,7 @@ class Customer(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=128)
     name: str = Field(default="", max_length=200)
-    email: str | None = Field(default=None, max_length=320)
+    email: str | None = Field(default=None, max_length=320, index=True)  # staff find notices by it
     phone: str | None = Field(default=None, max_length=32, index=True)
     locale: str = Field(default="en", max_length=16)
     timezone: str = Field(default="UTC", max_length=64)

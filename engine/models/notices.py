@@ -58,6 +58,8 @@ class DeliveryAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     notice_id: int = Field(foreign_key="notices.id", index=True)
     attempted_at: datetime = Field(sa_type=UTCDateTime)
+    # When a worker claimed the notice for this attempt (the notice keeps only its last claim).
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str = Field(max_length=16)  # sent | transient | rejected
     provider_id: str | None = Field(default=None, max_length=200)
     error: str | None = Field(default=None, max_length=1000)
