@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     statuspage_component_map: dict[str, str] = {}  # component id or name → component name ("*": none named)
     pagerduty_component_map: dict[str, str] = {}  # service id or summary → component name
 
+    # --- words --- (docs/templates.md)
+    status_note_locale: str = "en"  # the language staff write status-page notes in; quoted only to its readers
+    component_names: dict[str, dict[str, str]] = {}  # component → {locale: the name customers know it by}
+
 
 def parse_quiet_hours(value: str) -> tuple[time, time]:
     """`21:00-08:00` → (21:00, 08:00); a window may wrap past midnight."""

@@ -93,6 +93,24 @@ def _relative_day(context: Context, value: object, short: bool = False) -> str:
 
 
 @jinja2.pass_context
+def _by_day(context: Context, value: object, short: bool = False) -> str:
+    _defined(value)
+    return _fmt(context).by_day(value, _now(context), short)
+
+
+@jinja2.pass_context
+def _on_day(context: Context, value: object, short: bool = False) -> str:
+    _defined(value)
+    return _fmt(context).on_day(value, _now(context), short)
+
+
+@jinja2.pass_context
+def _time_range(context: Context, start: object, end: object) -> str:
+    _defined(start, end)
+    return _fmt(context).time_range(start, end)
+
+
+@jinja2.pass_context
 def _when(context: Context, value: object, short: bool = False) -> str:
     _defined(value)
     return _fmt(context).when(value, _now(context), short)
@@ -120,6 +138,9 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "money": _bind("money"),
     "join_list": _bind("join_list"),
     "relative_day": _relative_day,
+    "by_day": _by_day,
+    "on_day": _on_day,
+    "time_range": _time_range,
     "when": _when,
     "range_to": _range_to,
     "add_days": _add_days,

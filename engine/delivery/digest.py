@@ -92,6 +92,9 @@ def _item(
         "order": single["order"],
         "shipment": single["shipment"],
         "incident": single["incident"],
+        "delivery": single["delivery"],
+        "problem": single["problem"],
+        "outcome": single["outcome"],
         "links": {name: single["links"][name] for name in ITEM_LINKS},
         "opened_at": situation.opened_at,
     }
