@@ -68,8 +68,9 @@ class Formatter:
         self._long_date = self.words.long_date
         if self.locale.language == "en" and self.locale.territory in ("US", "PH", "UM", "AS", "GU", "MP", "PR", "VI"):
             self._long_date, self._short_date = "EEEE, MMMM d", "EEE, MMM d"
+            self._numeric_date = self._short_date
         else:
-            self._short_date = self.words.short_date
+            self._short_date, self._numeric_date = self.words.short_date, self.words.numeric_date
         self._hour12 = "h" in self.locale.time_formats["short"].pattern
         self._relative = frozenset((self.words.today, self.words.tomorrow, self.words.yesterday))
 
@@ -154,7 +155,7 @@ class Formatter:
         if first == last:
             return self._day_label(first, today, short)
         named = (first - today).days >= 0 and (last - today).days < RELATIVE_HORIZON
-        if not named or (short and not self.words.short_weekdays and (last - today).days > 1):
+        if not named or (short and not self.words.short_weekdays and (last - first).days > 1):
             return self._interval(first, last, short)
         a, b = self._day_label(first, today, short, ranged=True), self._day_label(last, today, short, ranged=True)
         a = self.words.shorten_pair(a, b)
@@ -203,7 +204,7 @@ class Formatter:
         if 1 < offset < RELATIVE_HORIZON and (self.words.short_weekdays or not short):
             return _plain(format_date(noon, self.words.short_weekday if short else "EEEE", locale=self.locale))
         if short:
-            pattern = self.words.numeric_date if self._known else "short"
+            pattern = self._numeric_date if self._known else "short"
             return _plain(format_date(noon, pattern, locale=self.locale))
         return self.date(noon)
 
