@@ -65,7 +65,7 @@ def derive(context: dict[str, Any]) -> dict[str, Any]:
     context["outcome"] = _outcome(order, shipment, zone) if isinstance(order, Mapping) else None
     if isinstance(incident, dict):
         previous = incident.get("previous_status")
-        now_level, told = SEVERITY.get(incident["status"], 0), SEVERITY.get(previous, 0)
+        now_level, told = SEVERITY.get(str(incident["status"]), 0), SEVERITY.get(str(previous), 0)
         incident["worse"] = previous is not None and now_level > told
         incident["better"] = previous is not None and 0 < now_level < told
     return context

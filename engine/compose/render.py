@@ -261,13 +261,29 @@ def clean_text(rendered: str) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n") + "\n"
 
 
+def _sms_attempts(variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """What an over-long SMS gives up, in order: the item list ("order A10042" instead of the names), then
+    the template's optional details (`sms_compact`), and only last the customer's first name."""
+    yield variables
+    order = variables.get("order")
+    if isinstance(order, Mapping) and order.get("items_short") and order.get("items") != order["items_short"]:
+        short = str(order["items_short"])
+        order = {**order, "items": short, "items_title": short[:1].upper() + short[1:], "plural": False}
+        variables = {**variables, "order": order}
+        yield variables
+    variables = {**variables, SMS_COMPACT: True}
+    yield variables
+    customer = variables.get("customer")
+    if isinstance(customer, Mapping) and customer.get("first_name"):
+        yield {**variables, "customer": {**customer, "first_name": ""}}
+
+
 def _render_sms(source: str, variables: dict[str, Any]) -> str:
-    """Render; when it is over budget (a long name, or one accent that forces UCS-2), render again with
-    `sms_compact` true so the template can drop optional details; only then is it an error."""
+    """Render; while it is over budget (a long name, or one accent that forces UCS-2), render again giving
+    up a little more each time (`_sms_attempts`); only then is it an error."""
     text = ""
-    for compact in (False, True):
-        variables[SMS_COMPACT] = compact
-        text = clean_sms(render_part("sms", source, variables))
+    for attempt in _sms_attempts(variables):
+        text = clean_sms(render_part("sms", source, attempt))
         if not text:
             raise TemplateError("sms template: the message is empty")
         if sms_segments(text).segments <= SMS_MAX_SEGMENTS:
