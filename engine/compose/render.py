@@ -263,7 +263,8 @@ def clean_text(rendered: str) -> str:
 
 def _sms_attempts(variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """What an over-long SMS gives up, in order: the item list ("order A10042" instead of the names), then
-    the template's optional details (`sms_compact`), and only last the customer's first name."""
+    the template's optional details (`sms_compact`), then the next-update sentence (`next_update_at` None:
+    the engine still keeps it; the email says it), and only last the customer's first name."""
     yield variables
     order = variables.get("order")
     if isinstance(order, Mapping) and order.get("items_short") and order.get("items") != order["items_short"]:
@@ -273,6 +274,9 @@ def _sms_attempts(variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield variables
     variables = {**variables, SMS_COMPACT: True}
     yield variables
+    if variables.get("next_update_at") is not None:
+        variables = {**variables, "next_update_at": None}
+        yield variables
     customer = variables.get("customer")
     if isinstance(customer, Mapping) and customer.get("first_name"):
         yield {**variables, "customer": {**customer, "first_name": ""}}
