@@ -176,6 +176,7 @@ GERMAN = Words(
     by_today="heute",
     short_time=lambda h, m: f"{h}:{m:02d} Uhr" if m else f"{h} Uhr",
     short_at="{day} {time}",
+    short_weekday="EEEE",  # "Dienstag": GSM-7, and "Di." would end a sentence twice ("Di.. ")
     short_interval="Md",
     time_suffix="{time} Uhr",
     on_day=_pattern("am {day}"),
