@@ -66,12 +66,13 @@ FILTER_CASES = [
         "entre amanhã e segunda-feira",
     ),
     ("{{ at|add_days(20)|relative_day }}", "Thursday, April 2", "Thursday, 2 April", "quinta-feira, 2 de abril"),
-    # A range that reaches past the coming week: Babel's interval format, never "Saturday or Sunday, 22 March".
+    # A range that reaches past the coming week: Babel's interval format (an en dash, U+2013; a plain hyphen
+    # in SMS), never "Saturday or Sunday, 22 March".
     (
         "{{ at|add_days(1)|range_to(at|add_days(9)) }}",
-        "Sat, Mar 14 – Sun, Mar 22",
-        "Sat 14 Mar – Sun 22 Mar",
-        "sáb., 14 de mar. – dom., 22 de mar.",
+        "Sat, Mar 14 \u2013 Sun, Mar 22",
+        "Sat 14 Mar \u2013 Sun 22 Mar",
+        "sáb., 14 de mar. \u2013 dom., 22 de mar.",
     ),
     (
         "{{ at|add_days(1)|range_to(at|add_days(9), short=true) }}",
@@ -82,7 +83,7 @@ FILTER_CASES = [
     ("{{ at|by_day }}", "by tomorrow", "by tomorrow", "até amanhã"),
     ("{{ now|by_day }}", "today", "today", "hoje"),  # never "by today"
     ("{{ at|add_days(4)|on_day }}", "on Tuesday", "on Tuesday", "na terça-feira"),
-    ("{{ now|time_range(at) }}", "11:00 AM – 6:00 PM", "15:00–22:00", "12:00 – 19:00"),
+    ("{{ now|time_range(at) }}", "11:00 AM \u2013 6:00 PM", "15:00\u201322:00", "12:00 \u2013 19:00"),
     ("{{ total|money }}", "R$109.29", "R$109.29", "R$ 109,29"),
     (
         "{{ ['checkout', 'payments', 'search']|join_list }}",
