@@ -210,7 +210,6 @@ class Planner:
                 subject=subject,
                 now=send_at,  # worded for when it is read (a text held for quiet hours: the morning)
                 first_sms=first_sms,
-                thread_subject=first.subject if first else None,
                 next_update_at=request.next_update_at,
             )
         except TemplateError as exc:

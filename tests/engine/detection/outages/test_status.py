@@ -198,7 +198,7 @@ def test_a_note_that_only_restates_the_status_is_not_news(rt: Runtime, clock: Si
         sent = session.exec(select(Notice).order_by(col(Notice.id))).all()
     assert [n.stage for n in sent] == ["initial", "update", "resolved"]
     initial, update, resolved = (n.body for n in sent)
-    assert "order tracking" in initial and "order-tracking" not in initial
+    assert "order tracking" in initial.lower() and "order-tracking" not in initial
     assert "investigating this issue" not in initial
     assert "A database node failed; we are moving to a replica." in update
     assert "What happened" not in resolved and "has been resolved" not in resolved
