@@ -13,6 +13,7 @@ from engine.config import Settings
 from engine.models import Incident, Order, Shipment
 from engine.models.customers import Recipient
 
+DIGEST_ITEM_LINKS = ("tracking", "order", "status_page")
 CARRIER_NAMES = {
     "ups": "UPS",
     "fedex": "FedEx",
@@ -214,4 +215,20 @@ def _incident(incident: Incident, settings: Settings, locale: str, *, told: obje
         "news_local": news if locale.split("-")[0].lower() == note_language else None,
         "started_at": incident.started_at,
         "resolved_at": incident.resolved_at,
+    }
+
+
+def digest_item(single: dict[str, Any], *, kind: str, stage: str) -> dict[str, Any]:
+    """One thread of a digest (`digest.items`), from the context a message about it alone would get."""
+    return {
+        "kind": kind,
+        "stage": stage,
+        "order": single["order"],
+        "shipment": single["shipment"],
+        "incident": single["incident"],
+        "delivery": single["delivery"],
+        "problem": single["problem"],
+        "outcome": single["outcome"],
+        "links": {name: single["links"][name] for name in DIGEST_ITEM_LINKS},
+        "opened_at": single["situation"]["opened_at"],
     }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engine.compose.context import describe_items, order_label
+from engine.compose.context import describe_items, digest_item, order_label
 from engine.compose.facts import derive
 from engine.vocabulary import SituationKind, Stage
 
@@ -249,19 +249,3 @@ def sample_digest_context(
         items.append(digest_item(single, kind=kind, stage="initial"))
     context["digest"] = {"count": len(items), "items": items}
     return context
-
-
-def digest_item(single: dict[str, Any], *, kind: str, stage: str) -> dict[str, Any]:
-    """One thread of a digest, from the context a message about it alone would get."""
-    return {
-        "kind": kind,
-        "stage": stage,
-        "order": single["order"],
-        "shipment": single["shipment"],
-        "incident": single["incident"],
-        "delivery": single["delivery"],
-        "problem": single["problem"],
-        "outcome": single["outcome"],
-        "links": {name: single["links"][name] for name in ("tracking", "order", "status_page")},
-        "opened_at": single["situation"]["opened_at"],
-    }
