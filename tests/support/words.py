@@ -139,7 +139,7 @@ TEAM_ON_IT = {
 # "We'll write again by …".
 NEXT_UPDATE = {
     "en": ("we'll write again by", "next update by", "update by"),
-    "pt-BR": ("vamos escrever de novo até", "novo aviso até"),
+    "pt-BR": ("vamos escrever de novo", "novo aviso:"),
     "es": ("te volveremos a escribir a más tardar", "te escribimos de nuevo", "nuevo aviso:"),
     "de": ("wir melden uns spätestens", "nächstes update"),
     "ja": ("改めてご連絡します", "次回連絡"),
