@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     statuspage_component_map: dict[str, str] = {}  # component id or name → component name ("*": none named)
     pagerduty_component_map: dict[str, str] = {}  # service id or summary → component name
 
+    # --- words --- (docs/templates.md)
+    status_note_locale: str = "en"  # the language staff write status-page notes in; quoted only to its readers
+    component_names: dict[str, dict[str, str]] = {}  # component → {locale: the name customers know it by}
+
 
 # Published in this repository (Makefile, README): anyone can sign with them.
 PUBLIC_SECRETS = frozenset(

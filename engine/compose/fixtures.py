@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.compose.context import describe_items
+from engine.compose.facts import derive
 from engine.compose.seeds import sample_context, sample_digest_context
 from engine.vocabulary import SituationKind
 
@@ -45,6 +46,11 @@ class Fixture:
 
     def fits(self, situation: str) -> bool:
         return self.kinds is None or situation in self.kinds
+
+    def speaks(self, locale: str) -> bool:
+        """Whether a template in `locale` would ever be rendered for this sample's customer: a pt-BR
+        customer gets the pt-BR words, so their accented name never tests the English template's budget."""
+        return self.locale is None or self.locale.split("-")[0] == locale.split("-")[0]
 
 
 def _first(context: dict[str, Any], locale: str) -> None:
@@ -119,4 +125,4 @@ def fixture_context(name: str, *, situation: str, stage: str, locale: str) -> di
     else:
         context = sample_context(situation, stage, locale=data_locale)
     fixture.tweak(context, data_locale)
-    return context
+    return derive(context)  # the facts follow the tweak: a lost parcel is not "moving" any more

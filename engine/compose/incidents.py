@@ -50,3 +50,44 @@ def is_news(message: str | None) -> bool:
         return False
     words = re.sub(r"[^\w\s']", " ", message.lower()).split()
     return " ".join(words) not in _STATUS_ONLY
+
+
+# What customers call the components most shops have, per language: the default of
+# FOREWARN_COMPONENT_NAMES (which staff extend or override). Keys are a component's words, lower-case,
+# without a trailing "api" or "service" ("payments-api" → "payments").
+COMMON_NAMES: dict[str, dict[str, str]] = {
+    "checkout": {
+        "en": "checkout",
+        "pt": "finalização de compra",
+        "es": "pago de pedidos",
+        "de": "Kasse",
+        "ja": "購入手続き",
+    },
+    "payments": {"en": "payments", "pt": "pagamentos", "es": "pagos", "de": "Zahlung", "ja": "決済"},
+    "mobile app": {"en": "mobile app", "pt": "aplicativo", "es": "app", "de": "App", "ja": "アプリ"},
+    "order tracking": {
+        "en": "order tracking",
+        "pt": "rastreamento de pedidos",
+        "es": "seguimiento de pedidos",
+        "de": "Sendungsverfolgung",
+        "ja": "注文状況の確認",
+    },
+    "customer login": {"en": "sign-in", "pt": "login", "es": "inicio de sesión", "de": "Anmeldung", "ja": "ログイン"},
+    "login": {"en": "sign-in", "pt": "login", "es": "inicio de sesión", "de": "Anmeldung", "ja": "ログイン"},
+    "search": {"en": "search", "pt": "busca", "es": "búsqueda", "de": "Suche", "ja": "検索"},
+    "website": {"en": "website", "pt": "site", "es": "sitio web", "de": "Website", "ja": "ウェブサイト"},
+}
+_TRAILING = re.compile(r"\s+(api|service)$")
+
+
+def customer_name(component: str, locale: str, names: dict[str, dict[str, str]] | None = None) -> str:
+    """The name a customer reading `locale` knows the component by: staff's (FOREWARN_COMPONENT_NAMES),
+    else a common one, else its slug in words ("order-tracking" → "order tracking")."""
+    language = locale.split("-")[0]
+    for table, key in ((names or {}, component), (COMMON_NAMES, _TRAILING.sub("", display_name(component).lower()))):
+        known = table.get(key)
+        if known:
+            found = known.get(locale) or known.get(language) or known.get("en")
+            if found:
+                return found
+    return display_name(component)

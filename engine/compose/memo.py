@@ -188,15 +188,17 @@ class RenderMemo:
         try:
             for name, attr, spliceable in _plan(reads):
                 value = context.get(name, _ABSENT)
+                if value is _ABSENT:  # a name the template sets itself (`{% set d = delivery %}`, then `d.late`):
+                    key.append(value)  # its value comes from the context reads keyed here anyway
+                    continue
                 if attr is not None:
                     if (type(value) is dict or isinstance(value, Mapping)) and attr in value:
                         value = value[attr]
-                    else:
-                        value = ("<whole>", _freeze(value))  # the renderer falls back to the object's attribute
+                    else:  # the renderer falls back to the object's attribute (None.x is an error)
+                        key.append(("<whole>", _freeze(value)))
+                        continue
                 kind = type(value)
-                if value is _ABSENT:  # a name the template sets itself (`{% set what = … %}`)
-                    key.append(value)
-                elif spliceable and email and kind is str and _SPLICEABLE_VALUE.fullmatch(value):
+                if spliceable and email and kind is str and _SPLICEABLE_VALUE.fullmatch(value):
                     splices[(name, attr or "")] = value
                     key.append(_PLACEHOLDER)
                 elif kind is str or kind is int or kind is float:

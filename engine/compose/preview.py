@@ -14,12 +14,14 @@ from engine.compose.contract import Problem, check_names, locate
 from engine.compose.render import (
     PARTS_BY_CHANNEL,
     SANDBOX_GLOBALS,
+    SMS_COMPACT,
     SMS_MAX_SEGMENTS,
     PartProblem,
     clean_sms,
     clean_subject,
     clean_text,
     preview_variables,
+    sms_attempts,
     try_render_part,
 )
 from engine.compose.segments import GSM7_BASIC, GSM7_EXTENSION, MULTIPART_LIMIT, sms_segments
@@ -92,13 +94,13 @@ def _render(parts: Mapping[str, str], part: str, variables: dict[str, Any], out:
 
 
 def _sms(parts: Mapping[str, str], context: Mapping[str, Any], locale: str, timezone: str, out: Preview) -> None:
-    for compact in (False, True):
-        rendered = _render(
-            parts, "sms", preview_variables(context, locale=locale, timezone=timezone, compact=compact), out
-        )
+    # What the engine would send: the same giving-up order as `render_message` (items, details, the
+    # next-update sentence, the name last), so the preview never disagrees with the real text.
+    for variables in sms_attempts(preview_variables(context, locale=locale, timezone=timezone)):
+        rendered = _render(parts, "sms", variables, out)
         if rendered is None:
             return
-        out.sms, out.compact = clean_sms(rendered), compact
+        out.sms, out.compact = clean_sms(rendered), bool(variables.get(SMS_COMPACT))
         if sms_segments(out.sms).segments <= SMS_MAX_SEGMENTS:
             break
     text = out.sms or ""
@@ -158,6 +160,8 @@ def validate(parts: Mapping[str, str], *, situation: str, stage: str, channel: C
         return problems
     seen: dict[tuple[str, int, str], Problem] = {}
     for fixture in fixtures.fixtures_for(situation):
+        if not fixture.speaks(locale):
+            continue
         context = fixtures.fixture_context(fixture.name, situation=situation, stage=stage, locale=locale)
         result = preview(parts, situation=situation, stage=stage, channel=channel, locale=locale, context=context)
         for problem in result.errors:

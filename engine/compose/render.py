@@ -107,6 +107,24 @@ def _relative_day(context: Context, value: object, short: bool = False) -> str:
 
 
 @jinja2.pass_context
+def _by_day(context: Context, value: object, short: bool = False) -> str:
+    _defined(value)
+    return _fmt(context).by_day(value, _now(context), short)
+
+
+@jinja2.pass_context
+def _on_day(context: Context, value: object, short: bool = False) -> str:
+    _defined(value)
+    return _fmt(context).on_day(value, _now(context), short)
+
+
+@jinja2.pass_context
+def _time_range(context: Context, start: object, end: object) -> str:
+    _defined(start, end)
+    return _fmt(context).time_range(start, end)
+
+
+@jinja2.pass_context
 def _when(context: Context, value: object, short: bool = False) -> str:
     _defined(value)
     return _fmt(context).when(value, _now(context), short)
@@ -134,6 +152,9 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "money": _bind("money"),
     "join_list": _bind("join_list"),
     "relative_day": _relative_day,
+    "by_day": _by_day,
+    "on_day": _on_day,
+    "time_range": _time_range,
     "when": _when,
     "range_to": _range_to,
     "add_days": _add_days,
@@ -333,13 +354,33 @@ def clean_text(rendered: str) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n") + "\n"
 
 
+def sms_attempts(variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """What an over-long SMS gives up, in order: the item list ("order A10042" instead of the names), then
+    the template's optional details (`sms_compact`), then the next-update sentence (`next_update_at` None:
+    the engine still keeps it; the email says it), and only last the customer's first name."""
+    yield variables
+    order = variables.get("order")
+    if isinstance(order, Mapping) and order.get("items_short") and order.get("items") != order["items_short"]:
+        short = str(order["items_short"])
+        order = {**order, "items": short, "items_title": short[:1].upper() + short[1:], "plural": False}
+        variables = {**variables, "order": order}
+        yield variables
+    variables = {**variables, SMS_COMPACT: True}
+    yield variables
+    if variables.get("next_update_at") is not None:
+        variables = {**variables, "next_update_at": None}
+        yield variables
+    customer = variables.get("customer")
+    if isinstance(customer, Mapping) and customer.get("first_name"):
+        yield {**variables, "customer": {**customer, "first_name": ""}}
+
+
 def _render_sms(source: str, variables: dict[str, Any]) -> str:
-    """Render; when it is over budget (a long name, or one accent that forces UCS-2), render again with
-    `sms_compact` true so the template can drop optional details; only then is it an error."""
+    """Render; while it is over budget (a long name, or one accent that forces UCS-2), render again giving
+    up a little more each time (`sms_attempts`); only then is it an error."""
     text = ""
-    for compact in (False, True):
-        variables[SMS_COMPACT] = compact
-        text = clean_sms(render_part("sms", source, variables))
+    for attempt in sms_attempts(variables):
+        text = clean_sms(render_part("sms", source, attempt))
         if not text:
             raise TemplateError("sms template: the message is empty")
         if sms_segments(text).segments <= SMS_MAX_SEGMENTS:

@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from engine.brakes.pause import is_paused
 from engine.delivery.capping import apply_cap, is_held
-from engine.delivery.merging import FIXED, all_fixed
+from engine.delivery.merging import FIXED, all_fixed, refresh
 from engine.models import Notice
 from engine.notices import repository
 from engine.notices.journal import drop_notice
@@ -71,6 +71,9 @@ def claim(rt: Runtime, chunk: list[int], report: Counter[str]) -> list[Notice] |
             if carrier.status != NoticeStatus.PENDING:  # a digest whose template failed: on the row for staff
                 report[carrier.status] += 1
                 continue
+            if carrier is notice and notice.deferred and not is_held(notice):
+                # Waited out the quiet hours: worded as of now, from what is true now (a held one already was).
+                refresh(session, rt, notice, now=now)
             quotas.took(carrier)
             carrier.status, carrier.claimed_at = NoticeStatus.SENDING, now
             carrier.attempts += 1

@@ -12,14 +12,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from engine.compose.context import build_context
+from engine.compose.context import build_context, digest_item
 from engine.models import Customer, Notice, Situation
 from engine.notices.composer import Composer, Subject, apply, subject_for
 from engine.notices.repository import texted_numbers
 from engine.runtime import Runtime
 from engine.vocabulary import Channel, SituationKind, Stage
-
-ITEM_LINKS = ("tracking", "order", "status_page")
 
 
 def render_digest(
@@ -86,12 +84,4 @@ def _item(
         shipment=subject.shipment,
         incident=subject.incident,
     )
-    return {
-        "kind": situation.kind,
-        "stage": group[0].stage,
-        "order": single["order"],
-        "shipment": single["shipment"],
-        "incident": single["incident"],
-        "links": {name: single["links"][name] for name in ITEM_LINKS},
-        "opened_at": situation.opened_at,
-    }
+    return digest_item(single, kind=situation.kind, stage=group[0].stage)

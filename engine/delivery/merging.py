@@ -99,9 +99,8 @@ def refresh(session: Session, rt: Runtime, notice: Notice, *, now: datetime) -> 
     customer = session.get(Customer, notice.customer_id)
     if situation is None or customer is None:
         return
-    thread_subject = notice.subject if notice.in_reply_to else None
     not_texted_by = [notice.id] if notice.id is not None else []
-    if not _word_again(session, rt, notice, situation, customer, now, thread_subject, not_texted_by):
+    if not _word_again(session, rt, notice, situation, customer, now, not_texted_by):
         log.warning("notice %s: rendering again failed; sending what was planned", notice.id)
 
 
@@ -139,8 +138,7 @@ def _coalesce(
     before = (carrier.stage, carrier.in_reply_to)
     # The customer heard none of these: the message opens the thread (or answers what the first answered).
     carrier.stage, carrier.in_reply_to = first.stage, first.in_reply_to
-    thread_subject = first.subject if first.in_reply_to else None
-    if not _word_again(session, rt, carrier, situation, customer, now, thread_subject, ids):
+    if not _word_again(session, rt, carrier, situation, customer, now, ids):
         log.warning("notice %s: rendering the merged message failed; sending the newest", carrier.id)
         carrier.stage, carrier.in_reply_to = before
     return carrier
@@ -207,7 +205,6 @@ def _word_again(
     situation: Situation,
     customer: Customer,
     now: datetime,
-    thread_subject: str | None,
     not_texted_by: list[int],
 ) -> bool:
     """Word `notice` again as of `now`; False (the notice as it was, the reason logged) if its template fails."""
@@ -218,7 +215,6 @@ def _word_again(
             situation=situation,
             customer=customer,
             now=now,
-            thread_subject=thread_subject,
             not_texted_by=not_texted_by,
         )
     except TemplateError as exc:

@@ -23,7 +23,6 @@ from engine.errors import TemplateError
 from engine.models import Incident, Notice, Order, Shipment, Situation
 from engine.models.customers import Recipient
 from engine.notices.repository import texted_numbers
-from engine.notices.threads import reply_subject
 from engine.preferences.unsubscribe import unsubscribe_url
 from engine.runtime import Runtime
 from engine.state.orders import latest_shipment
@@ -106,16 +105,16 @@ class Composer:
         subject: Subject,
         now: datetime,
         first_sms: bool = False,
-        thread_subject: str | None = None,
         next_update_at: datetime | None = None,
         extra: dict[str, Any] | None = None,
         locale: str | None = None,
     ) -> Composed:
         """Render one notice as of `now` (worded for when it is read). Raises TemplateError.
 
-        `thread_subject`: the first email's subject of the thread this email answers ("Re: …"), so it
-        stays in the same conversation in every mail client. `extra` adds to the context (a digest's items);
-        `locale` overrides the customer's (a preview for staff).
+        A follow-up's subject is its own news, never "Re: <the first email's subject>", which would repeat
+        news that may no longer be true; it stays in the conversation by its In-Reply-To and References
+        headers (docs/delivery.md §8). `extra` adds to the context (a digest's items); `locale` overrides the
+        customer's (a preview for staff).
         """
         resolved = self.template(session, kind=kind, stage=stage, channel=channel, locale=locale or customer.locale)
         context = build_context(
@@ -137,10 +136,9 @@ class Composer:
         rendered = self.memo.render(
             resolved.sources, context, channel=channel, locale=resolved.locale, timezone=customer.timezone
         )
-        title = rendered.subject
-        if channel == Channel.EMAIL and thread_subject:
-            title = reply_subject(thread_subject)
-        return Composed(resolved.label, resolved.locale, title, rendered.text, rendered.html, resolved.version_id)
+        return Composed(
+            resolved.label, resolved.locale, rendered.subject, rendered.text, rendered.html, resolved.version_id
+        )
 
     def recompose(
         self,
@@ -150,7 +148,6 @@ class Composer:
         situation: Situation,
         customer: Recipient,
         now: datetime,
-        thread_subject: str | None,
         not_texted_by: Collection[int] = (),
     ) -> None:
         """Word a pending notice again as of `now` (it waited for hours: "tomorrow" may be today by now).
@@ -171,7 +168,6 @@ class Composer:
             subject=subject_for(session, situation),
             now=now,
             first_sms=first_sms,
-            thread_subject=thread_subject,
         )
         apply(notice, composed)
 

@@ -53,6 +53,9 @@ class SituationRow:
     order_id: str | None
     incident_id: str | None
     opened_at: datetime
+    # What the customer was last told of it (the situation's details before this change; None when new):
+    # "it has got worse" is judged against it.
+    told: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @classmethod
     def of(cls, situation: Situation) -> SituationRow:
@@ -64,6 +67,7 @@ class SituationRow:
             situation.order_id,
             situation.incident_id,
             situation.opened_at,
+            dict(situation.details),
         )
 
 
@@ -206,7 +210,6 @@ class Planner:
                 subject=subject,
                 now=send_at,  # worded for when it is read (a text held for quiet hours: the morning)
                 first_sms=first_sms,
-                thread_subject=first.subject if first else None,
                 next_update_at=request.next_update_at,
             )
         except TemplateError as exc:

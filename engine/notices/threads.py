@@ -9,24 +9,22 @@ thousands alike:
 - **warned**: the channels a warning actually reached (sent, or being sent), directly or inside a
   digest; the thread's thank-you goes to exactly those.
 - **first email**: the thread's first email that went out (or will) under its own Message-ID; a
-  follow-up answers it by headers (`In-Reply-To`) and by subject ("Re: …"). A dropped, failed or merged
-  email never arrived under its Message-ID, so nothing answers it.
+  follow-up answers it by headers (`In-Reply-To`, `References`). A dropped, failed or merged email never
+  arrived under its Message-ID, so nothing answers it.
 
-Mail clients group a conversation differently: Thunderbird and Apple Mail follow In-Reply-To and
-References; Gmail also wants the same subject (ignoring "Re:"); Outlook groups by the subject with its
-prefixes removed. So a follow-up carries both.
+A follow-up's subject is its own news, not "Re: <the first subject>": the first subject's news may no
+longer be true. Thunderbird and Apple Mail keep the conversation by the headers; Gmail and Outlook,
+which also want the same subject, show it as a new one (docs/delivery.md §8).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select as select_columns
 from sqlmodel import Session
 
-from engine.compose.render import fit_subject
 from engine.db.bulk import table_of
 from engine.models import Notice
 from engine.vocabulary import LIVE, REACHED, WARNING_STAGES, Channel, NoticeStatus, Stage
@@ -42,7 +40,7 @@ class ThreadNotice:
     status: NoticeStatus
     message_id: str | None
     deferred: bool
-    subject: str | None  # an email's subject: follow-ups answer it ("Re: …")
+    subject: str | None  # an email's subject
     reached: NoticeStatus  # as the customer experienced it: a merged notice takes its carrier's status
 
 
@@ -127,11 +125,3 @@ def unsent_warnings(thread: Thread, *, deferred_only: bool = False) -> list[Thre
 def first_email(thread: Thread) -> ThreadNotice | None:
     """The thread's first email that went out, or will, under its own Message-ID."""
     return next((n for n in thread if n.channel == Channel.EMAIL and n.message_id and n.status in LIVE), None)
-
-
-# "Re: Re: RE:" — ours, or a staff edit that added one; exactly one is put back.
-_REPLY_PREFIXES = re.compile(r"^(?:\s*re\s*:\s*)+", re.IGNORECASE)
-
-
-def reply_subject(first_subject: str) -> str:
-    return fit_subject("Re: " + _REPLY_PREFIXES.sub("", first_subject).strip())

@@ -3,8 +3,9 @@
 Nothing is sent when a component goes down: its `notify_at` (down_since + FOREWARN_OUTAGE_DEBOUNCE)
 is set, and the scheduler's announcement scan tells its followers when that is due, so a blip that heals
 inside the window sends nothing. Each customer hears one thread per incident (`incident:<id>`): an
-`initial`, an `update` only on news (worse severity or a new message, at most every UPDATE_EVERY), and a
-`resolved` once none of the incident's components is down.
+`initial`, an `update` only on news (a new message at most every UPDATE_EVERY; a worse severity at once,
+because "it is down now" must not wait two hours behind "it is slow"), and a `resolved` once none of the
+incident's components is down.
 """
 
 from __future__ import annotations
@@ -53,9 +54,14 @@ def disruption(incident: Incident) -> Matter:
     return Matter(KIND, incident_subject_key(incident.id), Subject(incident=incident), incident_details(incident))
 
 
+def worse(told: dict[str, Any], incident: Incident) -> bool:
+    """The incident is now worse than what the customer was told: news that goes out at once."""
+    return SEVERITY.get(incident.status, 0) > SEVERITY.get(str(told.get("status")), 0)
+
+
 def news(told: dict[str, Any], incident: Incident) -> str | None:
     """Why this incident state is worth an update to someone told `told`, or None."""
-    if SEVERITY.get(incident.status, 0) > SEVERITY.get(str(told.get("status")), 0):
+    if worse(told, incident):
         return f"worse: {told.get('status')} -> {incident.status}"
     if is_news(incident.message) and incident.message != told.get("message"):
         return "new message from the status page"  # not one that only restates the status

@@ -18,7 +18,15 @@ from sqlmodel import Session
 from engine.clock import parse_duration
 from engine.db import row_locks
 from engine.db.bulk import rare_collections
-from engine.detection.outages.rule import KIND, UPDATE_EVERY, disruption, incident_subject_key, news, still_down
+from engine.detection.outages.rule import (
+    KIND,
+    UPDATE_EVERY,
+    disruption,
+    incident_subject_key,
+    news,
+    still_down,
+    worse,
+)
 from engine.models import Incident, Situation
 from engine.notices.composer import Subject
 from engine.notices.planner import Planner
@@ -138,12 +146,15 @@ def _threads_page(
 
 
 def _tell_news(session: Session, planner: Planner, incident: Incident, page: list[Situation]) -> datetime | None:
-    """Tell the page's threads the news; returns when news held back for a thread told too lately may go."""
-    due = [s for s in page if planner.now - s.updated_at >= UPDATE_EVERY]
+    """Tell the page's threads the news; returns when news held back for a thread told too lately may go.
+
+    A worse severity is told at once; other news waits until UPDATE_EVERY has passed since the last message.
+    """
+    due = [s for s in page if planner.now - s.updated_at >= UPDATE_EVERY or worse(s.details, incident)]
     waiting = [
         s.updated_at + UPDATE_EVERY
         for s in page
-        if planner.now - s.updated_at < UPDATE_EVERY and news(s.details, incident)
+        if planner.now - s.updated_at < UPDATE_EVERY and not worse(s.details, incident) and news(s.details, incident)
     ]
     reasons = {s.customer_id: reason for s in due if (reason := news(s.details, incident)) is not None}
     customers = load_subscribers(session, list(reasons))

@@ -94,6 +94,8 @@ def test_a_held_fan_out_shows_its_audience_and_worst_case_samples(
     assert en["text"].startswith("Hi Ana") and "Cartão" in en["text"]
     assert pt["locale"] == "pt-BR" and pt["text"] != en["text"] and "Maria" in pt["text"]
     assert "Bartholomew" in longest["text"]
-    # What the fan-out would do to Sam: the name forces UCS-2 and even the compact text is over budget.
-    assert "UCS-2" in text["error"] and "'ã'" in text["error"] and "sms" not in text
+    # What the fan-out would send Sam: the component's name forces UCS-2, and the text still fits two
+    # segments by giving up details before Sam's name.
+    assert text["encoding"] == "UCS-2" and text["segments"] <= 2 and "error" not in text
+    assert "Cartão" in text["sms"] and "Sam" in text["sms"]
     assert api.get("/api/approvals/999", headers=AUTH).status_code == 404

@@ -34,36 +34,99 @@ def render_text(
 # ------------------------------------------------------------------ filters
 
 
+# (source, New York English, London English, São Paulo Portuguese)
+FILTER_CASES = [
+    ("{{ at|date }}", "Friday, March 13", "Friday, 13 March", "sexta-feira, 13 de março"),
+    ("{{ at|short_date }}", "Fri, Mar 13", "Fri 13 Mar", "sex., 13 de mar."),
+    ("{{ at|weekday }}", "Friday", "Friday", "sexta-feira"),
+    ("{{ at|time }}", "6:00 PM", "22:00", "19:00"),
+    ("{{ at|time(short=true) }}", "6pm", "10pm", "19h"),
+    (
+        "{{ at|datetime }}",
+        "Friday, March 13 at 6:00 PM",
+        "Friday, 13 March at 22:00",
+        "sexta-feira, 13 de março, às 19:00",
+    ),
+    ("{{ at|relative_day }}", "tomorrow", "tomorrow", "amanhã"),
+    ("{{ at|when }}", "6:00 PM tomorrow", "22:00 tomorrow", "amanhã às 19:00"),
+    ("{{ at|add_days(4)|relative_day }}", "Tuesday", "Tuesday", "terça-feira"),
+    (
+        "{{ at|add_days(4)|range_to(at|add_days(5)) }}",
+        "Tuesday or Wednesday",
+        "Tuesday or Wednesday",
+        "terça ou quarta-feira",
+    ),
+    ("{{ at|add_days(4)|range_to(at|add_days(5), short=true) }}", "Tue or Wed", "Tue or Wed", "17/03 ou 18/03"),
+    ("{{ at|when(short=true) }}", "6pm tomorrow", "10pm tomorrow", "13/03 às 19h"),
+    ("{{ now|when(short=true) }}", "11am today", "3pm today", "hoje às 12h"),
+    (
+        "{{ day_range(at, at|add_days(3)) }}",
+        "between tomorrow and Monday",
+        "between tomorrow and Monday",
+        "entre amanhã e segunda-feira",
+    ),
+    ("{{ at|add_days(20)|relative_day }}", "Thursday, April 2", "Thursday, 2 April", "quinta-feira, 2 de abril"),
+    # A range that reaches past the coming week: Babel's interval format (an en dash, U+2013; a plain hyphen
+    # in SMS), never "Saturday or Sunday, 22 March".
+    (
+        "{{ at|add_days(1)|range_to(at|add_days(9)) }}",
+        "Sat, Mar 14 \u2013 Sun, Mar 22",
+        "Sat 14 Mar \u2013 Sun 22 Mar",
+        "sáb., 14 de mar. \u2013 dom., 22 de mar.",
+    ),
+    (
+        "{{ at|add_days(1)|range_to(at|add_days(9), short=true) }}",
+        "Sat, Mar 14 - Sun, Mar 22",
+        "Sat 14 Mar - Sun 22 Mar",
+        "14/03 - 22/03",
+    ),
+    ("{{ at|by_day }}", "by tomorrow", "by tomorrow", "até amanhã"),
+    ("{{ now|by_day }}", "today", "today", "hoje"),  # never "by today"
+    ("{{ at|add_days(4)|on_day }}", "on Tuesday", "on Tuesday", "na terça-feira"),
+    ("{{ now|time_range(at) }}", "11:00 AM \u2013 6:00 PM", "15:00\u201322:00", "12:00 \u2013 19:00"),
+    ("{{ total|money }}", "R$109.29", "R$109.29", "R$ 109,29"),
+    (
+        "{{ ['checkout', 'payments', 'search']|join_list }}",
+        "checkout, payments, and search",
+        "checkout, payments and search",
+        "checkout, payments e search",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "american", "british", "portuguese"), FILTER_CASES)
+def test_filters_speak_the_customers_language_in_their_time_zone(
+    source: str, american: str, british: str, portuguese: str
+) -> None:
+    """`en` takes its territory from the customer's zone: month first in New York, day first in London."""
+    context = {"at": FRIDAY_6PM_NY, "total": {"amount": "109.29", "currency": "BRL"}}
+    assert render_text(source, context) == american
+    assert render_text(source, context, timezone="Europe/London") == british
+    assert render_text(source, context, locale="pt-BR", timezone="America/Sao_Paulo") == portuguese
+
+
 @pytest.mark.parametrize(
-    ("source", "english", "portuguese"),
+    ("source", "spanish", "german", "japanese"),
     [
-        ("{{ at|date }}", "Friday, 13 March", "sexta-feira, 13 de março"),
-        ("{{ at|short_date }}", "Fri 13 Mar", "sex., 13 de mar."),
-        ("{{ at|weekday }}", "Friday", "sexta-feira"),
-        ("{{ at|time }}", "6:00 PM", "19:00"),
-        ("{{ at|time(short=true) }}", "6pm", "19h"),
-        ("{{ at|datetime }}", "Friday, 13 March at 6:00 PM", "sexta-feira, 13 de março, às 19:00"),
-        ("{{ at|relative_day }}", "tomorrow", "amanhã"),
-        ("{{ at|when }}", "6:00 PM tomorrow", "amanhã às 19:00"),
-        ("{{ at|add_days(4)|relative_day }}", "Tuesday", "terça-feira"),
-        ("{{ at|add_days(4)|range_to(at|add_days(5)) }}", "Tuesday or Wednesday", "terça ou quarta-feira"),
-        ("{{ at|add_days(4)|range_to(at|add_days(5), short=true) }}", "Tue or Wed", "17/03 ou 18/03"),
-        ("{{ at|when(short=true) }}", "6pm tomorrow", "13/03 às 19h"),
-        ("{{ now|when(short=true) }}", "11am today", "hoje às 12h"),
-        ("{{ day_range(at, at|add_days(3)) }}", "between tomorrow and Monday", "entre amanhã e segunda-feira"),
-        ("{{ at|add_days(20)|relative_day }}", "Thursday, 2 April", "quinta-feira, 2 de abril"),
-        ("{{ total|money }}", "R$109.29", "R$ 109,29"),
+        ("{{ at|date }}", "viernes, 13 de marzo", "Freitag, 13. März", "3月14日(土)"),
+        ("{{ at|when }}", "mañana a las 23:00", "morgen um 23:00 Uhr", "明日7:00"),
+        ("{{ at|add_days(3)|when }}", "el lunes a las 23:00", "Montag um 23:00 Uhr", "火曜日 7:00"),
         (
-            "{{ ['checkout', 'payments', 'search']|join_list }}",
-            "checkout, payments, and search",
-            "checkout, payments e search",
+            "{{ at|add_days(4)|range_to(at|add_days(5)) }}",
+            "el martes o el miércoles",
+            "Dienstag oder Mittwoch",
+            "水曜日か木曜日",
         ),
+        ("{{ at|add_days(3)|by_day }}", "para el lunes", "bis Montag", "火曜日までに"),
+        ("{{ at|add_days(4)|on_day }}", "el martes", "am Dienstag", "水曜日に"),
+        ("{{ at|time(short=true) }}", "23:00", "23 Uhr", "7時"),
     ],
 )
-def test_filters_speak_the_customers_language_in_their_time_zone(source: str, english: str, portuguese: str) -> None:
-    context = {"at": FRIDAY_6PM_NY, "total": {"amount": "109.29", "currency": "BRL"}}
-    assert render_text(source, context) == english
-    assert render_text(source, context, locale="pt-BR", timezone="America/Sao_Paulo") == portuguese
+def test_spanish_german_and_japanese_read_natively(source: str, spanish: str, german: str, japanese: str) -> None:
+    context = {"at": FRIDAY_6PM_NY}
+    assert render_text(source, context, locale="es", timezone="Europe/Madrid") == spanish
+    assert render_text(source, context, locale="de-DE", timezone="Europe/Berlin") == german
+    assert render_text(source, context, locale="ja-JP", timezone="Asia/Tokyo") == japanese
 
 
 def test_relative_day_counts_days_on_the_customers_calendar_not_utc() -> None:
@@ -77,7 +140,7 @@ def test_times_are_correct_on_both_sides_of_the_dst_change() -> None:
     before = datetime(2026, 3, 8, 6, 30, tzinfo=UTC)
     after = datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
     source = "{{ before|time }} / {{ after|time }} / {{ after|date }}"
-    assert render_text(source, {"before": before, "after": after}) == "1:30 AM / 3:30 AM / Sunday, 8 March"
+    assert render_text(source, {"before": before, "after": after}) == "1:30 AM / 3:30 AM / Sunday, March 8"
 
 
 def test_formatted_values_use_plain_spaces_so_an_sms_stays_gsm7() -> None:
@@ -88,7 +151,10 @@ def test_formatted_values_use_plain_spaces_so_an_sms_stays_gsm7() -> None:
 
 
 def test_unknown_locales_format_in_english() -> None:
-    assert render_text("{{ at|date }}", {"at": FRIDAY_6PM_NY}, locale="xx-YY") == "Friday, 13 March"
+    assert render_text("{{ at|date }}", {"at": FRIDAY_6PM_NY}, locale="xx-YY") == "Friday, March 13"
+    assert render_text("{{ at|date }}", {"at": FRIDAY_6PM_NY}, locale="xx-YY", timezone="Europe/London") == (
+        "Friday, 13 March"
+    )
 
 
 def test_money_takes_an_amount_and_a_currency_code() -> None:
@@ -276,7 +342,7 @@ def test_compiled_templates_are_reused_across_renders() -> None:
 def test_concurrent_renders_keep_their_own_locale_and_time_zone() -> None:
     def one(index: int) -> tuple[str, str]:
         portuguese = index % 2 == 0
-        locale, zone = ("pt-BR", "America/Sao_Paulo") if portuguese else ("en", "Asia/Tokyo")
+        locale, zone = ("pt-BR", "America/Sao_Paulo") if portuguese else ("en", "America/Los_Angeles")
         at = FRIDAY_6PM_NY + timedelta(days=index % 5)
         expected = render_text("{{ at|datetime }}", {"at": at}, locale=locale, timezone=zone)
         return expected, locale

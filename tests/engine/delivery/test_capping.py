@@ -124,7 +124,7 @@ def test_the_fourth_warning_waits_and_goes_out_merged_with_the_fifth(
         ("A104", "merged", digest.id),
     ]
     message = eml(rt, digest)
-    assert message["Subject"] == "Updates on your backpack and tea kettle"
+    assert message["Subject"] == "News on your backpack and tea kettle"
     text = plain(message)
     assert text.startswith("Hi Ana,\n\nI'm sorry: there's news about two of your orders at once")
     assert "Your backpack (order A103): bad weather has held up the parcel." in text

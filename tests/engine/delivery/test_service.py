@@ -291,3 +291,24 @@ def test_a_batch_claim_honours_the_suppression_list_and_the_daily_cap(
     assert now["C3"].status == "pending" and (now["C3"].status_reason or "").startswith("held: ")
     assert now["C3"].send_at == clock.now() + timedelta(hours=23)  # when the earlier one leaves the window
     assert verify_chain(rt.db).ok
+
+
+def test_a_text_held_for_quiet_hours_is_worded_when_it_is_sent(rt: Runtime, clock: SimulatedClock) -> None:
+    """Planned at 03:00 in Tokyo while checkout was down; by 08:00 it only fails for some customers. The text
+    that waited for the morning says what is true when it is read, not what was true when it was planned."""
+    feed(
+        rt,
+        builders.customer_upserted(
+            clock.now(), cid="T1", components=["checkout"], channels=["sms"], timezone="Asia/Tokyo"
+        ),
+    )
+    status(rt, "checkout", "major_outage")
+    clock.advance(timedelta(minutes=10))
+    scan_outages(rt)
+    [text] = rows(rt, Notice)
+    assert text.deferred and " down." in text.body
+    status(rt, "checkout", "partial_outage")  # better, not news: nothing new is planned
+    clock.advance(text.send_at - clock.now())
+    assert deliver(rt, [text.id]) == Counter(sent=1)
+    [sent] = rows(rt, Notice)
+    assert "not working for some customers" in sent.body and " down." not in sent.body
