@@ -4,6 +4,7 @@ state: GET /api/audit/chain, POST /api/audit/chain/verify."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -95,5 +96,11 @@ def chain(session: SessionDep) -> dict[str, Any]:
 def verify(rt: RuntimeDep, staff: StaffDep) -> dict[str, Any]:
     """Recompute every entry's hash and link; the result is recorded (`audit.verified`) and returned."""
     with rt.unit_of_work() as session:
-        state = audit_log.verify_now(session, rt.db, actor=staff.actor, at=rt.clock.now())
+        state = audit_log.verify_now(
+            session,
+            rt.db,
+            actor=staff.actor,
+            at=rt.clock.now(),
+            checkpoint_file=Path(rt.settings.audit_checkpoint_file),
+        )
     return audit_log.describe_chain(state)
