@@ -26,6 +26,8 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+customers_app = typer.Typer(help="Customers: erase one (GDPR).", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
 
 
 def _logging(settings: Settings) -> None:
@@ -198,19 +200,60 @@ def replay(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain; exit 1 naming the first broken entry."""
-    from engine.audit import verify_chain
+    """Check the chain (signatures under FOREWARN_AUDIT_KEY, links, personal parts) and that it still holds
+    every head checkpointed in FOREWARN_AUDIT_CHECKPOINT_FILE; exit 1 naming the first broken entry."""
+    from engine.audit.keys import Signer
+    from engine.audit.verify import verify_with_checkpoints
     from engine.db import make_engine
 
-    result = verify_chain(make_engine(get_settings().database_url))
+    settings = get_settings()
+    path = Path(settings.audit_checkpoint_file)
+    result = verify_with_checkpoints(make_engine(settings.database_url), path, signer=Signer(settings.audit_key))
     if result.ok:
-        typer.echo(f"audit log intact: {result.checked} entries verified")
+        seen = (
+            f"{result.checkpoints} checkpoints reached ({path})"
+            if result.checkpoints
+            else f"no checkpoint yet ({path})"
+        )
+        erased = f"; {result.erased} personal parts erased" if result.erased else ""
+        typer.echo(f"audit log intact: {result.checked} entries verified, {seen}{erased}")
         return
+    where = f" at entry {result.broken_seq}" if result.broken_seq is not None else ""
     typer.echo(
-        f"audit log BROKEN at entry {result.broken_seq}: {result.reason} ({result.checked} entries before it verified)",
+        f"audit log BROKEN{where}: {result.reason} ({result.checked} entries before it verified)",
         err=True,
     )
     raise typer.Exit(1)
+
+
+@customers_app.command("erase")
+def customers_erase(
+    customer_id: Annotated[str, typer.Argument(help="the customer's id")],
+    by: Annotated[str, typer.Option(help="who asked, for the audit log")] = "cli",
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Remove a customer's personal data from state, notices, stored events, the audit log's personal
+    parts and the outbox files; the audit chain keeps verifying (docs/architecture.md, "Erasure")."""
+    from engine.erasure import erase_customer
+    from engine.wiring import build_runtime
+
+    if not yes and not typer.confirm(f"Erase every personal detail of customer {customer_id}? This cannot be undone"):
+        raise typer.Exit(1)
+    settings = get_settings()
+    rt = build_runtime(settings, with_channels=False)
+    try:
+        with rt.unit_of_work() as session:
+            done = erase_customer(session, rt, customer_id, actor=f"staff:{by}", at=rt.clock.now())
+    finally:
+        rt.close()
+    if done is None:
+        typer.echo(f"no customer {customer_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"customer {customer_id} erased: {done.orders} orders, {done.shipments} shipments, {done.notices} notices "
+        f"({done.dropped} unsent, now dropped), {done.events} stored events, {done.audit_parts} audit parts, "
+        f"{done.files} outbox files"
+    )
 
 
 @app.command()

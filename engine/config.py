@@ -12,6 +12,7 @@ from engine.clock import parse_duration
 from engine.vocabulary import FeedSource
 
 DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105 - the development default production refuses
+DEV_AUDIT_KEY = "dev-only-audit-key"
 
 
 class Settings(BaseSettings):
@@ -67,6 +68,12 @@ class Settings(BaseSettings):
 
     # FOREWARN_ENV: `production` refuses the development defaults below (DESIGN §6).
     env: str = "development"
+
+    # --- the audit chain --- (docs/architecture.md, "Audit chain")
+    # Keys every entry's HMAC; kept outside the database so that whoever can write the table cannot re-chain it.
+    audit_key: str = Field(default=DEV_AUDIT_KEY, description="HMAC key of the audit chain")
+    # Where the scheduler writes the chain's head each tick; `forewarn audit verify` checks the chain against it.
+    audit_checkpoint_file: str = "./var/audit-checkpoints.jsonl"
 
     # --- the staff console --- (docs/console.md)
     template_approval: bool = False  # a version is published only when an approver who is not its author approves
@@ -129,7 +136,14 @@ class Settings(BaseSettings):
 
 # Published in this repository (Makefile, README): anyone can sign with them.
 PUBLIC_SECRETS = frozenset(
-    {DEV_SECRET_KEY, "dev-token", "whsec_ZGV2LW9ubHktZXZlbnRzLXNlY3JldC0xMjM0NQ==", "change-me", "secret"}
+    {
+        DEV_SECRET_KEY,
+        DEV_AUDIT_KEY,
+        "dev-token",
+        "whsec_ZGV2LW9ubHktZXZlbnRzLXNlY3JldC0xMjM0NQ==",
+        "change-me",
+        "secret",
+    }
 )
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -139,6 +153,8 @@ def development_secrets(settings: Settings) -> list[str]:
     found: list[str] = []
     if settings.secret_key in PUBLIC_SECRETS or len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
         found.append(f"FOREWARN_SECRET_KEY must be set, at least {MIN_SECRET_KEY_LENGTH} characters, not a default")
+    if settings.audit_key in PUBLIC_SECRETS or len(settings.audit_key) < MIN_SECRET_KEY_LENGTH:
+        found.append(f"FOREWARN_AUDIT_KEY must be set, at least {MIN_SECRET_KEY_LENGTH} characters, not a default")
     if settings.api_token is not None and (settings.api_token in PUBLIC_SECRETS or len(settings.api_token) < 24):
         found.append("FOREWARN_API_TOKEN is a development token or shorter than 24 characters")
     for name in type(settings).model_fields:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from engine.audit import keys as audit_keys
 from engine.clock import Clock
 from engine.compose.store import TemplateStore
 from engine.config import Settings
@@ -46,6 +47,10 @@ class Runtime:
     callbacks: dict[str, Callbacks] = field(default_factory=dict)  # by provider: who calls us back
     dispatcher: Dispatcher = field(default_factory=NullDispatcher)
     memo: dict[str, Any] = field(default_factory=dict)  # per-process caches, e.g. the delivery model
+
+    def __post_init__(self) -> None:
+        # Every entry appended through this database is signed with this deployment's audit key.
+        audit_keys.bind(self.db, self.settings.audit_key)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from engine.audit.checkpoint import write_checkpoint
 from engine.brakes.pause import is_paused
 from engine.clock import parse_duration
 from engine.delivery.reconcile import reconcile_stranded
@@ -52,6 +53,7 @@ def tick(rt: Runtime) -> TickReport:
     _step("outage scan", scan_outages, rt)
     _step("incident threads", sync_overdue_threads, rt)  # held-back outage news now due, or a lost thread job
     relayed = _step("outbox relay", _relay, rt)
+    _step("audit checkpoint", write_checkpoint, rt)  # the chain's head, outside the database
     if relayed is None:
         raise StepsFailed("the outbox relay failed; see the log")
     return replace(relayed, orders_checked=checked)

@@ -82,6 +82,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         outbox_dir=str(tmp_path / "outbox"),
         sms_dir=str(tmp_path / "sms"),
+        audit_checkpoint_file=str(tmp_path / "audit-checkpoints.jsonl"),
         webhook_secret_events=builders.SECRET,
         webhook_secret_shopify="shopify-test-secret",
         webhook_secret_easypost="sécret",

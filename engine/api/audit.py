@@ -4,6 +4,7 @@ state: GET /api/audit/chain, POST /api/audit/chain/verify."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -11,24 +12,27 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from engine.api.deps import RuntimeDep, SessionDep
-from engine.api.params import instant
+from engine.api.params import MAX_KEY, Cursor, Limit, Since, Until, instant
+from engine.api.problems import problems
 from engine.api.roles import Role, StaffDep, requires
 from engine.clock import format_instant
 from engine.read import audit_log
 from engine.read.audit_log import AuditSearch
 
-router = APIRouter(prefix="/api", tags=["audit"])
+router = APIRouter(prefix="/api", tags=["audit"], responses=problems(400, 401, 403))
 
 
 def audit_filters(
     actor: Annotated[str | None, Query(max_length=200, description='"system", "staff:ana@example.com", …')] = None,
     action: Annotated[str | None, Query(max_length=64, description='"notice.sent", "fanout.approved", …')] = None,
     subject: Annotated[str | None, Query(max_length=200, description='"notice:12", "incident:INC-7", …')] = None,
-    customer_id: Annotated[str | None, Query(description='the same as subject "customer:<id>"')] = None,
-    since: Annotated[str | None, Query(description="at or after (RFC 3339 with offset)")] = None,
-    until: Annotated[str | None, Query(description="before (RFC 3339 with offset)")] = None,
-    cursor: Annotated[int | None, Query(description="next_cursor from the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    customer_id: Annotated[
+        str | None, Query(max_length=MAX_KEY, description='the same as subject "customer:<id>"')
+    ] = None,
+    since: Since = None,
+    until: Until = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> AuditSearch:
     return AuditSearch(
         actor=actor,
@@ -52,7 +56,18 @@ def list_audit(session: SessionDep, search: AuditFilters) -> dict[str, Any]:
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/audit.csv", dependencies=[requires(Role.VIEWER)], summary="Export audit entries as CSV")
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the entries, one per line", "content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+
+
+@router.get(
+    "/audit.csv",
+    dependencies=[requires(Role.VIEWER)],
+    summary="Export audit entries as CSV",
+    response_class=StreamingResponse,
+    responses=CSV_RESPONSE,
+)
 def export_audit(rt: RuntimeDep, search: AuditFilters, staff: StaffDep) -> StreamingResponse:
     """Every matching entry, oldest first, streamed (any range, in constant memory). The export is audited."""
     with rt.unit_of_work() as session:
@@ -81,5 +96,11 @@ def chain(session: SessionDep) -> dict[str, Any]:
 def verify(rt: RuntimeDep, staff: StaffDep) -> dict[str, Any]:
     """Recompute every entry's hash and link; the result is recorded (`audit.verified`) and returned."""
     with rt.unit_of_work() as session:
-        state = audit_log.verify_now(session, rt.db, actor=staff.actor, at=rt.clock.now())
+        state = audit_log.verify_now(
+            session,
+            rt.db,
+            actor=staff.actor,
+            at=rt.clock.now(),
+            checkpoint_file=Path(rt.settings.audit_checkpoint_file),
+        )
     return audit_log.describe_chain(state)

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from fastapi import APIRouter, HTTPException, Query
 
 from engine.api.deps import RuntimeDep, SessionDep
+from engine.api.problems import problems
 from engine.api.roles import Role, requires
 from engine.read.dashboard import dashboard
 
-router = APIRouter(prefix="/api", tags=["dashboard"])
+ZONES = sorted(available_timezones())
+router = APIRouter(prefix="/api", tags=["dashboard"], responses=problems(400, 401, 403))
 
 
 @router.get("/dashboard", dependencies=[requires(Role.VIEWER)], summary="Dashboard numbers")
 def get_dashboard(
     rt: RuntimeDep,
     session: SessionDep,
-    tz: Annotated[str, Query(max_length=64, description="the zone whose days are counted (IANA name)")] = "UTC",
+    tz: Annotated[
+        str,
+        Query(
+            max_length=64,
+            description="the zone whose days are counted (IANA name)",
+            json_schema_extra={"enum": ZONES},  # the names this machine's zone database knows, exactly
+        ),
+    ] = "UTC",
 ) -> dict[str, Any]:
     """Notices today and over 7 days by situation and channel, delivery, failure and opt-out rates, the
     median proactive lead time, situations open now, and `chart_svg` (the week by channel)."""

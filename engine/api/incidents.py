@@ -9,11 +9,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from engine.api.deps import RuntimeDep, SessionDep
+from engine.api.params import Key, RowId
+from engine.api.problems import problems
 from engine.api.roles import Role, requires
 from engine.read.approval_review import approval_review
 from engine.read.incidents import incident_summary, incidents_overview
 
-router = APIRouter(prefix="/api", tags=["incidents"])
+router = APIRouter(prefix="/api", tags=["incidents"], responses=problems(400, 401, 403))
 
 
 @router.get("/incidents", dependencies=[requires(Role.VIEWER)], summary="Live and recent incidents")
@@ -23,16 +25,23 @@ def list_incidents(rt: RuntimeDep, session: SessionDep) -> dict[str, Any]:
     return incidents_overview(session, now=rt.clock.now())
 
 
-@router.get("/incidents/{incident_id}", dependencies=[requires(Role.VIEWER)], summary="One incident")
-def get_incident(rt: RuntimeDep, session: SessionDep, incident_id: str) -> dict[str, Any]:
+@router.get(
+    "/incidents/{incident_id}", dependencies=[requires(Role.VIEWER)], summary="One incident", responses=problems(404)
+)
+def get_incident(rt: RuntimeDep, session: SessionDep, incident_id: Key) -> dict[str, Any]:
     found = incident_summary(session, incident_id, now=rt.clock.now())
     if found is None:
         raise HTTPException(404, f"no incident {incident_id}")
     return found
 
 
-@router.get("/approvals/{approval_id}", dependencies=[requires(Role.VIEWER)], summary="One fan-out approval")
-def get_approval(rt: RuntimeDep, session: SessionDep, approval_id: int) -> dict[str, Any]:
+@router.get(
+    "/approvals/{approval_id}",
+    dependencies=[requires(Role.VIEWER)],
+    summary="One fan-out approval",
+    responses=problems(404),
+)
+def get_approval(rt: RuntimeDep, session: SessionDep, approval_id: RowId) -> dict[str, Any]:
     """The approval, its followers by channel and locale, and the message rendered for the first follower
     of each language, the longest name and a text that needs UCS-2."""
     found = approval_review(session, rt, approval_id)

@@ -8,31 +8,32 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from engine.api.deps import RuntimeDep, SessionDep
-from engine.api.params import instant
+from engine.api.params import MAX_KEY, Cursor, Limit, RowId, instant, instant_query
+from engine.api.problems import problems
 from engine.api.roles import Role, ViewerDep, reading, requires
 from engine.read.notice_detail import notice_detail
 from engine.read.notice_search import NoticeSearch, search_notices
 from engine.vocabulary import Channel, NoticeStatus, SituationKind, Stage
 
-router = APIRouter(prefix="/api", tags=["notices"])
+router = APIRouter(prefix="/api", tags=["notices"], responses=problems(400, 401, 403))
 
 
 @router.get("/notices", dependencies=[requires(Role.VIEWER)], summary="List notices")
 def list_notices(
     session: SessionDep,
-    customer_id: str | None = None,
+    customer_id: Annotated[str | None, Query(max_length=MAX_KEY)] = None,
     email: Annotated[str | None, Query(max_length=320, description="exact address, any case")] = None,
     phone: Annotated[str | None, Query(max_length=32, description="exact number (E.164)")] = None,
-    order_id: str | None = None,
-    incident_id: str | None = None,
+    order_id: Annotated[str | None, Query(max_length=MAX_KEY)] = None,
+    incident_id: Annotated[str | None, Query(max_length=MAX_KEY)] = None,
     situation: SituationKind | None = None,
     stage: Stage | None = None,
     channel: Channel | None = None,
     status: NoticeStatus | None = None,
-    since: Annotated[str | None, Query(description="created at or after (RFC 3339 with offset)")] = None,
-    until: Annotated[str | None, Query(description="created before (RFC 3339 with offset)")] = None,
-    cursor: Annotated[int | None, Query(description="next_cursor from the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    since: Annotated[str | None, instant_query("created at or after (RFC 3339 with offset)")] = None,
+    until: Annotated[str | None, instant_query("created before (RFC 3339 with offset)")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> dict[str, Any]:
     """Newest first, `limit` a page; pass `next_cursor` back as `cursor` for the next page.
 
@@ -57,8 +58,13 @@ def list_notices(
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/notices/{notice_id}", dependencies=[requires(Role.VIEWER)], summary="One notice and its timeline")
-def get_notice(rt: RuntimeDep, notice_id: int, viewer: ViewerDep) -> dict[str, Any]:
+@router.get(
+    "/notices/{notice_id}",
+    dependencies=[requires(Role.VIEWER)],
+    summary="One notice and its timeline",
+    responses=problems(404),
+)
+def get_notice(rt: RuntimeDep, notice_id: RowId, viewer: ViewerDep) -> dict[str, Any]:
     """The notice (recipient masked unless `reveal=1`, which is audited), its rendered parts, where it
     stands in plain words, its delivery timeline, and why it exists."""
     with reading(rt, viewer) as session:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from engine.api.access import ApiApprover, api_role
 from engine.api.deps import RuntimeDep, SessionDep
+from engine.api.params import Limit, RowId
 from engine.api.problems import problems
 from engine.brakes import approvals, pause
 from engine.clock import format_instant
@@ -27,8 +28,6 @@ from engine.vocabulary import StaffRole
 router = APIRouter(
     prefix="/api", tags=["ops"], dependencies=[Depends(api_role(StaffRole.VIEWER))], responses=problems(400, 401, 403)
 )
-# Row ids are PostgreSQL integers: a larger number cannot name a row (and must not reach the database).
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class Decision(BaseModel):
@@ -44,7 +43,7 @@ class PauseRequest(BaseModel):
 def list_approvals(
     session: SessionDep,
     status: ApprovalStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
 ) -> dict[str, Any]:
     items = [approvals.describe(a) for a in approvals.list_approvals(session, status=status, limit=limit)]
     return {"items": items, "count": len(items)}

@@ -1,19 +1,43 @@
-"""Query parameters several /api routes read the same way."""
+"""Parameters several /api routes read the same way, each bounded in the OpenAPI document as in the code.
+
+Row ids and cursors are PostgreSQL `integer` columns: a larger number cannot name a row and must not
+reach the database (it would fail there, not here). Times are RFC 3339 with an offset; an empty or
+malformed one is a 400 naming the parameter, never "no filter".
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Path, Query
 
 from engine.clock import parse_instant
+
+MAX_ROW_ID = 2**31 - 1
+# Text keys (customer, order and incident ids) are varchar(128) in the database.
+MAX_KEY = 128
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a row's id")]
+Key = Annotated[str, Path(min_length=1, max_length=MAX_KEY)]
+Cursor = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="next_cursor from the previous page")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def instant_query(description: str) -> Any:
+    """A `Query` for an RFC 3339 time: declared `date-time` so a client knows the shape before it asks."""
+    return Query(description=description, max_length=64, json_schema_extra={"format": "date-time"})
+
+
+Since = Annotated[str | None, instant_query("at or after (RFC 3339 with offset)")]
+Until = Annotated[str | None, instant_query("before (RFC 3339 with offset)")]
 
 
 def instant(name: str, text: str | None) -> datetime | None:
     """An RFC 3339 time with offset, or None when not given; 400 naming the parameter otherwise."""
-    if not text:
+    if text is None:
         return None
     try:
         return parse_instant(text)
     except ValueError:
-        raise HTTPException(400, f"{name} must be an RFC 3339 time with offset, got {text!r}") from None
+        raise HTTPException(400, f"{name} must be an RFC 3339 time with offset, got {text[:64]!r}") from None

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from engine.api.access import api_role
 from engine.api.deps import SessionDep
+from engine.api.params import Cursor, Limit
 from engine.api.problems import problems
 from engine.read.quarantine import list_quarantined
 from engine.vocabulary import PoisonKind, StaffRole, Step
@@ -26,8 +27,8 @@ def quarantine(
     kind: PoisonKind | None = None,
     step: Step | None = None,
     cleared: Annotated[bool, Query(description="also rows that went through since")] = False,
-    cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="next_cursor from the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> dict[str, Any]:
     """What the scan, the event worker, the outage announcer or delivery could not process: the row
     (`kind`, `ref`), the step, the error and how often it failed; `retry_at` is when it is tried again."""

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from engine.api.access import api_role
 from engine.api.deps import SessionDep
-from engine.api.params import instant
+from engine.api.params import Cursor, Limit, Since, instant
 from engine.api.problems import problems
 from engine.read import queries
 from engine.read.queries import Filters, Page
@@ -33,11 +33,9 @@ def filters(
     status: str | None = None,
     channel: str | None = None,
     action: str | None = None,
-    since: Annotated[
-        str | None, Query(description="RFC 3339 time with offset", json_schema_extra={"format": "date-time"})
-    ] = None,
-    cursor: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="next_cursor from the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    since: Since = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
 ) -> Filters:
     since_at = instant("since", since)
     return Filters(source, customer_id, order_id, situation, status, channel, action, since_at, cursor, limit)

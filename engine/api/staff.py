@@ -9,12 +9,14 @@ from pydantic import BaseModel, Field
 
 from engine.api.access import ApiViewer
 from engine.api.deps import RuntimeDep
+from engine.api.params import RowId
+from engine.api.problems import problems
 from engine.clock import format_instant
 from engine.models import StaffToken, StaffUser
 from engine.staff import tokens
 from engine.staff.accounts import StaffError
 
-router = APIRouter(prefix="/api/staff", tags=["staff"])
+router = APIRouter(prefix="/api/staff", tags=["staff"], responses=problems(400, 401, 403))
 
 
 class NewTokenRequest(BaseModel):
@@ -35,7 +37,10 @@ def _describe(token: StaffToken) -> dict[str, Any]:
 def _owner(session: Any, user_id: int | None) -> StaffUser:
     user = session.get(StaffUser, user_id) if user_id is not None else None
     if user is None:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the admin machine token has no personal tokens")
+        # The machine token is nobody's: it may not mint tokens (403, like any action its holder may not take).
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "the admin machine token has no personal tokens; use a staff member's token"
+        )
     return user  # type: ignore[no-any-return]
 
 
@@ -56,8 +61,8 @@ def create_token(rt: RuntimeDep, who: ApiViewer, body: NewTokenRequest) -> dict[
     return {**_describe(created.token), "token": created.secret}
 
 
-@router.delete("/tokens/{token_id}")
-def revoke_token(rt: RuntimeDep, who: ApiViewer, token_id: int) -> dict[str, Any]:
+@router.delete("/tokens/{token_id}", responses=problems(404))
+def revoke_token(rt: RuntimeDep, who: ApiViewer, token_id: RowId) -> dict[str, Any]:
     try:
         with rt.unit_of_work() as session:
             token = tokens.revoke_token(

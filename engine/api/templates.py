@@ -6,14 +6,16 @@ editor, publishing, approving and rolling back an approver.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from engine.api.access import ApiApprover, ApiEditor, ApiViewer
 from engine.api.deps import RuntimeDep, SessionDep
+from engine.api.params import RowId
+from engine.api.problems import problem, problems
 from engine.compose import catalog, versions
 from engine.compose.preview import problem_dict
 from engine.compose.sampling import BadContext, render_with
@@ -21,8 +23,10 @@ from engine.compose.versions import TemplateKey, VersionError
 from engine.models import TemplateVersion
 from engine.runtime import Runtime
 
-router = APIRouter(prefix="/api/templates", tags=["templates"])
+router = APIRouter(prefix="/api/templates", tags=["templates"], responses=problems(400, 401, 403))
 MAX_PART = 100_000
+# A template's key in the path: unknown words are a 404 (no such template), long ones never reach a query.
+Word = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class DraftBody(BaseModel):
@@ -37,12 +41,12 @@ class DraftBody(BaseModel):
 
 
 class PreviewBody(BaseModel):
-    situation: str
-    stage: str
-    channel: str
-    locale: str = "en"
-    parts: dict[str, str]
-    context: str = Field(default="sample:first-delay", description='"sample:NAME" or "notice:ID"')
+    situation: str = Field(max_length=64)
+    stage: str = Field(max_length=64)
+    channel: str = Field(max_length=64)
+    locale: str = Field(default="en", max_length=64)
+    parts: dict[str, Annotated[str, Field(max_length=MAX_PART)]]
+    context: str = Field(default="sample:first-delay", max_length=200, description='"sample:NAME" or "notice:ID"')
 
 
 def key_or_404(situation: str, stage: str, channel: str, locale: str) -> TemplateKey:
@@ -57,7 +61,7 @@ def list_templates(session: SessionDep, who: ApiViewer) -> list[dict[str, Any]]:
     return [entry.as_dict() for entry in catalog.overview(session)]
 
 
-@router.post("/preview")
+@router.post("/preview", responses=problems(404))
 def preview_draft(rt: RuntimeDep, session: SessionDep, who: ApiEditor, body: PreviewBody) -> dict[str, Any]:
     key = key_or_404(body.situation, body.stage, body.channel, body.locale)
     try:
@@ -67,8 +71,8 @@ def preview_draft(rt: RuntimeDep, session: SessionDep, who: ApiEditor, body: Pre
     return {**rendered.preview.as_dict(), "context": rendered.sample, "sent": rendered.sent}
 
 
-@router.get("/versions/{a}/diff/{b}")
-def diff_versions(session: SessionDep, who: ApiViewer, a: int, b: int) -> dict[str, Any]:
+@router.get("/versions/{a}/diff/{b}", responses=problems(404))
+def diff_versions(session: SessionDep, who: ApiViewer, a: RowId, b: RowId) -> dict[str, Any]:
     left, right = _version(session, a), _version(session, b)
     return {
         "a": versions.describe(left, with_parts=False),
@@ -77,9 +81,9 @@ def diff_versions(session: SessionDep, who: ApiViewer, a: int, b: int) -> dict[s
     }
 
 
-@router.get("/{situation}/{stage}/{channel}/{locale}")
+@router.get("/{situation}/{stage}/{channel}/{locale}", responses=problems(404))
 def get_template(
-    session: SessionDep, who: ApiViewer, situation: str, stage: str, channel: str, locale: str
+    session: SessionDep, who: ApiViewer, situation: Word, stage: Word, channel: Word, locale: Word
 ) -> dict[str, Any]:
     key = key_or_404(situation, stage, channel, locale)
     history = versions.history(session, key)
@@ -94,9 +98,11 @@ def get_template(
     }
 
 
-@router.post("/{situation}/{stage}/{channel}/{locale}/drafts", status_code=201, response_model=None)
+@router.post(
+    "/{situation}/{stage}/{channel}/{locale}/drafts", status_code=201, response_model=None, responses=problems(404)
+)
 def save_draft(
-    rt: RuntimeDep, who: ApiEditor, situation: str, stage: str, channel: str, locale: str, body: DraftBody
+    rt: RuntimeDep, who: ApiEditor, situation: Word, stage: Word, channel: Word, locale: Word, body: DraftBody
 ) -> dict[str, Any] | JSONResponse:
     key = key_or_404(situation, stage, channel, locale)
     with rt.unit_of_work() as session:
@@ -104,9 +110,8 @@ def save_draft(
             session, key, body.parts(), author=who.actor, at=rt.clock.now(), note=body.note, address=who.address
         )
     if saved.version is None:
-        return JSONResponse(
-            {"error": "the draft does not render", "errors": [problem_dict(p) for p in saved.errors]},
-            status_code=status.HTTP_400_BAD_REQUEST,
+        return problem(
+            status.HTTP_400_BAD_REQUEST, "the draft does not render", errors=[problem_dict(p) for p in saved.errors]
         )
     return {
         "version_id": saved.version.id,
@@ -145,18 +150,18 @@ def _decide(rt: Runtime, action: str, version_id: int, who: ApiApprover) -> dict
     return versions.describe(version, with_parts=False)
 
 
-@router.post("/versions/{version_id}/publish")
-def publish(rt: RuntimeDep, who: ApiApprover, version_id: int) -> dict[str, Any]:
+@router.post("/versions/{version_id}/publish", responses=problems(404, 409))
+def publish(rt: RuntimeDep, who: ApiApprover, version_id: RowId) -> dict[str, Any]:
     return _decide(rt, "publish", version_id, who)
 
 
-@router.post("/versions/{version_id}/approve")
-def approve(rt: RuntimeDep, who: ApiApprover, version_id: int) -> dict[str, Any]:
+@router.post("/versions/{version_id}/approve", responses=problems(404, 409))
+def approve(rt: RuntimeDep, who: ApiApprover, version_id: RowId) -> dict[str, Any]:
     return _decide(rt, "approve", version_id, who)
 
 
-@router.post("/versions/{version_id}/rollback")
-def rollback(rt: RuntimeDep, who: ApiApprover, version_id: int) -> dict[str, Any]:
+@router.post("/versions/{version_id}/rollback", responses=problems(404, 409))
+def rollback(rt: RuntimeDep, who: ApiApprover, version_id: RowId) -> dict[str, Any]:
     """Publish this older version's words again, as a new version (a draft for another approver when
     FOREWARN_TEMPLATE_APPROVAL=1)."""
     return _decide(rt, "rollback", version_id, who)

@@ -1,23 +1,25 @@
-"""Append entries to the audit chain inside the caller's transaction."""
+"""Append entries to the audit chain inside the caller's transaction.
+
+Each entry's `hash` is HMAC-SHA256, under the key outside the database (`engine.audit.keys`), of the
+canonical JSON of its seq, time, actor, action, subject, details and the previous entry's hash.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
-from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
 from sqlalchemy import event, insert
 from sqlmodel import Session, col, select
 
-from engine.clock import format_instant
+from engine.audit import personal as personal_data
+from engine.audit.canonical import canonical_json, entry_text, jsonable
+from engine.audit.keys import Signer, signer_for
+from engine.audit.personal import Personal
 from engine.db import transaction_lock
 from engine.db.bulk import JsonText, insert_rows
-from engine.models import AuditEntry
-from engine.vocabulary import WORDS
+from engine.models import AuditEntry, AuditPersonal
 
 GENESIS = "0" * 64
 _HEAD = "forewarn.audit_head"
@@ -27,23 +29,20 @@ _ADVISORY_LOCK_KEY = 7_114_221_001
 
 
 def entry_hash(
-    *, seq: int, at: datetime, actor: str, action: str, subject: str, details: dict[str, Any], prev_hash: str
+    signer: Signer,
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    details: dict[str, Any],
+    prev_hash: str,
 ) -> str:
-    canonical = json.dumps(
-        {
-            "seq": seq,
-            "at": format_instant(at),
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "details": details,
-            "prev": prev_hash,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+    text = entry_text(
+        seq=seq, at=at, actor=actor, action=action, subject=subject, details=canonical_json(details), prev=prev_hash
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return signer.sign(text)
 
 
 def append(
@@ -54,30 +53,12 @@ def append(
     action: str,
     subject: str,
     details: dict[str, Any] | None = None,
+    personal: Personal | None = None,
 ) -> None:
-    """Add one entry after the current head; it commits (or not) with the caller's transaction."""
-    clean = _jsonable(details or {})
-    seq, prev = _head(session)
-    digest = entry_hash(seq=seq + 1, at=at, actor=actor, action=action, subject=subject, details=clean, prev_hash=prev)
-    # A Core insert: the entry is never read back through the ORM, and skipping the unit of work makes
-    # the log cheap enough to write for every event, decision and notice.
-    session.connection().execute(
-        _INSERT,
-        {
-            "seq": seq + 1,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "details": clean,
-            "prev_hash": prev,
-            "hash": digest,
-        },
-    )
-    session.info[_HEAD] = (seq + 1, digest)
+    """Add one entry after the current head; it commits (or not) with the caller's transaction.
 
-
-_INSERT = insert(AuditEntry)
+    `personal`: what the entry says that is the customer's own; chained as a digest, kept apart (erasable)."""
+    append_many(session, [Entry(at, actor, action, subject, details or {}, personal)])
 
 
 class Entry(NamedTuple):
@@ -88,24 +69,32 @@ class Entry(NamedTuple):
     action: str
     subject: str
     details: dict[str, Any]
+    personal: Personal | None = None
 
 
 def append_many(session: Session, entries: Sequence[Entry]) -> int:
-    """Append `entries` in order with one multi-row INSERT; the same chain `append` would build one by one.
+    """Append `entries` in order with one multi-row INSERT; returns the last seq.
 
-    A fan-out writes one entry per notice and per situation: hashing them in a loop and inserting them
+    A fan-out writes one entry per notice and per situation: signing them in a loop and inserting them
     together costs a fraction of an ORM object and a flush each. Each entry's details are serialised
-    once, canonically, and that text is both what is hashed and what is stored. Returns the last seq.
+    once, canonically, and that text is both what is signed and what is stored.
     """
     seq, prev = _head(session)
     if not entries:
         return seq
+    signer = signer_for(session)
     rows: list[dict[str, Any]] = []
+    apart: list[dict[str, Any]] = []
     for item in entries:
         seq += 1
-        details = JsonText(_canonical_json(_jsonable(item.details)))
-        digest = hashlib.sha256(
-            _canonical(
+        clean = jsonable(item.details)
+        if item.personal is not None:
+            reference, row = personal_data.seal(item.personal)
+            clean = {**clean, personal_data.KEY: reference}
+            apart.append({"seq": seq, **row})
+        details = JsonText(canonical_json(clean))
+        digest = signer.sign(
+            entry_text(
                 seq=seq,
                 at=item.at,
                 actor=item.actor,
@@ -113,8 +102,8 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
                 subject=item.subject,
                 details=details,
                 prev=prev,
-            ).encode("utf-8")
-        ).hexdigest()
+            )
+        )
         rows.append(
             {
                 "seq": seq,
@@ -128,23 +117,18 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
             }
         )
         prev = digest
-    insert_rows(session, AuditEntry, rows)
+    if len(rows) == 1:
+        # A Core insert: the entry is never read back through the ORM, and one row needs no COPY.
+        session.connection().execute(_INSERT, {**rows[0], "details": clean})
+    else:
+        insert_rows(session, AuditEntry, rows)
+    if apart:
+        session.connection().execute(insert(AuditPersonal), apart)
     session.info[_HEAD] = (seq, prev)
     return seq
 
 
-# entry_hash's json.dumps settings, built once: a fan-out serialises hundreds of thousands of entries.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-_canonical_json = _CANONICAL.encode
-_string = encode_basestring  # what the encoder above writes for a str
-
-
-def _canonical(*, seq: int, at: datetime, actor: str, action: str, subject: str, details: str, prev: str) -> str:
-    """`entry_hash`'s canonical text (keys sorted, compact), assembled around details serialised the same way."""
-    return (
-        f'{{"action":{_string(action)},"actor":{_string(actor)},"at":{_string(_instant(at))},'
-        f'"details":{details},"prev":{_string(prev)},"seq":{int(seq)},"subject":{_string(subject)}}}'
-    )
+_INSERT = insert(AuditEntry)
 
 
 def _head(session: Session) -> tuple[int, str]:
@@ -155,31 +139,6 @@ def _head(session: Session) -> tuple[int, str]:
     transaction_lock(session, _ADVISORY_LOCK_KEY)
     row = session.exec(select(AuditEntry.seq, AuditEntry.hash).order_by(col(AuditEntry.seq).desc()).limit(1)).first()
     return (row[0], row[1]) if row else (0, GENESIS)
-
-
-# A fan-out's entries share a handful of instants (its `now`, a morning for deferred texts): format each once.
-_instant = lru_cache(maxsize=1024)(format_instant)
-
-
-# Values JSON holds as they are (the domain's words are strings: `Channel.SMS` is stored as "sms").
-_PLAIN = frozenset({str, int, bool, type(None), *WORDS})
-
-
-def _jsonable(value: Any) -> Any:
-    kind = type(value)
-    if kind in _PLAIN:
-        return value
-    if kind is dict and all(type(k) is str and type(v) in _PLAIN for k, v in value.items()):
-        return value  # already what JSON holds: no copy
-    if isinstance(value, datetime):
-        return _instant(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
 
 
 def sole_writer(session: Session) -> None:

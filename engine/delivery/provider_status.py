@@ -19,6 +19,7 @@ from typing import Literal
 from sqlmodel import Session
 
 from engine import audit
+from engine.audit import Personal
 from engine.delivery.channel import FINAL, PROGRESS, InboundText, StatusReport
 from engine.delivery.record import Failure, after_failures
 from engine.logmask import mask_phone
@@ -108,6 +109,7 @@ def receive_text(session: Session, text: InboundText, *, at: datetime) -> Inboun
             actor="customer",
             action="customer.replied",
             subject=f"customer:{customer_id}",
-            details={"channel": Channel.SMS, "length": len(text.body), "text": text.body},
+            details={"channel": Channel.SMS, "length": len(text.body)},
+            personal=Personal(customer_id, {"text": text.body}),  # their words: erasable, apart from the chain
         )
     return InboundReply("reply", ids)

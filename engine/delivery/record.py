@@ -30,6 +30,7 @@ from engine.delivery.breaker import breakers
 from engine.delivery.channel import SendResult
 from engine.delivery.fallback import plan_email_fallback
 from engine.delivery.merging import carried
+from engine.logmask import redact
 from engine.models import Notice
 from engine.notices import repository
 from engine.notices.journal import notice_entry
@@ -66,7 +67,8 @@ def record(rt: Runtime, results: list[tuple[Notice, SendResult]], report: Counte
             elif result.permanent or (notice.attempts >= MAX_ATTEMPTS and not down):
                 reason = (result.error or "provider refused")[:500]
                 failed.append({"nid": notice.id, "status_reason": reason})
-                action, details["reason"] = "notice.failed", reason
+                # The notice keeps the provider's words (erasable); the chain gets them with addresses masked.
+                action, details["reason"] = "notice.failed", redact(reason)
                 failure = Failure(notice, result, rt.provider_of(notice.channel))
                 if failure.rejects_address:
                     details["address_suppressed"] = failure.suppress = refusals.take(session, failure.provider)

@@ -1,7 +1,7 @@
 """Tables. Importing this package registers every table on `SQLModel.metadata` (Alembic reads it)."""
 
 from engine.models.approvals import ApprovalStatus, FanoutApproval
-from engine.models.audit import AuditEntry
+from engine.models.audit import AuditEntry, AuditPersonal
 from engine.models.carriers import CarrierStats
 from engine.models.customers import Customer
 from engine.models.events import InboundEvent
@@ -19,6 +19,7 @@ from engine.models.templates import TemplateVersion
 __all__ = [
     "ApprovalStatus",
     "AuditEntry",
+    "AuditPersonal",
     "CarrierStats",
     "ChannelSuppression",
     "Component",

@@ -22,3 +22,15 @@ class AuditEntry(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AuditPersonal(SQLModel, table=True):
+    """The personal part of an audit entry (a customer's reply, …), kept beside the chain so it can be
+    erased: the entry's chained details hold only a digest of it (`engine.audit.personal`)."""
+
+    __tablename__ = "audit_personal"
+
+    seq: int = Field(primary_key=True)  # the entry's seq
+    customer_id: str = Field(max_length=128, index=True)
+    salt: str = Field(max_length=32)  # hex; erased with the data, so the digest left behind reveals nothing
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))

@@ -9,12 +9,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from engine import audit
+from engine.audit.verify import verify_with_checkpoints
 from engine.clock import format_instant
 from engine.models import AuditEntry
 from engine.read.queries import Page, narrow, page_by_key, page_by_time
@@ -133,9 +135,12 @@ def chain_state(session: Session) -> ChainState:
     )
 
 
-def verify_now(session: Session, db: Engine, *, actor: str, at: datetime) -> ChainState:
-    """Walk the whole chain (its own reads, in batches) and record what was found in the caller's transaction."""
-    result = audit.verify_chain(db)
+def verify_now(
+    session: Session, db: Engine, *, actor: str, at: datetime, checkpoint_file: Path | None = None
+) -> ChainState:
+    """Walk the whole chain (its own reads, in batches), against the heads checkpointed in `checkpoint_file`,
+    and record what was found in the caller's transaction."""
+    result = verify_with_checkpoints(db, checkpoint_file) if checkpoint_file else audit.verify_chain(db)
     details = {"ok": result.ok, "checked": result.checked, "broken_seq": result.broken_seq, "reason": result.reason}
     audit.append(session, at=at, actor=actor, action=VERIFIED, subject="audit:chain", details=details)
     session.flush()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, or_, select
 
+from engine.audit import personal
 from engine.models import AuditEntry, InboundEvent, Incident, Notice, Order, Situation
 
 # A timeline shows at most this many of each kind of row (newest kept): a page, not an export.
@@ -50,4 +51,5 @@ def entries(session: Session, subjects: Sequence[str]) -> list[AuditEntry]:
     statement = (
         select(AuditEntry).where(col(AuditEntry.subject).in_(list(subjects))).order_by(col(AuditEntry.seq).desc())
     )
-    return list(session.exec(statement.limit(MOST * 4)).all())
+    # A reply's words sit beside the chain (engine/audit/personal.py): shown here until the customer is erased.
+    return personal.with_parts(session, list(session.exec(statement.limit(MOST * 4)).all()))

@@ -30,7 +30,9 @@ def test_production_refuses_development_secrets() -> None:
         Settings(env="production", _env_file=None)  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="FOREWARN_WEBHOOK_SECRET_EVENTS"):
         Settings(env="production", secret_key="k" * 40, webhook_secret_events=builders.DEV_SECRET, _env_file=None)  # type: ignore[call-arg]
-    fine = Settings(env="production", secret_key="k" * 40, api_token="t" * 30, _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="FOREWARN_AUDIT_KEY"):
+        Settings(env="production", secret_key="k" * 40, _env_file=None)  # type: ignore[call-arg]
+    fine = Settings(env="production", secret_key="k" * 40, audit_key="a" * 40, api_token="t" * 30, _env_file=None)  # type: ignore[call-arg]
     assert fine.env == "production"
 
 

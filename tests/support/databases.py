@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import SQLModel
 
+from engine.audit import guard
 from engine.db import make_engine
 from engine.db.migrations import upgrade
 from engine.models import *  # noqa: F403  (every table)
@@ -56,5 +59,22 @@ def truncate_all(database_url: str) -> None:
     engine = make_engine(database_url, pool_size=1)
     names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as conn:
+        # The audit table refuses TRUNCATE (engine/audit/guard.py); between tests we are its owner, not the app.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+@contextmanager
+def tampering(db: Engine) -> Iterator[Connection]:
+    """A connection that can change the audit log, as its owner could: PostgreSQL's triggers are off for
+    this transaction (session_replication_role), SQLite's are dropped and put back. For tests that play
+    the attacker the chain and the checkpoints must catch."""
+    with db.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            guard.remove(conn)
+        yield conn
+        if conn.dialect.name != "postgresql":
+            guard.install(conn)

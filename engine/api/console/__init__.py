@@ -18,5 +18,7 @@ ROUTERS: tuple[APIRouter, ...] = (home.router, auth.router, staff.router, templa
 
 def install(app: FastAPI) -> None:
     for router in ROUTERS:
-        app.include_router(router)
+        # Pages for people, not an API: out of /openapi.json (their JSON twins are under /api), still
+        # under the role each declares (tests/engine/api/test_access.py walks the app's routes).
+        app.include_router(router, include_in_schema=False)
     install_handlers(app)

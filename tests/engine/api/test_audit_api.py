@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from support.databases import tampering
 from support.stories import carrier_exception
 
 from engine.brakes.pause import set_paused
@@ -104,7 +105,7 @@ def test_verifying_on_demand_records_when_and_finds_the_first_broken_entry(
     assert ok["verified"] is True and ok["first_broken_seq"] is None and ok["checked"] == never["entries"]
     assert ok["last_verified_at"] == format_instant(clock.now()) and ok["last_verified_by"] == "staff:api"
 
-    with rt.db.begin() as conn:
+    with tampering(rt.db) as conn:
         conn.execute(text("UPDATE audit_entries SET actor = 'staff:mallory' WHERE seq = 3"))
     clock.advance(timedelta(minutes=5))
     broken = client.post("/api/audit/chain/verify", headers=AUTH).json()

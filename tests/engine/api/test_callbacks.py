@@ -19,7 +19,7 @@ from support.twilio_callbacks import inbound_text, post_signed, status_callback,
 
 from engine.clock import SimulatedClock
 from engine.config import Settings
-from engine.models import AuditEntry, Notice
+from engine.models import AuditEntry, AuditPersonal, Notice
 from engine.runtime import Runtime
 from integrations.channels import build_callbacks
 
@@ -310,7 +310,12 @@ def test_other_replies_go_on_the_customers_timeline_not_in_the_logs(
     assert response.text.replace(" ", "").endswith("<Response/>")
     [entry] = audit_entries(rt, "customer.replied")
     assert (entry.subject, entry.actor) == ("customer:C1", "customer")
-    assert entry.details == {"channel": "sms", "length": len(reply), "text": reply}
+    # Their words sit beside the chain (erasable); the chained entry holds only a digest of them.
+    assert entry.details["channel"] == "sms" and entry.details["length"] == len(reply) and "text" not in entry.details
+    assert entry.details["personal"]["of"] == "C1" and reply not in str(entry.details)
+    with Session(rt.db) as session:
+        kept = session.get(AuditPersonal, entry.seq)
+    assert kept is not None and kept.data == {"text": reply} and kept.customer_id == "C1"
     assert route_skipped(rt, "sms") is None
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "neighbour" not in logged and PHONE not in logged

@@ -180,7 +180,12 @@ def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValueError, match="FOREWARN_SECRET_KEY"):
         Settings(env="production", _env_file=None)  # type: ignore[call-arg]
     assert (
-        Settings(env="production", secret_key="s3cr3t-of-our-own-that-is-long-enough-0123", _env_file=None).env
+        Settings(
+            env="production",
+            secret_key="s3cr3t-of-our-own-that-is-long-enough-0123",
+            audit_key="an-audit-key-of-our-own-that-is-long-enough",
+            _env_file=None,
+        ).env
         == "production"
     )  # type: ignore[call-arg]
 

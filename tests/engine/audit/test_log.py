@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlmodel import Session, col, select
+from support.databases import tampering
 
 from engine import audit
 from engine.audit import Entry, verify_chain
@@ -47,7 +48,7 @@ def test_bulk_and_single_appends_interleave_into_one_verified_chain(rt: Runtime,
     assert verify_chain(rt.db).ok and verify_chain(rt.db).checked == before + 255
 
     # The same entries appended one at a time give the same hashes, entry for entry.
-    with rt.db.begin() as conn:
+    with tampering(rt.db) as conn:
         conn.exec_driver_sql(f"DELETE FROM audit_entries WHERE seq > {before}")
     with rt.unit_of_work() as session:
         audit.append(session, at=clock.now(), actor="system", action="x.started", subject="x:1")

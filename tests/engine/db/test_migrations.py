@@ -125,3 +125,73 @@ def test_per_part_templates_become_versions_and_back(empty_url: str) -> None:
         ("text", "Sorry. v2"),
     ]
     engine.dispose()
+
+
+def test_the_sha256_chain_is_checked_then_signed_with_the_key_and_replies_set_apart(empty_url: str) -> None:
+    import hashlib
+    import json
+    from datetime import UTC, datetime
+
+    from engine.audit import verify_chain
+    from engine.clock import format_instant
+
+    upgrade(empty_url, "b8c9d0e10008")
+    engine = make_engine(empty_url)
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    entries = [
+        ("system", "event.accepted", "event:1", {"source": "events", "type": "customer.upserted"}),
+        (
+            "customer",
+            "customer.replied",
+            "customer:C1",
+            {"channel": "sms", "length": 19, "text": "ring the bell twice"},
+        ),
+        ("system", "notice.sent", "notice:1", {"channel": "email", "stage": "initial"}),
+    ]
+    prev = "0" * 64
+    with engine.begin() as conn:
+        for seq, (actor, action, subject, details) in enumerate(entries, start=1):
+            canonical = {"seq": seq, "at": format_instant(at), "actor": actor, "action": action}
+            canonical |= {"subject": subject, "details": details, "prev": prev}
+            text_ = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            digest = hashlib.sha256(text_.encode()).hexdigest()
+            conn.execute(
+                text(
+                    "INSERT INTO audit_entries (seq, at, actor, action, subject, details, prev_hash, hash)"
+                    " VALUES (:seq, :at, :actor, :action, :subject, :details, :prev, :hash)"
+                ),
+                {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject}
+                | {"details": json.dumps(details), "prev": prev, "hash": digest},
+            )
+            prev = digest
+
+    upgrade(empty_url)
+    assert verify_chain(engine).ok and verify_chain(engine).checked == 3
+    with engine.connect() as conn:
+        details = conn.execute(text("SELECT details FROM audit_entries WHERE seq = 2")).scalar_one()
+        kept = conn.execute(text("SELECT customer_id, data FROM audit_personal WHERE seq = 2")).one()
+    details = details if isinstance(details, dict) else json.loads(details)
+    assert "text" not in details and details["personal"]["of"] == "C1"
+    assert kept[0] == "C1" and "ring the bell twice" in str(kept[1])
+
+    downgrade(empty_url, "b8c9d0e10008")  # back to plain SHA-256, which the previous release verifies
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT seq, hash FROM audit_entries ORDER BY seq")).all()
+    assert len(rows) == 3 and rows[-1][1] != prev  # the reply's words stay out of the chain
+    engine.dispose()
+
+
+def test_a_broken_chain_stops_the_upgrade_rather_than_being_signed_again(empty_url: str) -> None:
+    upgrade(empty_url, "b8c9d0e10008")
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_entries (seq, at, actor, action, subject, details, prev_hash, hash)"
+                " VALUES (1, '2026-03-01 00:00:00', 'system', 'x', 'x:1', '{}', :genesis, 'forged')"
+            ),
+            {"genesis": "0" * 64},
+        )
+    with pytest.raises(RuntimeError, match="audit entry 1 does not verify"):
+        upgrade(empty_url)
+    engine.dispose()
