@@ -33,7 +33,7 @@ from integrations.feeds.standard_webhooks import sign
 N = int(os.environ.get("BENCH_WEBHOOKS", "3000"))
 CONNECTIONS = int(os.environ.get("BENCH_WEBHOOK_CONNECTIONS", "16"))
 WARM_UP = 200
-SECRET = "whsec_YmVuY2gtb25seS13ZWJob29rLXNlY3JldC0xMjM0NQ=="
+SECRET = "whsec_YmVuY2gtb25seS13ZWJob29rLXNlY3JldC0xMjM0NQ=="  # noqa: S105 - the bench signs its own requests
 DATABASE = os.environ.get("BENCH_WEBHOOKS_DATABASE", "forewarn_bench_webhooks")
 QUEUE = "forewarn-bench-webhooks"
 
@@ -76,7 +76,12 @@ def requests(count: int, prefix: str) -> list[Request]:
                 "id": f"{prefix}-{i}",
                 "type": "shipment.updated",
                 "occurred_at": now.isoformat().replace("+00:00", "Z"),
-                "shipment": {"order_id": f"B{i % 500}", "carrier": "ups", "tracking_number": f"1ZB{i}", "status": "in_transit"},
+                "shipment": {
+                    "order_id": f"B{i % 500}",
+                    "carrier": "ups",
+                    "tracking_number": f"1ZB{i}",
+                    "status": "in_transit",
+                },
             }
         ).encode()
         msg_id = f"msg-{prefix}-{i}"
