@@ -12,6 +12,7 @@ from engine.detection.outages.status import on_component_change
 from engine.detection.shipments import on_order_canceled, on_order_changed, on_shipment_change
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
+from engine.inbound.repository import earlier_in_flight
 from engine.models import Customer, InboundEvent
 from engine.quarantine import clear, is_outage, quarantine
 from engine.runtime import Runtime
@@ -24,6 +25,11 @@ log = logging.getLogger(__name__)
 
 # How long an event about an unknown order waits for the order to arrive before it is ignored.
 WAIT_FOR_ORDER = timedelta(days=1)
+# Workers apply events concurrently; one about a customer or order waits for an earlier one about the same
+# customer or order that is still queued or being applied, for this long at most (a lost job's event is
+# queued again by the relay, and waiting longer would only hold the newer news back).
+IN_ORDER_FOR = timedelta(minutes=5)
+WAIT_FOR_EARLIER = timedelta(seconds=1)
 # An event that fails to apply this many times is set aside (outcome `quarantined`, GET /api/quarantine).
 POISON_AFTER = 3
 QUARANTINED = "quarantined"
@@ -72,6 +78,10 @@ def _apply_stored(rt: Runtime, event_id: int) -> tuple[str | None, timedelta | N
         if row is None or row.handled_at is not None:
             return None, None
         tried_before = row.attempts > 0
+        now = rt.clock.now()
+        if not tried_before and earlier_in_flight(session, row, since=now - IN_ORDER_FOR) is not None:
+            row.next_attempt_at = now + WAIT_FOR_EARLIER  # not an attempt: nothing was tried
+            return "waiting: an earlier event first", WAIT_FOR_EARLIER
         outcome = apply_row(session, rt, row)
         if tried_before and row.handled_at is not None:  # it may have failed before: no longer
             clear(session, kind=PoisonKind.EVENT, refs=[event_id], step=Step.APPLY, at=rt.clock.now())

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select, update
 
-from engine.models import InboundEvent
+from engine.models import InboundEvent, Order
 
 
 def insert_if_new(session: Session, row: dict[str, Any]) -> int | None:
@@ -42,3 +43,33 @@ def due_unhandled(session: Session, *, now: datetime, limit: int) -> list[int]:
 def postpone(session: Session, event_ids: list[int], *, until: datetime) -> None:
     if event_ids:
         session.exec(update(InboundEvent).where(col(InboundEvent.id).in_(event_ids)).values(next_attempt_at=until))
+
+
+def earlier_in_flight(session: Session, row: InboundEvent, *, since: datetime) -> int | None:
+    """An earlier event about the same customer or order, received since `since`, that no worker has
+    tried yet: it is queued or being applied right now. None when `row` may go first.
+
+    A shipment's event names only its order, so the order's customer counts too: a scan must not be
+    judged against a customer whose contact details are still being written by another worker.
+    """
+    same: list[Any] = []
+    if row.customer_id is not None:
+        same.append(col(InboundEvent.customer_id) == row.customer_id)
+    if row.order_id is not None:
+        same.append(col(InboundEvent.order_id) == row.order_id)
+        customer_of_order = select(Order.customer_id).where(Order.id == row.order_id).scalar_subquery()
+        same.append(col(InboundEvent.customer_id) == customer_of_order)
+    if not same:
+        return None
+    statement = (
+        select(InboundEvent.id)
+        .where(
+            col(InboundEvent.id) < row.id,
+            col(InboundEvent.handled_at).is_(None),
+            InboundEvent.attempts == 0,
+            InboundEvent.received_at >= since,
+            or_(*same),
+        )
+        .limit(1)
+    )
+    return session.exec(statement).first()

@@ -9,12 +9,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from support import builders
 from support.pipeline import drain, notices, post
 
 from engine.clock import SimulatedClock, format_instant
-from engine.models import Situation
+from engine.models import InboundEvent, Situation
+from engine.processing import apply_event
 from engine.runtime import Runtime
 
 
@@ -162,6 +163,33 @@ def test_a_scan_that_arrives_before_its_order_waits_for_it(
     drain(rt)
     drain(rt)  # the waiting scan is due again
     assert [(n.situation, n.status) for n in notices(rt)] == [("shipment.exception", "sent")]
+
+
+def test_a_scan_taken_by_a_second_worker_waits_for_the_customer_it_concerns(
+    client: TestClient, rt: Runtime, clock: SimulatedClock
+) -> None:
+    """Two workers: one is still writing the customer's details when the other picks up their parcel's
+    damage. Judged then, the customer has no address yet and is never told; the scan must wait its turn."""
+    t = clock.now()
+    post(
+        client,
+        clock,
+        builders.order_created(t),  # the order alone makes a blank customer
+        builders.customer_upserted(t, channels=["email"]),
+        builders.shipment(t, "exception", exception="damaged"),
+    )
+    order_id, customer_id, scan_id = _stored_ids(rt)
+    apply_event(rt, order_id)
+    assert apply_event(rt, scan_id) == "waiting: an earlier event first"  # the customer's is in flight
+    apply_event(rt, customer_id)
+    clock.advance(timedelta(seconds=2))
+    drain(rt)
+    assert [(n.situation, n.status) for n in notices(rt)] == [("shipment.exception", "sent")]
+
+
+def _stored_ids(rt: Runtime) -> list[int]:
+    with Session(rt.db) as session:
+        return [i for i in session.exec(select(InboundEvent.id).order_by(col(InboundEvent.id))).all() if i]
 
 
 def test_a_canceled_order_hears_nothing_more(client: TestClient, rt: Runtime, clock: SimulatedClock) -> None:
