@@ -61,6 +61,13 @@ def append(
     append_many(session, [Entry(at, actor, action, subject, details or {}, personal)])
 
 
+def record(
+    session: Session, actor: str, action: str, subject: str, *, at: datetime, address: str | None, **details: Any
+) -> None:
+    """A person's action (a staff member's, or the CLI's): who did what to which subject, from which address."""
+    append(session, at=at, actor=actor, action=action, subject=subject, details={**details, "address": address})
+
+
 class Entry(NamedTuple):
     """One audit entry to append; `append_many` chains a list of them (a fan-out makes 200,000)."""
 

@@ -211,22 +211,31 @@ class RenderMemo:
         except _Unmemoisable:
             return self._direct(sources, context, channel=channel, locale=locale, timezone=timezone)
         frozen = tuple(key)
-        cached = self._cache.get(frozen)
+        cached = self._recall(frozen)
         if cached is None:
             rendered = self._direct(
                 sources, self._with_placeholders(context, splices), channel=channel, locale=locale, timezone=timezone
             )
-            cached = (rendered, frozenset(splices))
-            self._cache[frozen] = cached
-            if len(self._cache) > self.capacity:
-                self._cache.popitem(last=False)
-        else:
-            self.hits += 1
-            self._cache.move_to_end(frozen)
+            cached = self._remember(frozen, (rendered, frozenset(splices)))
         message, spliced = cached
         if not spliced:
             return message
         return self._splice(message, {path: splices[path] for path in spliced})
+
+    def _recall(self, key: tuple[Any, ...]) -> tuple[RenderedMessage, frozenset[Path]] | None:
+        cached = self._cache.get(key)
+        if cached is not None:
+            self.hits += 1
+            self._cache.move_to_end(key)
+        return cached
+
+    def _remember(
+        self, key: tuple[Any, ...], entry: tuple[RenderedMessage, frozenset[Path]]
+    ) -> tuple[RenderedMessage, frozenset[Path]]:
+        self._cache[key] = entry
+        if len(self._cache) > self.capacity:  # the oldest use goes first
+            self._cache.popitem(last=False)
+        return entry
 
     def _direct(
         self, sources: Mapping[str, str], context: Mapping[str, Any], *, channel: Channel, locale: str, timezone: str

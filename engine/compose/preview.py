@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.compose import fixtures
 from engine.compose.checklist import Finding, Message, check_message
+from engine.compose.cleaning import clean_sms, clean_subject, clean_text
 from engine.compose.contract import Problem, check_names, locate
 from engine.compose.render import (
     PARTS_BY_CHANNEL,
@@ -17,9 +18,6 @@ from engine.compose.render import (
     SMS_COMPACT,
     SMS_MAX_SEGMENTS,
     PartProblem,
-    clean_sms,
-    clean_subject,
-    clean_text,
     preview_variables,
     sms_attempts,
     try_render_part,

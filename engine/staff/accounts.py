@@ -106,14 +106,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.append(
-        session,
-        at=at,
-        actor=actor,
-        action="staff.created",
-        subject=f"staff:{user.id}",
-        details={"email": email, "role": role, "address": address},
-    )
+    audit.record(session, actor, "staff.created", f"staff:{user.id}", at=at, address=address, email=email, role=role)
     return user
 
 
@@ -125,14 +118,7 @@ def disable_user(session: Session, email: str, *, actor: str, at: datetime, addr
     user.active = False
     session.add(user)
     session.exec(delete(StaffSession).where(col(StaffSession.user_id) == user.id))
-    audit.append(
-        session,
-        at=at,
-        actor=actor,
-        action="staff.disabled",
-        subject=f"staff:{user.id}",
-        details={"email": user.email, "address": address},
-    )
+    audit.record(session, actor, "staff.disabled", f"staff:{user.id}", at=at, address=address, email=user.email)
     return user
 
 
@@ -141,14 +127,7 @@ def enable_totp(session: Session, user: StaffUser, *, actor: str, at: datetime, 
     secret = pyotp.random_base32()
     user.totp_secret = secret
     session.add(user)
-    audit.append(
-        session,
-        at=at,
-        actor=actor,
-        action="staff.totp_enabled",
-        subject=f"staff:{user.id}",
-        details={"email": user.email, "address": address},
-    )
+    audit.record(session, actor, "staff.totp_enabled", f"staff:{user.id}", at=at, address=address, email=user.email)
     return secret
 
 

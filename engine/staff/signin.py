@@ -73,14 +73,7 @@ def sign_in(
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.add(user)
-    audit.append(
-        session,
-        at=at,
-        actor=actor_of(user),
-        action="staff.login",
-        subject=f"staff:{user.id}",
-        details={"address": address},
-    )
+    audit.record(session, actor_of(user), "staff.login", f"staff:{user.id}", at=at, address=address)
     return SignIn(user)
 
 
@@ -100,13 +93,15 @@ def _count_failure(session: Session, user: StaffUser, reason: str, *, at: dateti
     _audit_failure(session, user.email, reason, at=at, address=address, user=user)
     if user.failed_logins >= MAX_FAILURES:
         user.failed_logins, user.locked_until = 0, at + LOCK_FOR
-        audit.append(
+        audit.record(
             session,
+            actor_of(user),
+            "staff.locked",
+            f"staff:{user.id}",
             at=at,
-            actor=actor_of(user),
-            action="staff.locked",
-            subject=f"staff:{user.id}",
-            details={"until": user.locked_until, "failures": MAX_FAILURES, "address": address},
+            address=address,
+            until=user.locked_until,
+            failures=MAX_FAILURES,
         )
     session.add(user)
 
@@ -114,11 +109,13 @@ def _count_failure(session: Session, user: StaffUser, reason: str, *, at: dateti
 def _audit_failure(
     session: Session, email: str, reason: str, *, at: datetime, address: str | None, user: StaffUser | None = None
 ) -> None:
-    audit.append(
+    audit.record(
         session,
+        f"staff:{email}" if user is not None else "anonymous",
+        "staff.login_failed",
+        f"staff:{user.id}" if user is not None else "staff:unknown",
         at=at,
-        actor=f"staff:{email}" if user is not None else "anonymous",
-        action="staff.login_failed",
-        subject=f"staff:{user.id}" if user is not None else "staff:unknown",
-        details={"reason": reason, "address": address, **({} if user is not None else {"email": email})},
+        address=address,
+        reason=reason,
+        **({} if user is not None else {"email": email}),
     )

@@ -36,13 +36,16 @@ def create_token(session: Session, user: StaffUser, *, name: str, at: datetime, 
     token = StaffToken(user_id=user.id or 0, name=name, token_hash=_digest(secret), prefix=secret[:12], created_at=at)
     session.add(token)
     session.flush()
-    audit.append(
+    audit.record(
         session,
+        actor_of(user),
+        "staff.token_created",
+        f"token:{token.id}",
         at=at,
-        actor=actor_of(user),
-        action="staff.token_created",
-        subject=f"token:{token.id}",
-        details={"name": name, "prefix": token.prefix, "role": user.role, "address": address},
+        address=address,
+        name=name,
+        prefix=token.prefix,
+        role=user.role,
     )
     return NewToken(token, secret)
 
@@ -56,13 +59,15 @@ def revoke_token(
         raise StaffError(f"no live token {token_id}")
     token.revoked_at = at
     session.add(token)
-    audit.append(
+    audit.record(
         session,
+        actor_of(user),
+        "staff.token_revoked",
+        f"token:{token.id}",
         at=at,
-        actor=actor_of(user),
-        action="staff.token_revoked",
-        subject=f"token:{token.id}",
-        details={"name": token.name, "prefix": token.prefix, "address": address},
+        address=address,
+        name=token.name,
+        prefix=token.prefix,
     )
     return token
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.compose import render_message
+from engine.compose.cleaning import SUBJECT_MAX_CHARS, fit_subject
 from engine.compose.limits import MAX_OUTPUT_CHARS, RENDER_SECONDS
-from engine.compose.render import SUBJECT_MAX_CHARS, fit_subject
 from engine.errors import TemplateError
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(60)]
