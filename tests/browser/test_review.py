@@ -149,6 +149,8 @@ def test_approve_a_fan_out_pause_and_export_the_audit_csv(
     assert page.get_by_role("heading", name=re.compile("Checkout is down")).is_visible()
     assert page.get_by_text("Waiting for a decision: tell 3 customers of checkout?").is_visible()
     assert page.locator("details.sample").count() >= 2  # the samples: each locale, the longest name
+    sample = page.frame_locator("details.sample iframe").first.locator("body")
+    expect(sample).to_contain_text("Hi Ana")  # the sample email, rendered in its sandboxed frame
     check_page(page, "incidents-pending")
     page.locator("details.sample").nth(1).locator("summary").click()  # open a sample: keyboard and mouse alike
     page.get_by_label("Note").fill("samples read; wording is fine")
