@@ -151,6 +151,7 @@ def test_approve_a_fan_out_pause_and_export_the_audit_csv(
     assert page.locator("details.sample").count() >= 2  # the samples: each locale, the longest name
     sample = page.frame_locator("details.sample iframe").first.locator("body")
     expect(sample).to_contain_text("Hi Ana")  # the sample email, rendered in its sandboxed frame
+    page.locator("details.sample iframe").first.scroll_into_view_if_needed()  # painted for the screenshot
     check_page(page, "incidents-pending")
     page.locator("details.sample").nth(1).locator("summary").click()  # open a sample: keyboard and mouse alike
     page.get_by_label("Note").fill("samples read; wording is fine")
