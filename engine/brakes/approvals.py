@@ -64,16 +64,27 @@ def list_approvals(session: Session, *, status: str | None = None, limit: int = 
     return repository.listing(session, status=status, limit=limit)
 
 
-def approve(session: Session, approval_id: int, *, actor: str, at: datetime, note: str | None = None) -> FanoutApproval:
-    return _decide(session, approval_id, ApprovalStatus.APPROVED, actor=actor, at=at, note=note)
+def approve(
+    session: Session, approval_id: int, *, actor: str, at: datetime, note: str | None = None, address: str | None = None
+) -> FanoutApproval:
+    return _decide(session, approval_id, ApprovalStatus.APPROVED, actor=actor, at=at, note=note, address=address)
 
 
-def decline(session: Session, approval_id: int, *, actor: str, at: datetime, note: str | None = None) -> FanoutApproval:
-    return _decide(session, approval_id, ApprovalStatus.DECLINED, actor=actor, at=at, note=note)
+def decline(
+    session: Session, approval_id: int, *, actor: str, at: datetime, note: str | None = None, address: str | None = None
+) -> FanoutApproval:
+    return _decide(session, approval_id, ApprovalStatus.DECLINED, actor=actor, at=at, note=note, address=address)
 
 
 def _decide(
-    session: Session, approval_id: int, status: ApprovalStatus, *, actor: str, at: datetime, note: str | None
+    session: Session,
+    approval_id: int,
+    status: ApprovalStatus,
+    *,
+    actor: str,
+    at: datetime,
+    note: str | None,
+    address: str | None = None,
 ) -> FanoutApproval:
     approval = repository.get_for_decision(session, approval_id)
     if approval is None:
@@ -89,6 +100,8 @@ def _decide(
         "recipients": approval.recipients,
         "note": note,
     }
+    if address is not None:  # a staff member's network address (the console); the API token has none to give
+        details["address"] = address
     if status == ApprovalStatus.DECLINED:
         component = session.get(Component, approval.component, with_for_update=row_locks(session))
         if component is not None and component.incident_id == approval.incident_id:

@@ -49,7 +49,9 @@ def pause_state(session: Session) -> PauseState:
     return PauseState(flag.value, flag.updated_at, flag.updated_by, reason if isinstance(reason, str) else None)
 
 
-def set_paused(session: Session, paused: bool, actor: str, *, at: datetime, reason: str | None = None) -> PauseState:
+def set_paused(
+    session: Session, paused: bool, actor: str, *, at: datetime, reason: str | None = None, address: str | None = None
+) -> PauseState:
     """Pause or resume all sending; audited every time, also when it was already so."""
     flag = session.get(EngineFlag, SENDING_PAUSED, with_for_update=row_locks(session))
     was_paused = bool(flag is not None and flag.value)
@@ -72,6 +74,6 @@ def set_paused(session: Session, paused: bool, actor: str, *, at: datetime, reas
         actor=actor,
         action=PAUSED if paused else RESUMED,
         subject="engine:sending",
-        details={"reason": reason, "was_paused": was_paused},
+        details={"reason": reason, "was_paused": was_paused, **({"address": address} if address else {})},
     )
     return PauseState(paused, at, actor, reason)

@@ -214,3 +214,9 @@ def _rule(kind: str) -> dict[str, Any] | None:
         if kind in rule.kinds:
             return {"name": rule.name, "module": rule.module, "summary": rule.summary}
     return None
+
+
+def sent_html(session: Session, notice_id: int) -> str | None:
+    """An email notice's HTML part exactly as rendered (for the console's sandboxed frame), or None."""
+    notice = session.get(Notice, notice_id)
+    return notice.html if notice is not None and notice.html else None

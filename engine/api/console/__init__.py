@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from engine.api.console import auth, home, staff, templates
+from engine.api.console import audit, auth, customers, home, incidents, notices, staff, templates
 from engine.api.console.layout import install_handlers
 
-ROUTERS: tuple[APIRouter, ...] = (home.router, auth.router, staff.router, templates.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    home.router,
+    auth.router,
+    staff.router,
+    templates.router,
+    notices.router,
+    customers.router,
+    incidents.router,
+    audit.router,
+)
 
 
 def install(app: FastAPI) -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from sqlmodel import Session
 
 from engine.api.access import Viewer, public_page
 from engine.api.console.layout import render
+from engine.api.deps import RuntimeDep
 from engine.console.pages import STATIC
+from engine.read.dashboard import dashboard as read_dashboard
+from engine.vocabulary import Channel
 
 router = APIRouter(tags=["console"])
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -26,8 +33,23 @@ def ops_root() -> RedirectResponse:
 
 
 @router.get("/ops/", response_class=HTMLResponse)
-def dashboard(request: Request, who: Viewer) -> Response:
-    return render(request, "dashboard.html", title="Dashboard", principal=who, section="/ops/")
+def dashboard(request: Request, rt: RuntimeDep, who: Viewer) -> Response:
+    """The numbers of `/api/dashboard` (engine.read.dashboard), counted in UTC days, the console's one zone."""
+    with Session(rt.db) as session:
+        numbers = read_dashboard(session, now=rt.clock.now(), zone=ZoneInfo("UTC"))
+    today, week = numbers["notices"]["today"], numbers["notices"]["week"]
+    return render(
+        request,
+        "dashboard.html",
+        title="Dashboard",
+        principal=who,
+        section="/ops/",
+        d=numbers,
+        # Drawn by engine.read.chart from counts and fixed labels, every text in it escaped there.
+        chart=Markup(numbers["chart_svg"]),  # noqa: S704
+        situations=sorted(set(week["by_situation"]) | set(today["by_situation"])),
+        channels=[str(channel) for channel in Channel],
+    )
 
 
 @router.get("/ops/static/{name}", include_in_schema=False, dependencies=[Depends(public_page)])
