@@ -83,3 +83,19 @@ def test_another_world_keeps_the_story_and_changes_carriers_and_timings() -> Non
     assert order["order"]["promised_by"] == "2026-03-03T12:00:00.000000Z"  # a 5-day promise becomes 2.5 days
     assert (scan["occurred_at"], scan["received_at"]) == ("2026-03-02T00:00:00.000000Z", "2026-03-02T06:00:00.000000Z")
     assert scan["shipment"]["carrier"] == "purolator" and scan["shipment"]["order_id"] == "A1"
+
+
+def test_ratios_bench_reports_every_figure_and_the_targets_met(tmp_path: Path) -> None:
+    out = _bench(
+        "bench.ratios",
+        tmp_path,
+        BENCH_WEBHOOKS="200",
+        BENCH_WEBHOOK_CONNECTIONS="4",
+        BENCH_OUTAGE_CUSTOMERS="60",
+        BENCH_WEBHOOKS_DATABASE=f"forewarn_smoke_webhooks_{os.getpid()}",
+        BENCH_OUTAGE_DATABASE=f"forewarn_smoke_outage_{os.getpid()}",
+    )
+    assert "webhooks: forewarn serve" in out
+    assert "60 messages at the sink" in out  # every customer told once, none twice
+    assert "first SMTP byte: p50" in out
+    assert out.strip().splitlines()[-1] in {f"bench: {n} of 2 targets met" for n in range(3)}
