@@ -107,6 +107,7 @@ def evaluate_order(
         return
     material = same is None or _slipped_again(same.details.get("eta"), verdict.details.get("eta"))
     details = {k: format_instant(v) if isinstance(v, datetime) else v for k, v in verdict.details.items()}
+    details["reason"] = verdict.reason  # every warning explains itself (with `confidence` when inferred)
     matter = Matter(verdict.kind, key, Subject(order=order, shipment=shipment), details)
     raise_situation(session, rt, matter, customer=customer, material=material, reason=verdict.reason)
 
