@@ -89,9 +89,14 @@ def assess(
     model: DeliveryModel,
     *,
     reach_by: datetime | None = None,
+    morning: datetime | None = None,
+    warn_confidence: float = 0.95,
 ) -> Verdict:
     """`reach_by`: the last moment a warning still reaches the customer before the promise, when that is
-    earlier than the promise itself (a customer told only by text, with the promise in their night)."""
+    earlier than the promise itself (a customer told only by text, with the promise in their night).
+    `morning`: 08:00 in the customer's zone on the promised day, the plain rule's last call: a parcel
+    with no estimate that is not out for delivery by then is told no later than the plain rule would.
+    `warn_confidence`: the probability of missing the promise at which an inference warns."""
     promise = order.promised_by
     if promise is None or order.canceled_at is not None or order.delivered_at is not None:
         return Verdict()
@@ -100,8 +105,82 @@ def assess(
     carrier = shipment.carrier if shipment is not None and shipment.carrier else POOLED
     learned = _Learned(model, carrier, order, promise)
     if shipment is None or shipment.handed_over_at is None:
+        if order.ship_by is None and not model.learned(carrier, "transit"):
+            # No planned hand-over and no carrier of its own to judge by (all carriers pooled say little
+            # about this one): nothing earlier is known, so only the last call.
+            return _not_shipped_unplanned(promise, now, morning)
         return _not_shipped(promise, now, learned)
+    if shipment.estimated_delivery_at is None and shipment.status not in TROUBLE:
+        return _without_estimate(promise, shipment, now, learned, reach_by, morning, warn_confidence)
     return _in_transit(promise, shipment, now, learned, reach_by=reach_by)
+
+
+def _not_shipped_unplanned(promise: datetime, now: datetime, morning: datetime | None) -> Verdict:
+    """No hand-over date was planned, so nothing says when it should have left: only the last call."""
+    last_call = min(morning or promise, promise)
+    if now >= last_call:
+        reason = "not yet with the carrier on the day of the promise"
+        return _warn(Verdict(), LATE_TO_SHIP, reason, {"confidence": None, "quiet_if": "handed over earlier"}, now)
+    return Verdict(next_check_at=last_call)
+
+
+def _without_estimate(
+    promise: datetime,
+    shipment: Shipment,
+    now: datetime,
+    learned: _Learned,
+    reach_by: datetime | None,
+    morning: datetime | None,
+    warn_confidence: float,
+) -> Verdict:
+    """A parcel the carrier gives no estimate for: judged on how long this carrier's trips take, given that
+    this one has not arrived yet (a survival view), never on silence from a carrier that is silent anyway."""
+    handed = shipment.handed_over_at
+    assert handed is not None
+    checks: list[datetime] = []
+    verdict = Verdict()
+    if shipment.status != "out_for_delivery":
+        if _scans_mid_route(learned):
+            warned = _stalled(verdict, shipment, promise, now, learned, checks)
+            if warned is not None:
+                return warned
+        if learned.carrier != POOLED:
+            judged = learned.model.miss_probability(learned.carrier, _hours(now - handed), _hours(promise - handed))
+            if judged is not None:
+                p, trips = judged
+                if p >= warn_confidence:
+                    details = {
+                        "confidence": round(p, 3),
+                        "evidence": f"{trips} of this carrier's trips lasted this long; "
+                        f"{round(p * trips)} of them took past the promise",
+                        "quiet_if": f"delivery chance by the promise above {1 - warn_confidence:.0%}",
+                    }
+                    reason = "this carrier's trips that take this long mostly miss the promise"
+                    return _warn(verdict, DELAYED, reason, details, now)
+                checks.append(now + RECHECK)
+        floor_call = min(morning, promise) if morning is not None else None
+        warned = _last_call(verdict, promise, now, learned, checks, reach_by=_earliest(reach_by, floor_call))
+        if warned is not None:
+            return warned
+    if now > promise:
+        return _warn(verdict, DELAYED, "the promised time has passed", {"eta": None}, now)
+    checks.append(promise + timedelta(minutes=1))
+    verdict.next_check_at = min(c for c in checks if c > now) if any(c > now for c in checks) else now + RECHECK
+    return verdict
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return min(x for x in (a, b) if x is not None) if a is not None or b is not None else None
+
+
+def _scans_mid_route(learned: _Learned) -> bool:
+    """Whether silence means anything for this carrier: its longest gap between scans is well short of
+    a whole trip. Unknown until learned (a carrier never seen is not judged by its silence)."""
+    gaps = learned.model.learned(learned.carrier, "scan_gap")
+    transit = learned.model.learned(learned.carrier, "transit")
+    if not gaps or not transit:
+        return False
+    return gaps[len(gaps) // 2] < 0.5 * transit[len(transit) // 2]
 
 
 def _not_shipped(promise: datetime, now: datetime, learned: _Learned) -> Verdict:

@@ -6,6 +6,7 @@ deliveries Forewarn has seen, falling back to all carriers pooled, then to a cau
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +19,9 @@ from engine.models import CarrierStats, Order, Shipment
 POOLED = "*"
 CAP = 400  # recent samples kept per measure: enough for a stable 95th percentile, and it adapts
 MIN_SAMPLES = 8
+# A probability is stated only from enough of the carrier's own trips, and enough of them as long as this one.
+SURVIVAL_MIN_SAMPLES = 40
+SURVIVAL_MIN_SURVIVORS = 12
 
 
 def _hours(later: datetime, earlier: datetime) -> float:
@@ -35,6 +39,24 @@ class DeliveryModel:
                 index = min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))
                 return values[index]
         return prior
+
+    def learned(self, carrier: str, measure: str) -> list[float]:
+        """This carrier's own samples (sorted), empty until it has enough to speak for itself."""
+        values = self.samples.get(carrier, {}).get(measure, [])
+        return values if len(values) >= MIN_SAMPLES else []
+
+    def miss_probability(self, carrier: str, elapsed_h: float, allowed_h: float) -> tuple[float, int] | None:
+        """P(delivery later than `allowed_h` after hand-over | not delivered `elapsed_h` after it), from this
+        carrier's learned transit times (a survival view: only trips that lasted at least as long as this one
+        has so far count), and how many trips that rests on. None until enough such trips are known."""
+        values = self.samples.get(carrier, {}).get("transit", [])
+        if len(values) < SURVIVAL_MIN_SAMPLES:
+            return None
+        survivors = len(values) - bisect.bisect_right(values, elapsed_h)
+        if survivors < SURVIVAL_MIN_SURVIVORS:
+            return None
+        later = len(values) - bisect.bisect_right(values, allowed_h)
+        return later / survivors, survivors
 
 
 # The model moves slowly (hundreds of samples per measure); an hour of engine time is fresh enough.

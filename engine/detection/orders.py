@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
@@ -45,6 +46,21 @@ def _reach_by(rt: Runtime, customer: Customer | None, promise: datetime | None) 
     return reach_by if reach_by < promise else None
 
 
+def _morning_of(customer: Customer | None, promise: datetime | None) -> datetime | None:
+    """08:00 in the customer's zone on the promised day (the day before, for a promise before 08:00)."""
+    if customer is None or promise is None:
+        return None
+    try:
+        zone = ZoneInfo(customer.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = promise.astimezone(zone)
+    morning = local.replace(hour=8, minute=0, second=0, microsecond=0)
+    if morning > local:
+        morning -= timedelta(days=1)
+    return morning.astimezone(UTC)
+
+
 def evaluate_order(
     session: Session,
     rt: Runtime,
@@ -62,7 +78,15 @@ def evaluate_order(
     shipment = shipment or latest_shipment(session, order.id)
     customer = session.get(Customer, order.customer_id)
     reach_by = _reach_by(rt, customer, order.promised_by)
-    verdict = assess(order, shipment, now, model or delivery_model(session, rt), reach_by=reach_by)
+    verdict = assess(
+        order,
+        shipment,
+        now,
+        model or delivery_model(session, rt),
+        reach_by=reach_by,
+        morning=_morning_of(customer, order.promised_by),
+        warn_confidence=rt.settings.warn_confidence,
+    )
     order.next_check_at = verdict.next_check_at
     if shipment is not None:
         if verdict.stalled and shipment.stalled_at is None:
@@ -83,6 +107,7 @@ def evaluate_order(
         return
     material = same is None or _slipped_again(same.details.get("eta"), verdict.details.get("eta"))
     details = {k: format_instant(v) if isinstance(v, datetime) else v for k, v in verdict.details.items()}
+    details["reason"] = verdict.reason  # every warning explains itself (with `confidence` when inferred)
     matter = Matter(verdict.kind, key, Subject(order=order, shipment=shipment), details)
     raise_situation(session, rt, matter, customer=customer, material=material, reason=verdict.reason)
 

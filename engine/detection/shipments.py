@@ -31,14 +31,16 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
     subject = Subject(order=order, shipment=shipment)
     if shipment.status in TROUBLE:
         new_trouble = change.previous_status != shipment.status or change.previous_exception != shipment.exception
-        details = {"status": shipment.status, "exception": shipment.exception, "carrier": shipment.carrier}
+        reason = f"carrier reported {shipment.status} ({shipment.exception})"
+        details = {
+            "status": shipment.status,
+            "exception": shipment.exception,
+            "carrier": shipment.carrier,
+            "reason": reason,
+            "confidence": 1.0,  # the carrier said so
+        }
         raise_situation(
-            session,
-            rt,
-            Matter(KIND, key, subject, details),
-            customer=customer,
-            material=new_trouble,
-            reason=f"carrier reported {shipment.status} ({shipment.exception})",
+            session, rt, Matter(KIND, key, subject, details), customer=customer, material=new_trouble, reason=reason
         )
     if shipment.status == "delivered":
         if change.previous_status != "delivered":

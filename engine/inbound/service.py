@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,12 +65,29 @@ def record_event(
     return row
 
 
+def delivery_key(event: CanonicalEvent) -> str:
+    """The key an event is stored once under: the feed's id *and* a digest of what it says.
+
+    A repeat is a repeat only when the content matches too: EasyPost sends one tracker's `in_transit` and
+    later its `delivered` under the same event id, and dropping the second would leave the order looking
+    undelivered forever. When (not whether) it reached us is left out, so a redelivery is still one event.
+    """
+    content = event.model_dump(mode="json", exclude_none=True, exclude={"received_at"})
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return f"{event.id}#{digest[:16]}"
+
+
+def feed_id(external_id: str) -> str:
+    """The feed's own id of a stored event (its key without the content digest)."""
+    return external_id.rpartition("#")[0] or external_id
+
+
 def _row_values(
     source: FeedSource, event: CanonicalEvent, received_at: datetime, relay_after: timedelta
 ) -> dict[str, Any]:
     return {
         "source": source,
-        "external_id": event.id,
+        "external_id": delivery_key(event),
         "type": event.type,
         "occurred_at": event.occurred_at,
         "received_at": received_at,

@@ -21,7 +21,8 @@ class InboundEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source: FeedSource = Field(sa_type=Vocabulary(FeedSource, 32), index=True)
-    external_id: str = Field(max_length=200)
+    # The feed's id, '#', and 16 hex of the content's digest (engine.inbound.service.delivery_key).
+    external_id: str = Field(max_length=220)
     type: str = Field(max_length=64)
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)

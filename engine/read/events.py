@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.clock import format_instant
+from engine.inbound.service import feed_id
 from engine.models import InboundEvent
 
 # What each kind of event is shown with: the facts a rule reads, never addresses.
@@ -29,7 +30,7 @@ def describe_event(event: InboundEvent) -> dict[str, Any]:
     return {
         "id": event.id,
         "source": event.source,
-        "external_id": event.external_id,
+        "external_id": feed_id(event.external_id),
         "type": event.type,
         "occurred_at": format_instant(event.occurred_at),
         "received_at": format_instant(event.received_at),

@@ -12,7 +12,7 @@ from typing import IO, Any
 from sqlmodel import col, select
 
 from engine.clock import format_instant
-from engine.models import Notice
+from engine.models import Notice, Situation
 from engine.runtime import Runtime
 from engine.vocabulary import NoticeStatus, SituationKind
 
@@ -35,6 +35,7 @@ def write_notices(rt: Runtime, out: Path, summary: ReplaySummary) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with rt.unit_of_work() as session:
         rows = session.exec(select(Notice).order_by(col(Notice.send_at), col(Notice.id))).all()
+        why = {s.id: s.details for s in session.exec(select(Situation)).all()}
         merged: dict[int, list[Notice]] = {}
         for notice in rows:
             if notice.status == NoticeStatus.MERGED and notice.merged_into is not None:
@@ -42,7 +43,7 @@ def write_notices(rt: Runtime, out: Path, summary: ReplaySummary) -> None:
         with out.open("w", encoding="utf-8") as handle:
             for notice in rows:
                 if notice.status == NoticeStatus.SENT:
-                    for line in _lines(notice, merged.get(notice.id or 0, [])):
+                    for line in _lines(notice, merged.get(notice.id or 0, []), why):
                         _write_line(handle, line)
                         summary.notices[f"{line['situation']}/{line['stage']}/{line['channel']}"] += 1
                 elif notice.status == NoticeStatus.DROPPED:
@@ -53,7 +54,13 @@ def write_notices(rt: Runtime, out: Path, summary: ReplaySummary) -> None:
                     summary.merged += 1
 
 
-def _lines(notice: Notice, originals: list[Notice]) -> list[dict[str, Any]]:
+def _why(details: dict[str, Any] | None) -> dict[str, Any]:
+    """`reason` and `confidence` of the situation a notice tells (DESIGN §5), null when it has none."""
+    details = details or {}
+    return {"reason": details.get("reason"), "confidence": details.get("confidence")}
+
+
+def _lines(notice: Notice, originals: list[Notice], why: dict[int | None, dict[str, Any]]) -> list[dict[str, Any]]:
     """One line per notice sent; a digest is one line per thread it told about (its order or incident,
     situation and stage, with the digest's channel, time and text), so each is credited as told."""
     line = {
@@ -69,6 +76,7 @@ def _lines(notice: Notice, originals: list[Notice]) -> list[dict[str, Any]]:
         "subject": notice.subject,
         "body": notice.body,
         "template": notice.template,
+        **_why(why.get(notice.situation_id)),
     }
     if notice.situation != SituationKind.DIGEST:
         return [line]
@@ -82,6 +90,7 @@ def _lines(notice: Notice, originals: list[Notice]) -> list[dict[str, Any]]:
             "incident_id": group[-1].incident_id,
             "situation": group[-1].situation,
             "stage": group[0].stage,
+            **_why(why.get(group[-1].situation_id)),
         }
         for group in threads.values()
     ]

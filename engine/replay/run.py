@@ -18,7 +18,7 @@ from engine.config import Settings
 from engine.db import make_engine
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
-from engine.inbound.service import record_event
+from engine.inbound.service import delivery_key, record_event
 from engine.processing import apply_row
 from engine.replay.output import ReplaySummary, write_notices
 from engine.replay.runtime import InlineDispatcher, ReplayChannel, ReplayRuntime
@@ -119,8 +119,8 @@ def _feed(
         ticker.run_until(at, summary)
         ticker.event_arrived()
         clock.set(max(clock.now(), at))
-        key = (SOURCE, event.id)
-        if key in seen:  # a redelivery: stored once, as the webhook's unique key would
+        key = (SOURCE, delivery_key(event))
+        if key in seen:  # a redelivery (same id, same content): stored once, as the webhook's unique key would
             summary.duplicates += 1
             continue
         seen.add(key)

@@ -56,25 +56,26 @@ def test_on_track_parcel_raises_nothing_and_says_when_to_look_again() -> None:
 
 
 def test_silence_longer_than_this_carrier_ever_goes_quiet_is_a_stall_when_the_promise_is_near() -> None:
-    model = learned(scan_gap=[10.0] * 20, stall_remaining=[60.0] * 20)
+    model = learned(scan_gap=[10.0] * 20, transit=[48.0] * 20, stall_remaining=[60.0] * 20)
     quiet = parcel(last_scan_at=NOW - timedelta(hours=20))
     verdict = assess(order(timedelta(days=2)), quiet, NOW, model)
     assert verdict.kind == "shipment.stalled" and verdict.stalled
 
 
 def test_a_stall_with_plenty_of_time_left_is_noted_but_not_told_yet() -> None:
-    model = learned(scan_gap=[10.0] * 20, stall_remaining=[30.0] * 20)
+    model = learned(scan_gap=[10.0] * 20, transit=[48.0] * 20, stall_remaining=[30.0] * 20)
     verdict = assess(order(timedelta(days=5)), parcel(last_scan_at=NOW - timedelta(hours=20)), NOW, model)
     assert verdict.kind is None and verdict.stalled
     assert verdict.next_check_at is not None and verdict.next_check_at <= NOW + timedelta(days=5)
 
 
 def test_what_counts_as_a_stall_is_learned_per_carrier() -> None:
-    slow_scanner = learned(scan_gap=[40.0] * 20)
+    slow_scanner = learned(scan_gap=[40.0] * 20, transit=[96.0] * 20)
     assert not assess(
         order(timedelta(days=2)), parcel(last_scan_at=NOW - timedelta(hours=45)), NOW, slow_scanner
     ).stalled
-    assert assess(
+    # A carrier never seen is not judged by its silence: some never scan between hand-over and delivery.
+    assert not assess(
         order(timedelta(days=2)),
         parcel(last_scan_at=NOW - timedelta(hours=PRIOR_SCAN_GAP_H * 1.3)),
         NOW,
@@ -84,8 +85,8 @@ def test_what_counts_as_a_stall_is_learned_per_carrier() -> None:
 
 def test_not_shipped_when_a_typical_trip_would_miss_the_promise_is_late_to_ship() -> None:
     model = learned("*", transit=[48.0] * 20)
-    assert assess(order(timedelta(hours=40)), None, NOW, model).kind == "order.late_to_ship"
-    early = assess(order(timedelta(days=4)), None, NOW, model)
+    assert assess(order(timedelta(hours=40), ship_by=NOW), None, NOW, model).kind == "order.late_to_ship"
+    early = assess(order(timedelta(days=4), ship_by=NOW), None, NOW, model)
     assert early.kind is None and early.next_check_at == NOW + timedelta(days=4) - timedelta(hours=48)
 
 
@@ -131,3 +132,35 @@ def test_a_text_only_customer_is_warned_while_they_can_still_be_reached() -> Non
     verdict = assess(order(timedelta(hours=18)), parcel(), reach_by, DeliveryModel(), reach_by=reach_by)
     assert (verdict.kind, verdict.reason) == ("shipment.delayed", "not out for delivery this close to the promise")
     assert promise_at - reach_by > timedelta(hours=8)  # the usual last call would have been after it
+
+
+def test_silence_from_a_carrier_that_never_scans_mid_route_is_no_stall() -> None:
+    """Its longest gap is the whole trip: a parcel quiet for days is simply on its way."""
+    hand_to_door = learned(scan_gap=[120.0] * 20, transit=[120.0] * 20)
+    quiet = parcel(handed_over_at=NOW - timedelta(days=4), last_scan_at=NOW - timedelta(days=4))
+    verdict = assess(order(timedelta(days=2)), quiet, NOW, hand_to_door)
+    assert verdict.kind is None and not verdict.stalled
+
+
+def test_survival_warns_once_trips_this_long_mostly_miss_and_explains_itself() -> None:
+    """Of this carrier's trips still going after 5 days, most took past the promise: warn, with the
+    probability, the evidence and what would have kept it quiet; a day earlier the odds were fine."""
+    trips = learned(transit=[float(h) for h in range(48, 148, 2)])  # 50 trips, 2 to 6 days
+    promise_in = timedelta(hours=4)
+    handed_120h_ago = parcel(handed_over_at=NOW - timedelta(hours=120), last_scan_at=NOW - timedelta(hours=120))
+    verdict = assess(order(promise_in), handed_120h_ago, NOW, trips, warn_confidence=0.8)
+    assert verdict.kind == "shipment.delayed"
+    assert verdict.details["confidence"] >= 0.8 and verdict.details["evidence"] and verdict.details["quiet_if"]
+    handed_48h_ago = parcel(handed_over_at=NOW - timedelta(hours=48), last_scan_at=NOW - timedelta(hours=48))
+    assert assess(order(timedelta(hours=24)), handed_48h_ago, NOW, trips, warn_confidence=0.8).kind is None
+
+
+def test_without_an_estimate_the_last_call_is_no_later_than_the_plain_rule() -> None:
+    """Not out for delivery by 08:00 on the promised day: told then, as the plain rule would."""
+    morning = NOW - timedelta(minutes=1)
+    verdict = assess(order(timedelta(hours=13)), parcel(), NOW, DeliveryModel(), morning=morning)
+    assert verdict.kind == "shipment.delayed"
+    assert (
+        assess(order(timedelta(hours=13)), parcel(), NOW, DeliveryModel(), morning=NOW + timedelta(hours=1)).kind
+        is None
+    )

@@ -25,6 +25,8 @@ FIELDS = {
     "subject",
     "body",
     "template",
+    "reason",
+    "confidence",
 }
 
 
@@ -62,6 +64,10 @@ def test_replay_writes_contract_lines_that_score_cleanly(trace: Path, tmp_path: 
     assert lines, "the trace has carrier exceptions, so some notices must be written"
     assert all(set(line) == FIELDS for line in lines)
     assert {line["situation"] for line in lines} >= {"shipment.exception"}
+    warnings = [n for n in lines if n["order_id"] and n["stage"] in ("initial", "update")]
+    assert warnings and all(n["reason"] for n in warnings), "every warning says why it was raised"
+    told = [n["confidence"] for n in warnings if n["situation"] == "shipment.exception"]
+    assert told and all(c == 1.0 for c in told)  # the carrier said so
     scored = run(str(TOOLS / "score_replay.py"), str(trace), str(out), "--json", cwd=tmp_path)
     assert scored.returncode == 0, scored.stderr
     score = json.loads(scored.stdout)

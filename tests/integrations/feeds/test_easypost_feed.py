@@ -202,3 +202,42 @@ def test_http_signed_fixture_is_stored_once(client: TestClient, rt: Runtime, clo
     drain(rt)
     with Session(rt.db) as session:
         assert session.exec(select(InboundEvent.outcome)).one() == "ignored: unknown order"
+
+
+def delivered_later(data: dict[str, Any]) -> dict[str, Any]:
+    """The same tracker event id as EasyPost really sends it again once the parcel is delivered: the
+    tracker's status and newest detail change, the event's id does not."""
+    later = json.loads(json.dumps(data))
+    tracker = later["result"]
+    newest = dict(tracker["tracking_details"][-1])
+    newest.update(
+        status="delivered",
+        status_detail="arrived_at_destination",
+        datetime="2024-08-03T15:10:00Z",
+        message="Delivered",
+        description="Delivered",
+    )
+    tracker["tracking_details"].append(newest)
+    tracker["status"] = "delivered"
+    later["previous_attributes"] = {"status": "in_transit"}
+    return later
+
+
+def test_a_reused_event_id_with_new_content_is_a_new_event(client: TestClient, rt: Runtime) -> None:
+    first, second = compact(fixture()), compact(delivered_later(fixture()))
+    assert json.loads(first)["id"] == json.loads(second)["id"]
+
+    def post(body: bytes) -> dict[str, int]:
+        headers = {"X-Hmac-Signature": sign(body), "Content-Type": "application/json"}
+        response = client.post("/webhooks/easypost", content=body, headers=headers)
+        assert response.status_code == 202
+        answer: dict[str, int] = response.json()
+        return answer
+
+    assert post(first) == {"accepted": 1, "duplicates": 0}
+    assert post(second) == {"accepted": 1, "duplicates": 0}  # delivered: newer state, not a repeat
+    assert post(second) == {"accepted": 0, "duplicates": 1}  # the very same delivery again is
+    assert post(first) == {"accepted": 0, "duplicates": 1}
+    with Session(rt.db) as session:
+        statuses = sorted(row.payload["shipment"]["status"] for row in session.exec(select(InboundEvent)).all())
+    assert statuses == ["delivered", "in_transit"]
