@@ -28,6 +28,10 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 customers_app = typer.Typer(help="Customers: erase one (GDPR).", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
+remedies_app = typer.Typer(
+    help="The remedy pool: codes offered from a customer's second problem.", no_args_is_help=True
+)
+app.add_typer(remedies_app, name="remedies")
 
 
 def _logging(settings: Settings) -> None:
@@ -254,6 +258,39 @@ def customers_erase(
         f"({done.dropped} unsent, now dropped), {done.events} stored events, {done.audit_parts} audit parts, "
         f"{done.files} outbox files"
     )
+
+
+@remedies_app.command("load")
+def remedies_load(
+    path: Annotated[Path, typer.Argument(help="one code a line; `CODE,description` to describe it")],
+    by: Annotated[str, typer.Option(help="who loaded them, for the audit log")] = "cli",
+) -> None:
+    """Add codes to the remedy pool (docs/care.md); a code already loaded is skipped."""
+    from engine import audit
+    from engine.care.remedies import load_codes, pool_left
+    from engine.wiring import build_runtime
+
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        code, _, description = line.partition(",")
+        if code.strip() and not code.strip().startswith("#"):
+            pairs.append((code, description))
+    rt = build_runtime(get_settings(), with_channels=False)
+    try:
+        with rt.unit_of_work() as session:
+            added = load_codes(session, pairs, now=rt.clock.now())
+            audit.append(
+                session,
+                at=rt.clock.now(),
+                actor=f"staff:{by}",
+                action="remedy.loaded",
+                subject="remedy_pool",
+                details={"added": added},
+            )
+            left = pool_left(session)
+    finally:
+        rt.close()
+    typer.echo(f"{added} codes added; {left} unclaimed in the pool")
 
 
 @app.command()

@@ -136,6 +136,15 @@ class Settings(BaseSettings):
     status_note_locale: str = "en"  # the language staff write status-page notes in; quoted only to its readers
     component_names: dict[str, dict[str, str]] = {}  # component → {locale: the name customers know it by}
 
+    # --- care --- (docs/care.md)
+    # From which problem within 30 days a warning offers a code from the remedy pool (0: never); the pool is
+    # what staff load (`forewarn remedies load`): no codes, no offer.
+    remedy_from: int = Field(default=2, ge=0)
+    remedy_description: str = "a discount on your next order"  # what a code is, when its row does not say
+    care_task_from: int = Field(default=3, ge=0)  # from which problem within 30 days a first warning opens a task
+    task_webhook_url: str = ""  # a helpdesk that receives care tasks (Standard Webhooks); empty: none
+    task_webhook_secret: str | None = None  # whsec_… signing key for it; FOREWARN_SECRET_KEY's derivation if unset
+
 
 # Published in this repository (Makefile, README): anyone can sign with them.
 PUBLIC_SECRETS = frozenset(

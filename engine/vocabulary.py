@@ -64,6 +64,13 @@ class SituationStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class CareTaskStatus(StrEnum):
+    """A care task (engine.care.tasks): a person follows up until the situation resolves."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class FeedSource(StrEnum):
     """Where a stored event came from: a webhook feed, or the engine's own replay and demo."""
 

@@ -15,6 +15,7 @@ from engine.api import (
     quarantine,
     read,
     staff,
+    tasks,
     templates,
     unsubscribe,
     webhooks,
@@ -47,6 +48,7 @@ def create_app(
     app.include_router(quarantine.router)
     app.include_router(staff.router)
     app.include_router(templates.router)
+    app.include_router(tasks.router)
     console.install(app)
     app.add_middleware(SecurityHeaders)
     for router in REVIEW_ROUTERS:

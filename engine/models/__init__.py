@@ -2,6 +2,7 @@
 
 from engine.models.approvals import ApprovalStatus, FanoutApproval
 from engine.models.audit import AuditEntry, AuditPersonal
+from engine.models.care import CareTask, RemedyCode
 from engine.models.carriers import CarrierStats
 from engine.models.customers import Customer
 from engine.models.events import InboundEvent
@@ -20,6 +21,7 @@ __all__ = [
     "ApprovalStatus",
     "AuditEntry",
     "AuditPersonal",
+    "CareTask",
     "CarrierStats",
     "ChannelSuppression",
     "Component",
@@ -33,6 +35,7 @@ __all__ = [
     "Notice",
     "Order",
     "Quarantined",
+    "RemedyCode",
     "Shipment",
     "Situation",
     "StaffSession",

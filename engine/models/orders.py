@@ -24,6 +24,10 @@ class Order(SQLModel, table=True):
     total_currency: str | None = Field(default=None, max_length=8)
     canceled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Links a feed gave for the customer (Shopify's order status page, a carrier's tracking page): the
+    # messages link there; without one they link to Forewarn's own status page (engine/links).
+    order_url: str | None = Field(default=None, max_length=1000)
+    tracking_url: str | None = Field(default=None, max_length=1000)
     state_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # When the periodic scan must look at this order again; the scan reads only what is due.
     next_check_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

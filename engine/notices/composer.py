@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from engine.care.desk import Care
 from engine.compose.context import SituationFacts, build_context
 from engine.compose.memo import RenderMemo
 from engine.compose.store import ResolvedTemplate
@@ -108,6 +109,7 @@ class Composer:
         next_update_at: datetime | None = None,
         extra: dict[str, Any] | None = None,
         locale: str | None = None,
+        care: Care | None = None,
     ) -> Composed:
         """Render one notice as of `now` (worded for when it is read). Raises TemplateError.
 
@@ -130,6 +132,10 @@ class Composer:
             next_update_at=next_update_at,
             first_sms=first_sms,
             unsubscribe_url=unsubscribe_url(self.rt.settings, customer.id) if channel == Channel.EMAIL else None,
+            repeat=care.repeat if care else False,
+            history=care.history if care else None,
+            remedy=care.remedy if care else None,
+            care_task=care.care_task if care else None,
         )
         if extra:
             context.update(extra)

@@ -24,11 +24,12 @@ from typing import Any
 from sqlmodel import Session
 
 from engine.audit import Entry
+from engine.care import desk
 from engine.clock import format_instant
 from engine.config import Settings
 from engine.db.bulk import allocate_ids, insert_rows
 from engine.errors import TemplateError
-from engine.models import ChannelSuppression, Notice, Situation
+from engine.models import CareTask, ChannelSuppression, Notice, Situation
 from engine.models.customers import Recipient
 from engine.notices.composer import Composer, Subject
 from engine.notices.outbox import queue_for_delivery
@@ -88,10 +89,12 @@ class Planned:
     rows: list[dict[str, Any]] = field(default_factory=list)
     queue: list[int] = field(default_factory=list)
     entries: list[list[Entry]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)  # care tasks the batch opens (engine.care)
 
 
 def write_notices(session: Session, planned: Planned) -> None:
     """Insert the rows and queue those due now, in jobs sent once the transaction commits."""
+    insert_rows(session, CareTask, planned.tasks)
     insert_rows(session, Notice, planned.rows)
     queue_for_delivery(session, planned.queue)
 
@@ -133,6 +136,8 @@ class Planner:
         ids = iter(allocate_ids(session, Notice, sum(len(routes) for _, routes in routed)))
         numbers = {r.recipient for _, routes in routed for r in routes if r.channel == Channel.SMS}
         texted = texted_numbers(session, numbers, excluding=not_texted_by) | (numbers & self._texted)
+        cared = desk.prepare(session, requests, settings=self.rt.settings, shipment=subject.shipment, now=self.now)
+        planned.tasks.extend(cared.tasks)
         for request, (routing, routes) in zip(requests, routed, strict=True):
             skipped = suppressed_entries(
                 at=self.now,
@@ -142,10 +147,12 @@ class Planner:
                 suppressed=suppressed.get(request.customer.id, {}),
             )
             first = first_email(request.thread)
+            care = cared.care.get(request.situation.id)
             planned.entries.append(
-                skipped
+                cared.entries.pop(request.situation.id, [])
+                + skipped
                 + [
-                    self._compose(session, planned, request, route, next(ids), subject, texted, first)
+                    self._compose(session, planned, request, route, next(ids), subject, texted, first, care)
                     for route in routes
                 ]
             )
@@ -162,6 +169,7 @@ class Planner:
         subject: Subject,
         texted: set[str],
         first: ThreadNotice | None,
+        care: desk.Care | None,
     ) -> Entry:
         settings, now = self.rt.settings, self.now
         customer, situation, channel = request.customer, request.situation, route.channel
@@ -171,7 +179,9 @@ class Planner:
         row = _notice_row(notice_id, request, route, send_at=send_at, now=now)
         row["in_reply_to"] = first.message_id if first else None
         first_sms = channel == Channel.SMS and route.recipient not in texted
-        self._word(session, row, request, channel, subject, first_sms=first_sms, first=first, send_at=send_at)
+        self._word(
+            session, row, request, channel, subject, first_sms=first_sms, first=first, send_at=send_at, care=care
+        )
         if channel == Channel.EMAIL:
             row["message_id"] = message_id_for(
                 settings, notice_id=notice_id, thread_key=situation.subject_key, customer_id=customer.id
@@ -196,6 +206,7 @@ class Planner:
         first_sms: bool,
         first: ThreadNotice | None,
         send_at: datetime,
+        care: desk.Care | None = None,
     ) -> None:
         """Put the notice's words on its row, or the template's failure: nothing is lost, the failure is on
         the row for staff to see, fix and resend."""
@@ -211,6 +222,7 @@ class Planner:
                 now=send_at,  # worded for when it is read (a text held for quiet hours: the morning)
                 first_sms=first_sms,
                 next_update_at=request.next_update_at,
+                care=care,
             )
         except TemplateError as exc:
             row["status"], row["status_reason"] = NoticeStatus.FAILED, f"template error: {exc}"[:500]

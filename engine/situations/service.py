@@ -26,6 +26,7 @@ from sqlmodel import Session, col, update
 
 from engine import audit
 from engine.audit import Entry
+from engine.care import tasks as care_tasks
 from engine.db.bulk import JsonText, allocate_ids, insert_rows
 from engine.models import Notice, Situation
 from engine.models.customers import Recipient
@@ -238,6 +239,7 @@ def write_changes(session: Session, changes: Changes) -> None:
     )
     _set(session, changes.updated, details=changes.details, updated_at=now)
     _set(session, changes.resolved, status=SituationStatus.RESOLVED, resolved_at=now, updated_at=now)
+    changes.entries.extend(care_tasks.close_for_situations(session, changes.resolved, now=now))
     for reason, ids in changes.dropped.items():
         session.execute(
             update(Notice).where(col(Notice.id).in_(ids)).values(status=NoticeStatus.DROPPED, status_reason=reason)

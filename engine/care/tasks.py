@@ -1,0 +1,107 @@
+"""Care tasks: a person follows up. Opened by the engine when a parcel is stalled, lost or damaged, or a
+customer has their third problem within 30 days; closed when the situation resolves. Listed at
+`GET /api/tasks`, and sent to a helpdesk when `FOREWARN_TASK_WEBHOOK_URL` is set (`engine.care.webhook`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from engine.audit import Entry
+from engine.clock import format_instant
+from engine.models import CareTask, Shipment
+from engine.vocabulary import CareTaskStatus, SituationKind
+
+OPEN, CLOSED = CareTaskStatus.OPEN, CareTaskStatus.CLOSED
+# Exceptions a person must handle (a claim with the carrier, a replacement): the engine alone cannot.
+HANDS_ON_EXCEPTIONS = frozenset({"lost", "damaged"})
+
+
+def reason_for(kind: SituationKind, shipment: Shipment | None, *, nth_in_30d: int, task_from: int) -> str | None:
+    """Why this warning needs a person, or None."""
+    if kind == SituationKind.SHIPMENT_STALLED:
+        return "stalled"
+    if kind == SituationKind.SHIPMENT_EXCEPTION and shipment is not None and shipment.exception in HANDS_ON_EXCEPTIONS:
+        return str(shipment.exception)
+    if task_from and nth_in_30d >= task_from:
+        return "repeat"
+    return None
+
+
+def open_for(session: Session, situation_ids: Collection[int]) -> dict[int, CareTask]:
+    if not situation_ids:
+        return {}
+    rows = session.exec(
+        select(CareTask).where(col(CareTask.situation_id).in_(list(situation_ids))).where(CareTask.status == OPEN)
+    ).all()
+    return {row.situation_id: row for row in rows}
+
+
+def as_context(task: CareTask | dict[str, Any]) -> dict[str, Any]:
+    get = task.get if isinstance(task, dict) else lambda name: getattr(task, name)
+    return {"id": get("id"), "reason": get("reason"), "opened_at": get("opened_at")}
+
+
+def opened_entry(row: dict[str, Any], *, now: datetime) -> Entry:
+    return Entry(
+        at=now,
+        actor="system",
+        action="care_task.opened",
+        subject=f"care_task:{row['id']}",
+        details={"situation": row["situation_id"], "customer_id": row["customer_id"], "reason": row["reason"]},
+    )
+
+
+def close_for_situations(session: Session, situation_ids: Sequence[int], *, now: datetime) -> list[Entry]:
+    """Close the open tasks of situations that resolved; their audit entries."""
+    if not situation_ids:
+        return []
+    tasks = open_for(session, situation_ids)
+    if not tasks:
+        return []
+    ids = [task.id for task in tasks.values() if task.id is not None]
+    session.execute(update(CareTask).where(col(CareTask.id).in_(ids)).values(status=CLOSED, closed_at=now))
+    return [
+        Entry(
+            at=now,
+            actor="system",
+            action="care_task.closed",
+            subject=f"care_task:{task.id}",
+            details={"situation": task.situation_id, "customer_id": task.customer_id, "reason": "situation resolved"},
+        )
+        for task in tasks.values()
+    ]
+
+
+def listing(
+    session: Session, *, status: CareTaskStatus | None, cursor: int | None, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Newest task first, a page at a time."""
+    query = select(CareTask).order_by(col(CareTask.id).desc()).limit(limit + 1)
+    if status:
+        query = query.where(CareTask.status == status)
+    if cursor is not None:
+        query = query.where(col(CareTask.id) < cursor)
+    rows = list(session.exec(query).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [item(row) for row in rows], (rows[-1].id if more and rows else None)
+
+
+def item(task: CareTask) -> dict[str, Any]:
+    """A task as /api/tasks and the helpdesk webhook give it."""
+    return {
+        "id": task.id,
+        "customer_id": task.customer_id,
+        "situation_id": task.situation_id,
+        "subject_key": task.subject_key,
+        "order_id": task.order_id,
+        "reason": task.reason,
+        "status": task.status,
+        "opened_at": format_instant(task.opened_at),
+        "closed_at": format_instant(task.closed_at) if task.closed_at else None,
+    }
