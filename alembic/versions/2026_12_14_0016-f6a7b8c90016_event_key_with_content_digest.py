@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "f6a7b8c90016"
-down_revision: str | None = "c1d2e3f40013"
+down_revision: str | None = "e5f6a7b80015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
