@@ -22,12 +22,12 @@ _string = encode_basestring  # what the encoder above writes for a str
 instant = lru_cache(maxsize=1024)(format_instant)
 
 
-def entry_text(*, seq: int, at: datetime, actor: str, action: str, subject: str, details: str, prev: str) -> bytes:
+def entry_text(*, seq: int, at: datetime, actor: str, action: str, subject: str, details: str, prev_hash: str) -> bytes:
     """The canonical JSON of {seq, at, actor, action, subject, details, prev}, around `details` serialised
     already (by `canonical_json`), as the bytes that are signed."""
     return (
         f'{{"action":{_string(action)},"actor":{_string(actor)},"at":{_string(instant(at))},'
-        f'"details":{details},"prev":{_string(prev)},"seq":{int(seq)},"subject":{_string(subject)}}}'
+        f'"details":{details},"prev":{_string(prev_hash)},"seq":{int(seq)},"subject":{_string(subject)}}}'
     ).encode()
 
 

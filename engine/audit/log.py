@@ -6,7 +6,7 @@ canonical JSON of its seq, time, actor, action, subject, details and the previou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -28,21 +28,9 @@ _SOLE_WRITER = "forewarn.audit_sole_writer"
 _ADVISORY_LOCK_KEY = 7_114_221_001
 
 
-def entry_hash(
-    signer: Signer,
-    *,
-    seq: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    subject: str,
-    details: dict[str, Any],
-    prev_hash: str,
-) -> str:
-    text = entry_text(
-        seq=seq, at=at, actor=actor, action=action, subject=subject, details=canonical_json(details), prev=prev_hash
-    )
-    return signer.sign(text)
+def entry_hash(signer: Signer, fields: Mapping[str, Any]) -> str:
+    """The hash of an entry with these `fields` (`AuditEntry.chained`: seq, at, …, details, prev_hash)."""
+    return signer.sign(entry_text(**{**fields, "details": canonical_json(fields["details"])}))
 
 
 def append(
@@ -96,34 +84,13 @@ def append_many(session: Session, entries: Sequence[Entry]) -> int:
         seq += 1
         clean = jsonable(item.details)
         if item.personal is not None:
-            reference, row = personal_data.seal(item.personal)
+            reference, kept = personal_data.seal(item.personal)
             clean = {**clean, personal_data.KEY: reference}
-            apart.append({"seq": seq, **row})
-        details = JsonText(canonical_json(clean))
-        digest = signer.sign(
-            entry_text(
-                seq=seq,
-                at=item.at,
-                actor=item.actor,
-                action=item.action,
-                subject=item.subject,
-                details=details,
-                prev=prev,
-            )
-        )
-        rows.append(
-            {
-                "seq": seq,
-                "at": item.at,
-                "actor": item.actor,
-                "action": item.action,
-                "subject": item.subject,
-                "details": details,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        prev = digest
+            apart.append({"seq": seq, **kept})
+        row = {**item._asdict(), "seq": seq, "details": JsonText(canonical_json(clean)), "prev_hash": prev}
+        del row["personal"]
+        row["hash"] = prev = signer.sign(entry_text(**row))
+        rows.append(row)
     if len(rows) == 1:
         # A Core insert: the entry is never read back through the ORM, and one row needs no COPY.
         session.connection().execute(_INSERT, {**rows[0], "details": clean})

@@ -91,17 +91,7 @@ def _check(entry: AuditEntry, expected_seq: int, prev: str, signer: Signer) -> s
         return f"entry {expected_seq} is missing (next present is {entry.seq})"
     if entry.prev_hash != prev:
         return "its prev_hash does not match the entry before it"
-    digest = entry_hash(
-        signer,
-        seq=entry.seq,
-        at=entry.at,
-        actor=entry.actor,
-        action=entry.action,
-        subject=entry.subject,
-        details=entry.details,
-        prev_hash=entry.prev_hash,
-    )
-    if digest != entry.hash:
+    if entry_hash(signer, entry.chained()) != entry.hash:
         return "its content does not match its hash (edited after it was written, or signed with another key)"
     return None
 

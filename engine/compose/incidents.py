@@ -7,7 +7,9 @@ writing to a customer would say "order tracking" and would not quote a note that
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 # Written in capitals when a slug is turned into words ("payments-api" → "payments API").
 _ACRONYMS = {"api": "API", "sms": "SMS", "sso": "SSO", "ui": "UI", "ios": "iOS", "id": "ID", "eu": "EU", "us": "US"}
@@ -52,31 +54,18 @@ def is_news(message: str | None) -> bool:
     return " ".join(words) not in _STATUS_ONLY
 
 
+def _load_names(path: Path) -> dict[str, dict[str, str]]:
+    """The table of component names per language, checked once at import: every name a string."""
+    table = json.loads(path.read_text(encoding="utf-8"))
+    if not all(isinstance(words, dict) and all(isinstance(v, str) for v in words.values()) for words in table.values()):
+        raise ValueError(f"{path.name}: each component maps language codes to names")
+    return {str(key): dict(words) for key, words in table.items()}
+
+
 # What customers call the components most shops have, per language: the default of
 # FOREWARN_COMPONENT_NAMES (which staff extend or override). Keys are a component's words, lower-case,
 # without a trailing "api" or "service" ("payments-api" → "payments").
-COMMON_NAMES: dict[str, dict[str, str]] = {
-    "checkout": {
-        "en": "checkout",
-        "pt": "finalização de compra",
-        "es": "pago de pedidos",
-        "de": "Kasse",
-        "ja": "購入手続き",
-    },
-    "payments": {"en": "payments", "pt": "pagamentos", "es": "pagos", "de": "Zahlung", "ja": "決済"},
-    "mobile app": {"en": "mobile app", "pt": "aplicativo", "es": "app", "de": "App", "ja": "アプリ"},
-    "order tracking": {
-        "en": "order tracking",
-        "pt": "rastreamento de pedidos",
-        "es": "seguimiento de pedidos",
-        "de": "Sendungsverfolgung",
-        "ja": "注文状況の確認",
-    },
-    "customer login": {"en": "sign-in", "pt": "login", "es": "inicio de sesión", "de": "Anmeldung", "ja": "ログイン"},
-    "login": {"en": "sign-in", "pt": "login", "es": "inicio de sesión", "de": "Anmeldung", "ja": "ログイン"},
-    "search": {"en": "search", "pt": "busca", "es": "búsqueda", "de": "Suche", "ja": "検索"},
-    "website": {"en": "website", "pt": "site", "es": "sitio web", "de": "Website", "ja": "ウェブサイト"},
-}
+COMMON_NAMES: dict[str, dict[str, str]] = _load_names(Path(__file__).with_name("component_names.json"))
 _TRAILING = re.compile(r"\s+(api|service)$")
 
 

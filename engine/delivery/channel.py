@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from engine.config import Settings
 from engine.vocabulary import Channel
@@ -56,24 +56,18 @@ class SendResult:
         return cls(ok=False, error=error, code=code, retry_after=retry_after)
 
     @classmethod
-    def rejected(
-        cls,
-        error: str,
-        *,
-        code: str | None = None,
-        address_rejected: bool = False,
-        opted_out: bool = False,
-        address_note: str | None = None,
-    ) -> SendResult:
-        return cls(
-            ok=False,
-            permanent=True,
-            error=error,
-            code=code,
-            address_rejected=address_rejected,
-            opted_out=opted_out,
-            address_note=address_note,
-        )
+    def rejected(cls, error: str, **why: Unpack[Rejection]) -> SendResult:
+        """A rejection that retrying will not fix; `why` says what it means for the address."""
+        return cls(ok=False, permanent=True, error=error, **why)
+
+
+class Rejection(TypedDict, total=False):
+    """What a permanent rejection may add to its error (the `SendResult` fields of the same names)."""
+
+    code: str | None
+    address_rejected: bool
+    opted_out: bool
+    address_note: str | None
 
 
 class ChannelAdapter(Protocol):

@@ -23,6 +23,13 @@ class AuditEntry(SQLModel, table=True):
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
 
+    def chained(self) -> dict[str, Any]:
+        """What its hash covers, by name: its seq, time, actor, action, subject, details and prev_hash."""
+        return {name: getattr(self, name) for name in _CHAINED}
+
+
+_CHAINED = ("seq", "at", "actor", "action", "subject", "details", "prev_hash")
+
 
 class AuditPersonal(SQLModel, table=True):
     """The personal part of an audit entry (a customer's reply, …), kept beside the chain so it can be

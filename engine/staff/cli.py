@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from sqlmodel import Session
 
 from engine.config import get_settings
 from engine.runtime import Runtime
@@ -28,6 +31,21 @@ def _runtime() -> Runtime:
     return build_runtime(settings, with_channels=False)
 
 
+@contextmanager
+def _unit_of_work() -> Iterator[tuple[Runtime, Session]]:
+    """One transaction on a runtime of its own; a refusal (no such account, a weak password) ends the
+    command with its reason and exit status 1."""
+    rt = _runtime()
+    try:
+        with rt.unit_of_work() as session:
+            yield rt, session
+    except (accounts.StaffError, WeakPassword) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        rt.close()
+
+
 def _read_password() -> str:
     """From a prompt (typed twice, hidden) on a terminal; else the first line of standard input."""
     if sys.stdin.isatty():
@@ -45,34 +63,25 @@ def create(
 ) -> None:
     """Create a staff account; the password comes from a prompt, or from stdin when it is not a terminal."""
     password = _read_password()
-    rt = _runtime()
-    try:
-        with rt.unit_of_work() as session:
-            user = accounts.create_user(
-                session,
-                email=email,
-                role=role,
-                password=password,
-                name=name,
-                phone=phone,
-                actor=CLI_ACTOR,
-                at=rt.clock.now(),
-            )
-    except (accounts.StaffError, WeakPassword) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        rt.close()
+    with _unit_of_work() as (rt, session):
+        user = accounts.create_user(
+            session,
+            email=email,
+            role=role,
+            password=password,
+            name=name,
+            phone=phone,
+            actor=CLI_ACTOR,
+            at=rt.clock.now(),
+        )
     typer.echo(f"created {user.email} ({user.role})")
 
 
 @users_app.command("list")
 def list_users() -> None:
     """Every staff account: email, role, whether it is active, second factor, last sign-in."""
-    rt = _runtime()
-    with rt.unit_of_work() as session:
+    with _unit_of_work() as (_, session):
         users = accounts.list_users(session)
-    rt.close()
     if not users:
         typer.echo("no staff accounts yet: forewarn users create --email E --role admin")
         return
@@ -86,34 +95,20 @@ def list_users() -> None:
 @users_app.command("disable")
 def disable(email: Annotated[str, typer.Option(help="the account's email")]) -> None:
     """Disable an account: it cannot sign in, its sessions end and its API tokens stop working."""
-    rt = _runtime()
-    try:
-        with rt.unit_of_work() as session:
-            user = accounts.disable_user(session, email, actor=CLI_ACTOR, at=rt.clock.now())
-    except accounts.StaffError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        rt.close()
+    with _unit_of_work() as (rt, session):
+        user = accounts.disable_user(session, email, actor=CLI_ACTOR, at=rt.clock.now())
     typer.echo(f"disabled {user.email}")
 
 
 @users_app.command("totp")
 def totp(email: Annotated[str, typer.Option(help="the account's email")]) -> None:
     """Give an account a (new) second factor and print the otpauth:// link for an authenticator app."""
-    rt = _runtime()
-    try:
-        with rt.unit_of_work() as session:
-            user = accounts.find_user(session, email)
-            if user is None:
-                raise accounts.StaffError(f"no staff account for {email.strip().lower()}")
-            secret = accounts.enable_totp(session, user, actor=CLI_ACTOR, at=rt.clock.now())
-            uri = accounts.totp_uri(user, secret, rt.settings.brand_name)
-    except accounts.StaffError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        rt.close()
+    with _unit_of_work() as (rt, session):
+        user = accounts.find_user(session, email)
+        if user is None:
+            raise accounts.StaffError(f"no staff account for {email.strip().lower()}")
+        secret = accounts.enable_totp(session, user, actor=CLI_ACTOR, at=rt.clock.now())
+        uri = accounts.totp_uri(user, secret, rt.settings.brand_name)
     typer.echo(f"secret: {secret}\n{uri}\nSign-in now asks {user.email} for the app's 6-digit code.")
 
 

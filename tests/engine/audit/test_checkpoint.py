@@ -60,16 +60,7 @@ def rechain(rt: Runtime, signer: Signer, *, edit_seq: int) -> None:
         entries = session.exec(select(AuditEntry).order_by(col(AuditEntry.seq))).all()
         prev, fixed = GENESIS, []
         for e in entries:
-            digest = entry_hash(
-                signer,
-                seq=e.seq,
-                at=e.at,
-                actor=e.actor,
-                action=e.action,
-                subject=e.subject,
-                details=e.details,
-                prev_hash=prev,
-            )
+            digest = entry_hash(signer, {**e.chained(), "prev_hash": prev})
             fixed.append((e.seq, prev, digest))
             prev = digest
     with tampering(rt.db) as conn:
