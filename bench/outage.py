@@ -202,7 +202,12 @@ def deployment(database_url: str, redis_url: str, smtp_port: int) -> Iterator[in
                 if time.monotonic() > deadline or serve.poll() is not None:
                     raise SystemExit("forewarn serve did not answer")
                 time.sleep(0.2)
-            scheduler = subprocess.Popen([*cli, "scheduler"], env=env, **quiet)  # type: ignore[call-overload]
+            # Started and ticking before the clock starts: what is timed is the engine, not Python's imports.
+            scheduler = subprocess.Popen(
+                [*cli, "scheduler"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            )
+            assert scheduler.stdout is not None and "scheduler ticking" in scheduler.stdout.readline()
+            time.sleep(1.5)  # its first tick (migrations checked, templates seeded) is behind it
             yield port
         finally:
             for process in [serve, *([scheduler] if scheduler else [])]:

@@ -20,6 +20,14 @@ from engine.config import Settings
 from engine.runtime import Runtime
 from integrations.feeds import build_feeds
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every log line of the run is scanned for the builders' personal data; a leak fails the run.
+    from support.log_scan import LogScanPlugin
+
+    config.pluginmanager.register(LogScanPlugin(), "forewarn-log-scan")
+
+
 # A real SMTP server, a self-signed certificate and a fake Twilio API for the channel tests, each torn
 # down cleanly. `support` imports because pyproject's pytest `pythonpath` puts tests/ on sys.path.
 

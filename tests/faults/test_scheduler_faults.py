@@ -79,3 +79,22 @@ def test_the_queue_depth_is_read_after_the_broker_connection_broke() -> None:
         del broker.connection  # a new one, to clean up
         broker.flush(queue)
         broker.close()
+
+
+@pytest.mark.redis
+def test_the_queue_depth_on_redis_is_read_from_the_queue_itself() -> None:
+    url = require("FOREWARN_TEST_REDIS_URL")
+    queue = f"forewarn-depth-{os.getpid()}"
+    broker = make_broker(url, namespace=queue)
+    try:
+        dispatcher = BrokerDispatcher(broker, HANDLERS, queue=queue)
+        broker.flush_all()
+        for _ in range(3):
+            dispatcher.send("notices.deliver_batch", [1, 2])
+        assert dispatcher.backlog() == 3
+        broker.client.connection_pool.disconnect()  # a Redis restart drops every pooled connection
+        assert dispatcher.backlog() == 3
+        dispatcher.ping()
+    finally:
+        broker.flush_all()
+        broker.close()
