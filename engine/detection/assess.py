@@ -105,7 +105,7 @@ def assess(
     carrier = shipment.carrier if shipment is not None and shipment.carrier else POOLED
     learned = _Learned(model, carrier, order, promise)
     if shipment is None or shipment.handed_over_at is None:
-        if order.ship_by is None and not model.learned(carrier, "transit"):
+        if order.ship_by is None and (carrier == POOLED or not model.learned(carrier, "transit")):
             # No planned hand-over and no carrier of its own to judge by (all carriers pooled say little
             # about this one): nothing earlier is known, so only the last call.
             return _not_shipped_unplanned(promise, now, morning)
