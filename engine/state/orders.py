@@ -122,7 +122,9 @@ _SHIPMENTS_OF_ORDER = select(Shipment).where(Shipment.order_id == bindparam("ord
 def _apply_scan(shipment: Shipment, body: ShipmentBody, at: datetime) -> None:
     if body.carrier:
         shipment.carrier = body.carrier
-    if shipment.last_scan_at is not None and body.status not in ("label_created", "delivered"):
+    # The silence before delivery counts too: a carrier that scans only at hand-over and at the door has
+    # gaps as long as its trips, and so teaches that its silence means nothing (engine.detection.assess).
+    if shipment.last_scan_at is not None and body.status != "label_created":
         gap = (at - shipment.last_scan_at).total_seconds() / 3600
         shipment.max_scan_gap_hours = max(shipment.max_scan_gap_hours, gap)
     shipment.status = body.status
