@@ -69,6 +69,7 @@ def _lines(notice: Notice, originals: list[Notice]) -> list[dict[str, Any]]:
         "subject": notice.subject,
         "body": notice.body,
         "template": notice.template,
+        "next_update_by": format_instant(notice.next_update_at) if notice.next_update_at else None,
     }
     if notice.situation != SituationKind.DIGEST:
         return [line]

@@ -237,7 +237,15 @@ def write_changes(session: Session, changes: Changes) -> None:
         updated_at=now,
     )
     _set(session, changes.updated, details=changes.details, updated_at=now)
-    _set(session, changes.resolved, status=SituationStatus.RESOLVED, resolved_at=now, updated_at=now)
+    # Over: no promise is outstanding (nothing to keep, engine/promises/keep.py).
+    _set(
+        session,
+        changes.resolved,
+        status=SituationStatus.RESOLVED,
+        resolved_at=now,
+        updated_at=now,
+        next_update_at=None,
+    )
     for reason, ids in changes.dropped.items():
         session.execute(
             update(Notice).where(col(Notice.id).in_(ids)).values(status=NoticeStatus.DROPPED, status_reason=reason)
