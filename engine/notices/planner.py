@@ -83,6 +83,7 @@ class PlanRequest:
     # When the message says we'll write again by; None: the planner chooses it for a warning
     # (engine/promises/choose.py).
     next_update_at: datetime | None = None
+    promise_not_before: datetime | None = None  # the daily limit lets the thread's next message go then
     check_in: bool = False  # an `update` with no news that keeps the thread's promise (engine/promises/keep.py)
 
 
@@ -186,6 +187,7 @@ class Planner:
             timezone=customer.timezone,
             quiet=customer.quiet_hours or self.rt.settings.quiet_hours,
             estimate=shipment.estimated_delivery_at if shipment is not None else None,
+            earliest=request.promise_not_before,
         )
 
     def _compose(

@@ -61,16 +61,20 @@ def choose(
     timezone: str | None,
     quiet: tuple[time, time] | str,
     estimate: datetime | None = None,
+    earliest: datetime | None = None,
 ) -> datetime:
     """The promise for a warning that reaches the customer at `after` (its latest channel's send time).
 
     `estimate`: the carrier's delivery estimate, if the parcel has one; `quiet`: the customer's quiet
-    window (their own, or the deployment's)."""
+    window (their own, or the deployment's); `earliest`: no sooner than this (when the daily limit lets
+    the next message go)."""
     limits = bounds(kind)
     wait = min(max(after - opened_at, limits.shortest), limits.longest)
     target = after + wait
     if estimate is not None and after + ESTIMATE_AFTER <= estimate + ESTIMATE_GRACE < target:
         target = estimate + ESTIMATE_GRACE
+    if earliest is not None:
+        target = max(target, earliest)
     return defer(whole_hour(target, timezone), timezone=timezone, window=quiet)
 
 

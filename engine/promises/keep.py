@@ -38,6 +38,7 @@ from engine.models import Customer, Notice, Situation
 from engine.notices.composer import subject_for
 from engine.notices.planner import Planner, PlanRequest, SituationRow, write_notices
 from engine.notices.threads import load_threads
+from engine.policy.frequency import WINDOW
 from engine.quarantine import describe
 from engine.runtime import Runtime
 from engine.vocabulary import LIVE, WARNING_STAGES, Channel, NoticeStatus, SituationStatus, Stage
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 LEAD = timedelta(minutes=10)
 # Threads (subjects) looked at per tick; the rest wait for the next tick.
 THREADS_PER_TICK = 500
+# A parcel out for delivery when its promise comes: its delivery scan (and our thank-you) is the news the
+# customer is waiting for, and may be on its way to us; a check-in saying "no news" waits this much longer.
+DELIVERY_GRACE = timedelta(hours=12)
 # A thread that could not be looked at (its template broken, say) is looked at again this much later.
 RETRY = timedelta(hours=1)
 
@@ -89,6 +93,8 @@ def keep_thread(session: Session, rt: Runtime, subject_key: str, *, now: datetim
         if current is None or situation.updated_at >= current.updated_at:
             leads[situation.customer_id] = situation
     promised = _thread_promises(session, subject_key, list(leads))
+    subject = subject_for(session, due[0])
+    delivering = subject.shipment is not None and subject.shipment.status == "out_for_delivery"
     requests: list[PlanRequest] = []
     threads = load_threads(session, thread_key=subject_key, customer_ids=list(leads))
     for customer_id, situation in leads.items():
@@ -103,6 +109,9 @@ def keep_thread(session: Session, rt: Runtime, subject_key: str, *, now: datetim
         if state.waiting is not None:
             _look_again(siblings, max(state.waiting, now) + LEAD)  # look again once it has gone
             continue
+        if delivering and now < state.promise + DELIVERY_GRACE - LEAD:
+            _look_again(siblings, state.promise + DELIVERY_GRACE)
+            continue
         customer = session.get(Customer, customer_id)
         if customer is None:
             _look_again(siblings, None)
@@ -110,14 +119,25 @@ def keep_thread(session: Session, rt: Runtime, subject_key: str, *, now: datetim
         channels = frozenset(state.channels) or None
         row = SituationRow.of(situation)
         thread = threads.get(customer_id, [])
-        requests.append(PlanRequest(customer, row, Stage.UPDATE, thread, only_channels=channels, check_in=True))
+        not_before = _slot_after_this(state, now=now, limit=rt.settings.max_notices_per_day)
+        requests.append(
+            PlanRequest(
+                customer,
+                row,
+                Stage.UPDATE,
+                thread,
+                only_channels=channels,
+                check_in=True,
+                promise_not_before=not_before,
+            )
+        )
         _look_again([s for s in siblings if s is not situation], None)  # the check-in's promise is on `situation`
         situation.next_update_at = None  # until the planner records the check-in's promise
     session.flush()
     if not requests:
         return 0
     planner = Planner(rt, now=now)
-    planned = planner.plan(session, requests, subject=subject_for(session, leads[requests[0].customer.id]))
+    planned = planner.plan(session, requests, subject=subject)
     write_notices(session, planned)
     audit.append_many(session, [entry for entries in planned.entries for entry in entries])
     return len(requests)
@@ -130,6 +150,21 @@ class _Promised:
         self.promise: datetime | None = None
         self.channels: set[Channel] = set()
         self.waiting: datetime | None = None  # the earliest send time of a message still to go
+        self.sent: dict[Channel, list[datetime]] = defaultdict(list)  # the thread's warnings, per channel
+
+
+def _slot_after_this(state: _Promised, *, now: datetime, limit: int) -> datetime | None:
+    """When the daily limit (FOREWARN_MAX_NOTICES_PER_DAY) lets the thread's next message go once this
+    check-in has used a slot: the check-in must not promise a time its successor would be held past."""
+    if limit <= 0:
+        return None
+    latest: datetime | None = None
+    for sent in state.sent.values():
+        recent = sorted([t for t in sent if now - WINDOW < t <= now] + [now])
+        if len(recent) >= limit:
+            frees = recent[len(recent) - limit] + WINDOW + timedelta(minutes=1)
+            latest = frees if latest is None else max(latest, frees)
+    return latest
 
 
 def _thread_promises(session: Session, subject_key: str, customer_ids: list[str]) -> dict[str, _Promised]:
@@ -146,6 +181,7 @@ def _thread_promises(session: Session, subject_key: str, customer_ids: list[str]
             state.waiting = send_at if state.waiting is None else min(state.waiting, send_at)
         if stage in WARNING_STAGES:
             state.channels.add(Channel(channel))
+            state.sent[Channel(channel)].append(send_at)
         if promise is not None and (state.promise is None or promise > state.promise):
             state.promise = promise
     return found
