@@ -20,6 +20,7 @@ from engine.inbound import repository as inbound_repo
 from engine.leadership import Leadership
 from engine.notices import repository as notices_repo
 from engine.notices.outbox import queue_for_delivery
+from engine.promises.keep import keep_promises
 from engine.quarantine import describe
 from engine.runtime import Runtime, enqueue_after_commit
 from engine.vocabulary import Job
@@ -52,6 +53,7 @@ def tick(rt: Runtime) -> TickReport:
     checked = _step("due-orders scan", scan_due, rt) or 0
     _step("outage scan", scan_outages, rt)
     _step("incident threads", sync_overdue_threads, rt)  # held-back outage news now due, or a lost thread job
+    _step("promises", keep_promises, rt)  # a check-in where "we'll write again by …" has come with no news
     relayed = _step("outbox relay", _relay, rt)
     _step("audit checkpoint", write_checkpoint, rt)  # the chain's head, outside the database
     if relayed is None:

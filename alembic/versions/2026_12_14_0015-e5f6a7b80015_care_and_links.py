@@ -18,7 +18,7 @@ from alembic import op
 from engine.db import UTCDateTime
 
 revision: str = "e5f6a7b80015"
-down_revision: str | None = "c1d2e3f40013"
+down_revision: str | None = "d4e5f6a70014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -50,6 +50,8 @@ class Notice(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     # The template version the words came from (`message_versions.id`); a digest records its own template's.
     template_version_id: int | None = Field(default=None, index=True)
+    # The time this message tells the customer they will hear again by (engine/promises); None: it names none.
+    next_update_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DeliveryAttempt(SQLModel, table=True):

@@ -30,3 +30,6 @@ class Situation(SQLModel, table=True):
     opened_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The promise outstanding on the customer's thread ("we'll write again by …"): the scheduler sends a
+    # check-in when it comes with nothing newer sent (engine/promises/keep.py); None once resolved.
+    next_update_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

@@ -25,9 +25,10 @@ from engine.models import Incident, Notice, Order, Shipment, Situation
 from engine.models.customers import Recipient
 from engine.notices.repository import texted_numbers
 from engine.preferences.unsubscribe import unsubscribe_url
+from engine.promises.choose import renewed
 from engine.runtime import Runtime
 from engine.state.orders import latest_shipment
-from engine.vocabulary import Channel, SituationKind, Stage
+from engine.vocabulary import Channel, SituationKind, SituationStatus, Stage
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class Composer:
         now: datetime,
         first_sms: bool = False,
         next_update_at: datetime | None = None,
+        check_in: bool = False,
         extra: dict[str, Any] | None = None,
         locale: str | None = None,
         care: Care | None = None,
@@ -130,6 +132,7 @@ class Composer:
             shipment=subject.shipment,
             incident=subject.incident,
             next_update_at=next_update_at,
+            check_in=check_in,
             first_sms=first_sms,
             unsubscribe_url=unsubscribe_url(self.rt.settings, customer.id) if channel == Channel.EMAIL else None,
             repeat=care.repeat if care else False,
@@ -164,6 +167,18 @@ class Composer:
         first_sms = notice.channel == Channel.SMS and not texted_numbers(
             session, [notice.recipient], excluding=not_texted_by
         )
+        subject = subject_for(session, situation)
+        promise = notice.next_update_at
+        if promise is not None:  # a promise about to come due is made again, as of now (engine/promises)
+            promise = renewed(
+                promise,
+                now=now,
+                kind=situation.kind,
+                opened_at=situation.opened_at,
+                timezone=customer.timezone,
+                quiet=customer.quiet_hours or self.rt.settings.quiet_hours,
+                estimate=subject.shipment.estimated_delivery_at if subject.shipment is not None else None,
+            )
         composed = self.compose(
             session,
             kind=situation.kind,
@@ -171,11 +186,17 @@ class Composer:
             channel=notice.channel,
             customer=customer,
             situation=situation,
-            subject=subject_for(session, situation),
+            subject=subject,
             now=now,
             first_sms=first_sms,
+            next_update_at=promise,
         )
         apply(notice, composed)
+        if promise is not None and promise != notice.next_update_at:
+            notice.next_update_at = promise
+            if situation.status == SituationStatus.OPEN:
+                outstanding = situation.next_update_at
+                situation.next_update_at = promise if outstanding is None else max(promise, outstanding)
 
 
 def apply(notice: Notice, composed: Composed) -> None:

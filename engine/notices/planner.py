@@ -15,13 +15,14 @@ A single customer is a batch of one; what batching changes is only the cost per 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, update
 
 from engine.audit import Entry
 from engine.care import desk
@@ -37,6 +38,7 @@ from engine.notices.repository import texted_numbers
 from engine.notices.threads import Thread, ThreadNotice, first_email
 from engine.policy.channels import Route, Routing, routes_for
 from engine.policy.quiet_hours import defer
+from engine.promises.choose import choose, promises
 from engine.runtime import Runtime
 from engine.suppressions import service as suppressions
 from engine.vocabulary import Channel, NoticeStatus, SituationKind, Stage
@@ -79,7 +81,11 @@ class PlanRequest:
     stage: Stage
     thread: Thread = ()
     only_channels: frozenset[Channel] | None = None
+    # When the message says we'll write again by; None: the planner chooses it for a warning
+    # (engine/promises/choose.py).
     next_update_at: datetime | None = None
+    promise_not_before: datetime | None = None  # the daily limit lets the thread's next message go then
+    check_in: bool = False  # an `update` with no news that keeps the thread's promise (engine/promises/keep.py)
 
 
 @dataclass
@@ -90,12 +96,19 @@ class Planned:
     queue: list[int] = field(default_factory=list)
     entries: list[list[Entry]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)  # care tasks the batch opens (engine.care)
+    promised: dict[int, datetime] = field(default_factory=dict)  # situation id → the promise its notices made
 
 
 def write_notices(session: Session, planned: Planned) -> None:
-    """Insert the rows and queue those due now, in jobs sent once the transaction commits."""
+    """Insert the rows, record each thread's new promise on its situation, and queue those due now, in jobs
+    sent once the transaction commits."""
     insert_rows(session, CareTask, planned.tasks)
     insert_rows(session, Notice, planned.rows)
+    by_promise: dict[datetime, list[int]] = defaultdict(list)
+    for situation_id, promise in planned.promised.items():
+        by_promise[promise].append(situation_id)
+    for promise, ids in by_promise.items():  # a fan-out's thousands share a few promises: one UPDATE each
+        session.execute(update(Situation).where(col(Situation.id).in_(ids)).values(next_update_at=promise))
     queue_for_delivery(session, planned.queue)
 
 
@@ -148,6 +161,10 @@ class Planner:
             )
             first = first_email(request.thread)
             care = cared.care.get(request.situation.id)
+            if routes and request.next_update_at is None and promises(request.stage):
+                request = replace(request, next_update_at=self._promise(request, routes, subject))
+            if routes and request.next_update_at is not None:
+                planned.promised[request.situation.id] = request.next_update_at
             planned.entries.append(
                 cared.entries.pop(request.situation.id, [])
                 + skipped
@@ -158,6 +175,27 @@ class Planner:
             )
         self._texted |= texted & numbers
         return planned
+
+    def _send_at(self, request: PlanRequest, channel: Channel) -> datetime:
+        """When a notice planned now goes out on `channel`: a text waits out the customer's quiet hours."""
+        if channel != Channel.SMS:
+            return self.now
+        customer = request.customer
+        return defer(self.now, timezone=customer.timezone, window=customer.quiet_hours or self.rt.settings.quiet_hours)
+
+    def _promise(self, request: PlanRequest, routes: Sequence[Route], subject: Subject) -> datetime:
+        """When this warning says the customer will hear again by: after its last channel's message."""
+        customer, situation = request.customer, request.situation
+        shipment = subject.shipment
+        return choose(
+            kind=situation.kind,
+            opened_at=situation.opened_at,
+            after=max(self._send_at(request, route.channel) for route in routes),
+            timezone=customer.timezone,
+            quiet=customer.quiet_hours or self.rt.settings.quiet_hours,
+            estimate=shipment.estimated_delivery_at if shipment is not None else None,
+            earliest=request.promise_not_before,
+        )
 
     def _compose(
         self,
@@ -173,9 +211,7 @@ class Planner:
     ) -> Entry:
         settings, now = self.rt.settings, self.now
         customer, situation, channel = request.customer, request.situation, route.channel
-        send_at = now
-        if channel == Channel.SMS:
-            send_at = defer(now, timezone=customer.timezone, window=customer.quiet_hours or settings.quiet_hours)
+        send_at = self._send_at(request, channel)
         row = _notice_row(notice_id, request, route, send_at=send_at, now=now)
         row["in_reply_to"] = first.message_id if first else None
         first_sms = channel == Channel.SMS and route.recipient not in texted
@@ -223,6 +259,7 @@ class Planner:
                 first_sms=first_sms,
                 next_update_at=request.next_update_at,
                 care=care,
+                check_in=request.check_in,
             )
         except TemplateError as exc:
             row["status"], row["status_reason"] = NoticeStatus.FAILED, f"template error: {exc}"[:500]
@@ -293,6 +330,7 @@ def _notice_row(
         "attempts": 0,
         "merged_into": None,
         "created_at": now,
+        "next_update_at": request.next_update_at,
     }
 
 

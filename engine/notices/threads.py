@@ -109,8 +109,11 @@ def warned_channels(thread: Thread) -> frozenset[Channel]:
 
 
 def thanked(thread: Thread) -> bool:
-    """The thread's `resolved` follow-up is out or on its way (it goes once)."""
-    return any(n.stage == Stage.RESOLVED and n.status in LIVE for n in thread)
+    """The thread's `resolved` follow-up to its latest warning is out or on its way (it goes once per spell:
+    a matter that came back and was warned about again is over again, and the customer was told it would
+    hear from us)."""
+    last = max((i for i, n in enumerate(thread) if n.stage in WARNING_STAGES and n.reached in LIVE), default=-1)
+    return any(n.stage == Stage.RESOLVED and n.status in LIVE for n in thread[last + 1 :])
 
 
 def unsent_warnings(thread: Thread, *, deferred_only: bool = False) -> list[ThreadNotice]:

@@ -77,6 +77,7 @@ def _lines(notice: Notice, originals: list[Notice], why: dict[int | None, dict[s
         "body": notice.body,
         "template": notice.template,
         **_why(why.get(notice.situation_id)),
+        "next_update_by": format_instant(notice.next_update_at) if notice.next_update_at else None,
     }
     if notice.situation != SituationKind.DIGEST:
         return [line]

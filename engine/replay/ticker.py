@@ -14,21 +14,24 @@ from engine.detection.orders import scan_due
 from engine.detection.outages.announcement import scan_outages
 from engine.detection.outages.threads import sync_overdue_threads
 from engine.inbound import repository as inbound_repo
-from engine.models import Component, InboundEvent, Incident, Notice, Order
+from engine.models import Component, InboundEvent, Incident, Notice, Order, Situation
 from engine.processing import apply_event
+from engine.promises.keep import LEAD, keep_promises
 from engine.replay.output import ReplaySummary
 from engine.runtime import Runtime
-from engine.vocabulary import NoticeStatus
+from engine.vocabulary import NoticeStatus, SituationStatus
 
 # Built once, so SQLAlchemy reuses its compiled form on every tick: the earliest moment each scheduled
 # step has work (retrying an event, checking an order, announcing an outage, sending a deferred notice,
-# telling an incident's threads news held back by the update interval). Core's select: five columns.
+# telling an incident's threads news held back by the update interval, keeping a promise). Core's select:
+# six columns.
 _NEXT_DUE = core_select(
     select(func.min(InboundEvent.next_attempt_at)).where(col(InboundEvent.handled_at).is_(None)).scalar_subquery(),
     select(func.min(Order.next_check_at)).scalar_subquery(),
     select(func.min(Component.notify_at)).scalar_subquery(),
     select(func.min(Notice.send_at)).where(Notice.status == NoticeStatus.PENDING).scalar_subquery(),
     select(func.min(Incident.threads_due_at)).scalar_subquery(),
+    select(func.min(Situation.next_update_at)).where(Situation.status == SituationStatus.OPEN).scalar_subquery(),
 )
 _NEXT_OUTAGE = select(func.min(Component.notify_at))
 NEVER = datetime.max.replace(tzinfo=UTC)
@@ -92,9 +95,13 @@ def _tick(rt: Runtime) -> datetime | None:
     moment something will be (NEVER if nothing is scheduled); None when work was done."""
     now = rt.clock.now()
     with rt.unit_of_work() as session:
-        due_at = session.connection().execute(_NEXT_DUE).one()
-        inbound_due, orders_due, outages_due, notices_due, threads_due = (at is not None and at <= now for at in due_at)
-        if not (inbound_due or orders_due or outages_due or notices_due or threads_due):
+        due_at = list(session.connection().execute(_NEXT_DUE).one())
+        if due_at[5] is not None:
+            due_at[5] -= LEAD  # a check-in goes LEAD before the promised time
+        inbound_due, orders_due, outages_due, notices_due, threads_due, promises_due = (
+            at is not None and at <= now for at in due_at
+        )
+        if not (inbound_due or orders_due or outages_due or notices_due or threads_due or promises_due):
             return min((at for at in due_at if at is not None), default=NEVER)
         waiting = inbound_repo.due_unhandled(session, now=now, limit=10_000) if inbound_due else []
     for event_id in waiting:
@@ -105,6 +112,8 @@ def _tick(rt: Runtime) -> datetime | None:
         scan_outages(rt)
     if threads_due:  # news held back by the update interval (jobs for big incidents run inline)
         sync_overdue_threads(rt)
+    if promises_due:  # "we'll write again by …" has come: a check-in where nothing newer went
+        keep_promises(rt)
     if notices_due:  # new notices due now were delivered inline as they were made
         deliver_due(rt, jitter=False)
     return None

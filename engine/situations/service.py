@@ -238,7 +238,15 @@ def write_changes(session: Session, changes: Changes) -> None:
         updated_at=now,
     )
     _set(session, changes.updated, details=changes.details, updated_at=now)
-    _set(session, changes.resolved, status=SituationStatus.RESOLVED, resolved_at=now, updated_at=now)
+    # Over: no promise is outstanding (nothing to keep, engine/promises/keep.py).
+    _set(
+        session,
+        changes.resolved,
+        status=SituationStatus.RESOLVED,
+        resolved_at=now,
+        updated_at=now,
+        next_update_at=None,
+    )
     changes.entries.extend(care_tasks.close_for_situations(session, changes.resolved, now=now))
     for reason, ids in changes.dropped.items():
         session.execute(

@@ -13,6 +13,7 @@ from support import paths
 
 TOOLS = paths.TOOLS
 FIELDS = {
+    "next_update_by",
     "notice_id",
     "customer_id",
     "order_id",
@@ -75,6 +76,12 @@ def test_replay_writes_contract_lines_that_score_cleanly(trace: Path, tmp_path: 
     assert score["quiet_violations"] == 0
     assert score["consent_violations"] == 0
     assert score["trouble_told"] is not None and score["trouble_told"] >= 0.9
+    # Every warning says when we'll write again, and a check-in (or newer news) keeps it.
+    warnings = [line for line in lines if line["stage"] in ("initial", "update") and line["situation"] != "digest"]
+    assert warnings and all(line["next_update_by"] for line in warnings)
+    if "promises_kept" in score:  # the shared scorer reports it; an older copy does not
+        assert score["promised_updates"] == 1.0
+        assert score["promises_kept"] is None or score["promises_kept"] >= 0.99
     assert not list(tmp_path.glob("var")), "replay must not touch the working database or outbox"
 
 

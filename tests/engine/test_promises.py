@@ -1,0 +1,128 @@
+"""Say when we'll write again, and keep it (engine/promises): every warning names a time outside the
+customer's quiet hours; when it comes with nothing newer sent, a check-in goes; none after resolution."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from support import builders
+from support.pipeline import drain, feed, notices
+
+from engine.clock import SimulatedClock
+from engine.detection.outages.rule import UPDATE_EVERY
+from engine.policy.quiet_hours import in_window
+from engine.promises.choose import OUTAGE_RHYTHM, choose
+from engine.promises.keep import LEAD, keep_promises
+from engine.runtime import Runtime
+from engine.vocabulary import SituationKind
+
+QUIET = "21:00-08:00"
+
+
+def test_the_outage_rhythm_is_the_outage_rule_s() -> None:
+    assert OUTAGE_RHYTHM == UPDATE_EVERY
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin", "Asia/Tokyo", "America/Sao_Paulo"])
+@pytest.mark.parametrize("kind", [SituationKind.SHIPMENT_DELAYED, SituationKind.SERVICE_DISRUPTION])
+def test_a_promise_is_a_whole_hour_never_in_quiet_hours_even_across_a_dst_change(
+    zone: str, kind: SituationKind
+) -> None:
+    window = (datetime.strptime("21:00", "%H:%M").time(), datetime.strptime("08:00", "%H:%M").time())
+    # Every quarter hour across the weekends of both spring changes (US 8 March, EU 29 March 2026).
+    for start in (datetime(2026, 3, 7, tzinfo=UTC), datetime(2026, 3, 28, tzinfo=UTC)):
+        for step in range(0, 4 * 72):
+            after = start + timedelta(minutes=15 * step)
+            promise = choose(kind=kind, opened_at=after, after=after, timezone=zone, quiet=QUIET)
+            local = promise.astimezone(ZoneInfo(zone))
+            assert not in_window(local.time(), window), (after, local)
+            assert promise > after
+            assert (local.minute, local.second) == (0, 0), local
+
+
+def test_a_carrier_estimate_sooner_than_a_day_sets_the_promise() -> None:
+    after = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)  # 9 AM in New York
+    estimate = after + timedelta(hours=8)
+    promise = choose(
+        kind=SituationKind.SHIPMENT_DELAYED,
+        opened_at=after,
+        after=after,
+        timezone="America/New_York",
+        quiet=QUIET,
+        estimate=estimate,
+    )
+    assert promise == estimate + timedelta(hours=2)
+
+
+def _warned(rt: Runtime, clock: SimulatedClock, channels: list[str]) -> None:
+    t = clock.now()
+    feed(
+        rt,
+        builders.customer_upserted(t - timedelta(days=3), channels=channels),
+        builders.order_created(t - timedelta(days=2)),
+        builders.shipment(t - timedelta(days=1), "in_transit"),
+        builders.shipment(t, "exception", exception="weather"),
+    )
+
+
+def test_a_check_in_goes_when_the_promise_comes_with_nothing_newer_and_none_after_resolution(
+    rt: Runtime, clock: SimulatedClock
+) -> None:
+    _warned(rt, clock, ["email"])
+    (initial,) = notices(rt)
+    assert initial.stage == "initial" and initial.next_update_at is not None
+    assert "write again by" in initial.body
+    promise = initial.next_update_at
+
+    clock.set(promise - LEAD - timedelta(minutes=5))  # not yet
+    assert keep_promises(rt) == 0
+    clock.set(promise - LEAD)
+    assert keep_promises(rt) == 1
+    drain(rt)
+    _first, check_in = notices(rt)
+    assert (check_in.stage, check_in.status, check_in.channel) == ("update", "sent", "email")
+    assert "no news yet" in check_in.body.lower()
+    assert check_in.send_at <= promise
+    assert check_in.next_update_at is not None and check_in.next_update_at > promise
+    assert keep_promises(rt) == 0  # kept: nothing more until the next promise comes
+
+    feed(rt, builders.shipment(clock.now() + timedelta(minutes=1), "delivered"))
+    assert [n.stage for n in notices(rt)] == ["initial", "update", "resolved"]
+    clock.set(check_in.next_update_at + timedelta(days=3))
+    assert keep_promises(rt) == 0
+    assert len(notices(rt)) == 3
+
+
+def test_no_check_in_when_newer_news_went_out_before_the_promise(rt: Runtime, clock: SimulatedClock) -> None:
+    _warned(rt, clock, ["email"])
+    (initial,) = notices(rt)
+    assert initial.next_update_at is not None
+    clock.advance(timedelta(hours=3))
+    feed(rt, builders.shipment(clock.now(), "lost"))
+    _first, news = notices(rt)
+    assert news.stage == "update" and news.next_update_at is not None
+    assert news.next_update_at >= initial.next_update_at
+    clock.set(initial.next_update_at - LEAD)
+    if news.next_update_at > initial.next_update_at:
+        assert keep_promises(rt) == 0
+    assert len(notices(rt)) == 2
+
+
+def test_a_texted_customer_s_promise_and_check_in_avoid_their_night(rt: Runtime, clock: SimulatedClock) -> None:
+    # Late evening in New York on the day the clocks go forward (8 March 2026).
+    clock.set(datetime(2026, 3, 8, 0, 30, tzinfo=UTC))  # 7:30 PM EST, 7 March
+    _warned(rt, clock, ["sms"])
+    (initial,) = notices(rt)
+    assert initial.channel == "sms" and initial.next_update_at is not None
+    window = (datetime.strptime("21:00", "%H:%M").time(), datetime.strptime("08:00", "%H:%M").time())
+    local = initial.next_update_at.astimezone(ZoneInfo("America/New_York"))
+    assert not in_window(local.time(), window)
+    clock.set(initial.next_update_at - LEAD)
+    assert keep_promises(rt) == 1
+    drain(rt)
+    check_in = notices(rt)[-1]
+    assert check_in.channel == "sms" and check_in.stage == "update"
+    assert not in_window(check_in.send_at.astimezone(ZoneInfo("America/New_York")).time(), window)
+    assert check_in.send_at <= initial.next_update_at
