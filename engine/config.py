@@ -155,6 +155,7 @@ PUBLIC_SECRETS = frozenset(
         "whsec_ZGV2LW9ubHktZXZlbnRzLXNlY3JldC0xMjM0NQ==",
         "change-me",
         "secret",
+        "sample-only-key-for-previews-and-golden-files",  # engine.compose.samples.SAMPLE_SECRET_KEY
     }
 )
 MIN_SECRET_KEY_LENGTH = 32

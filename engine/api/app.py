@@ -15,6 +15,7 @@ from engine.api import (
     quarantine,
     read,
     staff,
+    status_page,
     tasks,
     templates,
     unsubscribe,
@@ -49,6 +50,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(templates.router)
     app.include_router(tasks.router)
+    app.include_router(status_page.router)
     console.install(app)
     app.add_middleware(SecurityHeaders)
     for router in REVIEW_ROUTERS:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import quote
 
 from engine.compose.facts import derive
 from engine.compose.incidents import customer_name, display_name, is_news
 from engine.config import Settings
+from engine.links.build import message_links
 from engine.models import Incident, Order, Shipment
 from engine.models.customers import Recipient
 
@@ -96,11 +96,17 @@ def build_context(
         "incident": _incident(incident, settings, locale, told=getattr(situation, "told", None)) if incident else None,
         "situation": {"kind": situation.kind, "stage": stage, "opened_at": situation.opened_at},
         "brand": {"name": settings.brand_name, "support_email": settings.support_email, "url": base},
+        # a feed's own order and tracking pages where it gave them, else our signed status page (engine/links)
         "links": {
-            "tracking": f"{base}/t/{quote(order.id)}" if order else None,
-            "order": f"{base}/orders/{quote(order.id)}" if order else None,
-            "orders": f"{base}/orders",  # all of the customer's orders: the one link of a digest
-            "status_page": f"{base}/status" if incident else None,
+            **message_links(
+                base=base,
+                secret_key=settings.secret_key,
+                customer_id=customer.id,
+                order_id=order.id if order else None,
+                order_url=order.order_url if order else None,
+                tracking_url=order.tracking_url if order else None,
+                incident_id=incident.id if incident else None,
+            ),
             "unsubscribe": unsubscribe_url,
             "help": f"mailto:{settings.support_email}",
         },

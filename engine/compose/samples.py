@@ -13,10 +13,21 @@ from typing import Any
 
 from engine.compose.context import describe_items, digest_item, order_label
 from engine.compose.facts import derive
+from engine.links.build import message_links
+from engine.preferences.unsubscribe import sign_token
 from engine.vocabulary import SituationKind, Stage
 
 SAMPLE_NOW = datetime(2026, 3, 12, 15, 0, tzinfo=UTC)  # a Thursday afternoon in the Americas and Europe
 BASE = "https://acme.example"
+# Signs the samples' links as a deployment with this key would (engine/links); goldens stay stable, and a
+# test serving the app under it can click every one.
+SAMPLE_SECRET_KEY = "sample-only-key-for-previews-and-golden-files"  # noqa: S105 - public, refused in production
+
+
+def _links(customer_id: str | None, order_id: str | None = None, incident_id: str | None = None) -> dict[str, Any]:
+    return message_links(
+        base=BASE, secret_key=SAMPLE_SECRET_KEY, customer_id=customer_id, order_id=order_id, incident_id=incident_id
+    )
 
 
 @dataclass(frozen=True)
@@ -128,11 +139,8 @@ def sample_context(
         "situation": {"kind": situation, "stage": stage, "opened_at": now - timedelta(hours=3)},
         "brand": {"name": "Acme", "support_email": "help@acme.example", "url": BASE},
         "links": {
-            "tracking": None,
-            "order": None,
-            "orders": f"{BASE}/orders",
-            "status_page": None,
-            "unsubscribe": f"{BASE}/unsubscribe/tok-8f2a",
+            **_links("C1"),
+            "unsubscribe": f"{BASE}/unsubscribe/{sign_token(SAMPLE_SECRET_KEY, 'C1')}",
             "help": "mailto:help@acme.example",
         },
         "next_update_at": None if resolved else now + timedelta(hours=27),
@@ -146,11 +154,11 @@ def sample_context(
     }
     if situation.startswith("service."):
         context["incident"] = _sample_incident(now, sample, resolved=resolved)
-        context["links"]["status_page"] = f"{BASE}/status"
+        context["links"].update(_links("C1", incident_id=context["incident"]["id"]))
         context["next_update_at"] = None if resolved else now + timedelta(hours=1)
         return derive(context)
     context["order"] = sample_order(now, sample.item, locale=locale, currency=sample.currency)
-    context["links"].update(tracking=f"{BASE}/t/A10042", order=f"{BASE}/orders/A10042")
+    context["links"].update(_links("C1", order_id=context["order"]["id"]))
     if situation != SituationKind.ORDER_LATE_TO_SHIP or resolved:
         context["shipment"] = _sample_shipment(situation, stage, now, sample, exception=exception)
     if resolved:
@@ -235,7 +243,7 @@ def sample_digest_context(
     own sample (a second order gets its own id and items), on top of the usual customer, brand and links."""
     context = sample_context(SituationKind.DIGEST, Stage.MERGED, locale=locale, now=now)
     context.update(order=None, shipment=None, incident=None, next_update_at=None, delivery=None, problem=None)
-    context["links"].update(tracking=None, order=None, status_page=None)
+    context["links"].update(tracking=None, order=None, status_page=None, address=None)
     others = _sample(locale).others
     items: list[dict[str, Any]] = []
     for index, kind in enumerate(kinds):
@@ -244,7 +252,7 @@ def sample_digest_context(
             name = others[(index - 1) % len(others)]
             order_id = f"A2004{index}"
             single["order"] = sample_order(now or SAMPLE_NOW, name, locale=locale, order_id=order_id)
-            single["links"].update(tracking=f"{BASE}/t/{order_id}", order=f"{BASE}/orders/{order_id}")
+            single["links"].update(_links("C1", order_id=order_id))
             derive(single)
         items.append(digest_item(single, kind=kind, stage="initial"))
     context["digest"] = {"count": len(items), "items": items}

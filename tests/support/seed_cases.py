@@ -103,7 +103,7 @@ def _on_time_after_all(ctx: dict[str, Any], locale: str) -> None:
 
 
 def _no_links(ctx: dict[str, Any], locale: str) -> None:
-    ctx["links"].update(tracking=None, order=None, status_page=None)
+    ctx["links"].update(tracking=None, order=None, status_page=None, address=None)
 
 
 VARIANTS: dict[str, Variant] = {

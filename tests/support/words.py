@@ -21,9 +21,9 @@ GREETING = {
 }
 STOP = {
     "en": ("Reply STOP to opt out.",),
-    "pt-BR": ("Responda STOP para sair.",),
+    "pt-BR": ("Responda STOP para sair.", "Para sair: STOP."),
     "es": ("Responde STOP para darte de baja.", "Baja: responde STOP."),
-    "de": ("Antworte STOP zum Abmelden.", "Abmelden: STOP antworten."),
+    "de": ("Antworte STOP zum Abmelden.", "Abmelden: STOP antworten.", "Abmelden mit STOP."),
     "ja": ("配信停止はSTOPと返信",),
 }
 
