@@ -11,8 +11,8 @@ notice goes out (`send_at`), in the customer's language:
 - "arrived today" only on the customer's calendar day of the delivery;
 - no warning goes out after the parcel was delivered;
 - an outage email's subject names the severity the status page shows at that moment;
-- no follow-up's subject is "Re:" the first one's; no message claims a person is on it (no care task
-  exists in a replay).
+- no follow-up's subject is "Re:" the first one's; no message claims a person is on it unless the
+  engine opened a care task for it (a stalled, lost or damaged parcel, or a third problem in 30 days).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -140,6 +140,26 @@ def test_the_trace_has_the_stories_this_check_is_about(replayed: tuple[Truth, li
     assert {locale_of(truth, n) for n in notices} >= {"en", "pt-BR", "de", "ja"}
 
 
+def care_task_opened(notice: dict[str, Any], order: Order, notices: list[dict[str, Any]]) -> bool:
+    """Whether the engine has a person on it (docs/care.md): a stalled, lost or damaged parcel, or the
+    customer's third problem within 30 days."""
+    sent = at(notice["send_at"])
+    known = [(status, exception) for moment, status, exception in order.scans if moment <= sent]
+    if notice["situation"] == "shipment.stalled" or any(
+        status == "lost" or exception in ("lost", "damaged") for status, exception in known
+    ):
+        return True
+    recent = {
+        n["order_id"]
+        for n in notices
+        if n["customer_id"] == notice["customer_id"]
+        and n["order_id"]
+        and n["stage"] in WARNING_STAGES
+        and timedelta(0) <= sent - at(n["send_at"]) <= timedelta(days=30)
+    }
+    return len(recent) >= 3
+
+
 def test_no_order_message_states_something_false(replayed: tuple[Truth, list[dict[str, Any]]]) -> None:
     truth, notices = replayed
     false: list[str] = []
@@ -167,7 +187,7 @@ def test_no_order_message_states_something_false(replayed: tuple[Truth, list[dic
             arrived_today = f"{ARRIVED[locale]} {TODAY[locale]}" if locale != "ja" else f"{TODAY[locale]}"
             if says(notice["body"], arrived_today) and local_day(order.delivered, zone) != local_day(sent, zone):
                 false.append(f"{where}: 'today' is not the day it arrived")
-        if says(text, TEAM_ON_IT[locale]):
+        if says(text, TEAM_ON_IT[locale]) and not care_task_opened(notice, order, notices):
             false.append(f"{where}: claims a person is on it, but no care task exists")
         if (notice["subject"] or "").startswith("Re:"):
             false.append(f"{where}: a follow-up repeating the first subject")
