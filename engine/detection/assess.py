@@ -162,6 +162,12 @@ def _without_estimate(
         warned = _last_call(verdict, promise, now, learned, checks, reach_by=_earliest(reach_by, floor_call))
         if warned is not None:
             return warned
+    return _quiet_until_next_check(verdict, promise, now, checks)
+
+
+def _quiet_until_next_check(verdict: Verdict, promise: datetime, now: datetime, checks: list[datetime]) -> Verdict:
+    """Nothing earlier warned: late once the promise has passed, otherwise look again at the next check
+    (the promise itself among them)."""
     if now > promise:
         return _warn(verdict, DELAYED, "the promised time has passed", {"eta": None}, now)
     checks.append(promise + timedelta(minutes=1))
@@ -217,11 +223,7 @@ def _in_transit(
     )
     if warned is not None:
         return warned
-    if now > promise:
-        return _warn(verdict, DELAYED, "the promised time has passed", {"eta": None}, now)
-    checks.append(promise + timedelta(minutes=1))
-    verdict.next_check_at = min(c for c in checks if c > now) if any(c > now for c in checks) else now + RECHECK
-    return verdict
+    return _quiet_until_next_check(verdict, promise, now, checks)
 
 
 def _stalled(
