@@ -23,9 +23,12 @@ from integrations.feeds import build_feeds
 
 def pytest_configure(config: pytest.Config) -> None:
     # Every log line of the run is scanned for the builders' personal data; a leak fails the run.
+    from support.fault_table import FaultTable
     from support.log_scan import LogScanPlugin
 
     config.pluginmanager.register(LogScanPlugin(), "forewarn-log-scan")
+    # The fault experiments' counts, printed as one table at the end of the run and kept in var/faults.md.
+    config.pluginmanager.register(FaultTable(), "forewarn-fault-table")
 
 
 # A real SMTP server, a self-signed certificate and a fake Twilio API for the channel tests, each torn

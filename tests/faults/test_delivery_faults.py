@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, col, select
+from support.fault_table import FaultTable, duplicates
 from support.outage_story import status, subscribers
 from support.smtp_server import SmtpTestServer, free_port, running_smtp_server
 
@@ -34,6 +35,11 @@ def announce(rt: Runtime, clock: SimulatedClock, count: int) -> list[int]:
     scan_outages(rt)
     with Session(rt.db) as session:
         return [n.id for n in session.exec(select(Notice).order_by(col(Notice.id))).all() if n.id is not None]
+
+
+def stranded(rt: Runtime) -> int:
+    counts = by_status(rt)
+    return counts["pending"] + counts["sending"]
 
 
 def by_status(rt: Runtime) -> Counter[str]:
@@ -90,7 +96,7 @@ def lift_blip(rt: Runtime) -> None:
 
 
 def test_a_database_blip_while_recording_forgets_no_email_that_went_out(
-    rt: Runtime, clock: SimulatedClock, mail: SmtpTestServer, record_blip: None
+    rt: Runtime, clock: SimulatedClock, mail: SmtpTestServer, record_blip: None, fault_table: FaultTable
 ) -> None:
     ids = announce(rt, clock, 60)
     with pytest.raises(Exception):
@@ -106,10 +112,17 @@ def test_a_database_blip_while_recording_forgets_no_email_that_went_out(
     with Session(rt.db) as session:
         assert len(session.exec(select(DeliveryAttempt)).all()) == 60  # one attempt each, written once
     assert verify_chain(rt.db).ok
+    fault_table.record(
+        f"database blip while recording sends ({rt.db.dialect.name}, 60 notices)",
+        delivered=len({m.rcpt_tos[0] for m in mail.messages}),
+        duplicated=duplicates(m.rcpt_tos[0] for m in mail.messages),
+        stranded=stranded(rt),
+        recovery="the job's first retry",
+    )
 
 
 def test_a_provider_down_for_a_quarter_of_an_hour_fails_nobody_and_burns_few_attempts(
-    rt: Runtime, clock: SimulatedClock
+    rt: Runtime, clock: SimulatedClock, fault_table: FaultTable
 ) -> None:
     port = free_port()
     use_smtp(rt, port)  # nothing listens there: connection refused, as when the relay is down
@@ -127,6 +140,7 @@ def test_a_provider_down_for_a_quarter_of_an_hour_fails_nobody_and_burns_few_att
     assert waiting, "the held notices say why they wait"
 
     with running_smtp_server(port=port) as server:  # the relay is back
+        back_at = clock.now()
         for _ in range(6 * 4):  # the breaker's longest cooldown is 5 minutes
             deliver_due(rt)
             tick(rt)
@@ -135,10 +149,17 @@ def test_a_provider_down_for_a_quarter_of_an_hour_fails_nobody_and_burns_few_att
                 break
         assert by_status(rt) == Counter(sent=30)
         assert sorted(m.rcpt_tos[0] for m in server.messages) == sorted(f"c{i:03d}@example.com" for i in range(30))
+        fault_table.record(
+            f"SMTP relay down 15 min ({rt.db.dialect.name}, 30 notices, {attempts} attempts while down)",
+            delivered=len({m.rcpt_tos[0] for m in server.messages}),
+            duplicated=duplicates(m.rcpt_tos[0] for m in server.messages),
+            stranded=stranded(rt),
+            recovery=f"{(clock.now() - back_at).total_seconds():.0f} s after the relay is back (engine clock)",
+        )
 
 
 def test_a_claim_taken_back_from_a_worker_thought_dead_is_not_sent_by_it_too(
-    rt: Runtime, clock: SimulatedClock, mail: SmtpTestServer
+    rt: Runtime, clock: SimulatedClock, mail: SmtpTestServer, fault_table: FaultTable
 ) -> None:
     ids = announce(rt, clock, 3)
     claimed = claim(rt, ids, Counter())  # a worker claims, then stalls for longer than the relay delay
@@ -154,3 +175,10 @@ def test_a_claim_taken_back_from_a_worker_thought_dead_is_not_sent_by_it_too(
     assert [ledger.start(notice) for notice in claimed] == [False, False, False]
     assert deliver(rt, ids) == Counter(sent=3)
     assert len(mail.messages) == 3
+    fault_table.record(
+        f"a stalled worker's claim taken back ({rt.db.dialect.name}, 3 notices)",
+        delivered=len({m.rcpt_tos[0] for m in mail.messages}),
+        duplicated=duplicates(m.rcpt_tos[0] for m in mail.messages),
+        stranded=stranded(rt),
+        recovery="the next scheduler tick after the 3 min relay delay",
+    )

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, func, select
 from support import builders
 from support.databases import truncate_all
+from support.fault_table import FaultTable
 
 from engine.api.app import create_app
 from engine.clock import SimulatedClock
@@ -72,7 +73,7 @@ def stored(rt: Runtime) -> tuple[int, int]:
 
 
 def test_a_webhook_during_a_database_outage_is_503_with_retry_after_and_its_retry_is_kept(
-    pg: tuple[Runtime, TestClient], postgres_url: str, clock: SimulatedClock
+    pg: tuple[Runtime, TestClient], postgres_url: str, clock: SimulatedClock, fault_table: FaultTable
 ) -> None:
     rt, client = pg
     before = stored(rt)
@@ -98,6 +99,10 @@ def test_a_webhook_during_a_database_outage_is_503_with_retry_after_and_its_retr
     retry = client.post("/webhooks/events", content=body, headers=headers)  # the sender tries again
     assert retry.status_code == 202 and retry.json() == {"accepted": 2, "duplicates": 0}
     assert stored(rt)[0] == before[0] + 2
+    fault_table.record(
+        "database down during a webhook: 503 + Retry-After, nothing half-written",
+        recovery=f"the sender's retry stored {stored(rt)[0] - before[0]} of 2 events",
+    )
 
 
 @pytest.mark.parametrize(

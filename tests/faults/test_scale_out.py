@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ import pytest
 from sqlmodel import Session, col, func, select
 from support import builders
 from support.databases import drop_postgres, fresh_postgres
+from support.fault_table import FaultTable, duplicates
 from support.services import require
 from support.smtp_server import SmtpTestServer, free_port
 from support.workers import wait_until
@@ -52,7 +54,7 @@ def _answers(url: str) -> bool:
 
 @pytest.mark.parametrize("kind", [pytest.param(kind, marks=mark) for kind, (_, mark) in BROKERS.items()])
 def test_two_of_everything_tell_every_customer_once(
-    kind: str, database: str, smtp_server: SmtpTestServer, tmp_path: Path
+    kind: str, database: str, smtp_server: SmtpTestServer, tmp_path: Path, fault_table: FaultTable
 ) -> None:
     broker_url = require(BROKERS[kind][0])
     queue = f"forewarn-scale-{kind}-{os.getpid()}"
@@ -106,12 +108,14 @@ def test_two_of_everything_tell_every_customer_once(
             "occurred_at": now.isoformat().replace("+00:00", "Z"),
             "service": {"component": "checkout", "status": "major_outage", "incident_id": "INC-S", "title": "Checkout"},
         }
+        reported_at = time.monotonic()
         for port in ports:  # the sender timed out at one API and retried at the other: stored once
             body, headers = builders.signed([down], now=now, msg_id="scale-down-msg")
             assert (
                 httpx.post(f"http://127.0.0.1:{port}/webhooks/events", content=body, headers=headers).status_code == 202
             )
         wait_until(lambda: len(smtp_server.messages) >= CUSTOMERS, what="every customer's email", timeout=180)
+        all_told_in = time.monotonic() - reported_at
 
         def settled() -> bool:  # nothing left to send or sending: a duplicate would be at the server by now
             with Session(engine) as session:
@@ -142,6 +146,13 @@ def test_two_of_everything_tell_every_customer_once(
         broker.close()
 
     recipients = Counter(r for m in smtp_server.messages for r in m.rcpt_tos)
+    fault_table.record(
+        f"2 serve + 2 worker + 2 scheduler on PostgreSQL and {kind}, the outage posted to both APIs",
+        delivered=len(recipients),
+        duplicated=duplicates(r for m in smtp_server.messages for r in m.rcpt_tos),
+        stranded=statuses.get("pending", 0) + statuses.get("sending", 0),
+        recovery=f"every customer told {all_told_in:.1f} s after the report",
+    )
     assert recipients == Counter({f"scale{i}@example.com": 1 for i in range(CUSTOMERS)})  # each once, none twice
     assert statuses == {"sent": CUSTOMERS}
     assert situations == CUSTOMERS  # the announcing scan ran once per customer, on one scheduler

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 from support.databases import truncate_all
+from support.fault_table import FaultTable
 from support.outage_story import status, subscribers
 from support.services import require
 from support.smtp_server import running_smtp_server
@@ -36,7 +37,9 @@ def statuses(rt: Runtime) -> Counter[str]:
         return Counter(str(n.status) for n in session.exec(select(Notice)).all())
 
 
-def test_kill_9_mid_fan_out_strands_nothing_and_sends_nothing_twice(postgres_url: str, tmp_path: Path) -> None:
+def test_kill_9_mid_fan_out_strands_nothing_and_sends_nothing_twice(
+    postgres_url: str, tmp_path: Path, fault_table: FaultTable
+) -> None:
     redis_url = require("FOREWARN_TEST_REDIS_URL")
     truncate_all(postgres_url)
     queue = f"forewarn-kill-{os.getpid()}"
@@ -108,10 +111,13 @@ def test_kill_9_mid_fan_out_strands_nothing_and_sends_nothing_twice(postgres_url
     unconfirmed = [n for n in notices if (n.status_reason or "").startswith("unconfirmed:")]
     duplicated = sum(count - 1 for count in received.values() if count > 1)
     stranded = sum(1 for n in notices if n.status in ("pending", "sending"))
-    print(
-        f"\nFAULT kill-9 worker mid fan-out: {len(notices)} notices, delivered {len(received)}, duplicated "
-        f"{duplicated}, stranded {stranded}, unconfirmed {len(unconfirmed)} (sending at kill {stranded_at_kill}; "
-        f"released {reconciled['released']}), recovered in {recovered_in:.1f} s"
+    fault_table.record(
+        f"kill -9 of a worker mid fan-out ({len(notices)} notices; {stranded_at_kill} sending at the kill, "
+        f"{reconciled['released']} released, {len(unconfirmed)} unconfirmed)",
+        delivered=len(received),
+        duplicated=duplicated,
+        stranded=stranded,
+        recovery=f"{recovered_in:.1f} s",
     )
     assert duplicated == 0
     assert stranded == 0
