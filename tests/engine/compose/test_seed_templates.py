@@ -222,6 +222,22 @@ def test_a_repeat_problem_is_acknowledged_and_the_remedy_offered(locale: str) ->
         assert len(second) > len(first) + 40  # the acknowledgement, not just the code
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_repeat_problem_is_acknowledged_in_the_text_too(locale: str) -> None:
+    """A customer who only takes texts hears that we know it is not the first time (outage texts carry no
+    order history: the problem there is the service's, not theirs)."""
+    for situation in RAISED_KINDS:
+        if situation == "service.disruption":
+            continue
+        plain = context_for(situation, "initial", locale, "repeat", None)
+        plain["repeat"] = False
+        again = context_for(situation, "initial", locale, "repeat", None)
+        for ctx in (plain, again):  # a GSM-7 name: an accented one may need the room (test_golden covers that)
+            ctx["customer"]["first_name"] = "Ana"
+        first, second = (render(situation, "initial", locale, "sms", c).text for c in (plain, again))
+        assert second != first and len(second) > len(first), (situation, locale)
+
+
 def test_the_address_exception_asks_for_the_one_action_without_blame() -> None:
     ctx = sample_context("shipment.exception", "initial", locale="en", exception="address")
     mail = render("shipment.exception", "initial", "en", "email", ctx)
