@@ -238,6 +238,25 @@ def test_a_repeat_problem_is_acknowledged_in_the_text_too(locale: str) -> None:
         assert second != first and len(second) > len(first), (situation, locale)
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_repeat_is_acknowledged_once_not_in_every_update(locale: str) -> None:
+    """The first warning says it is not the first time; the thread's updates don't say it again, and a
+    check-in ("no news yet") does not offer the remedy code a second time."""
+    for situation in RAISED_KINDS:
+        if situation == "service.disruption":
+            continue
+
+        def paragraph(text: str) -> str:
+            return next(p for p in text.split("\n\n") if "SORRY10" in p)
+
+        first = render(situation, "initial", locale, "email", context_for(situation, "initial", locale, "repeat", None))
+        update = render(situation, "update", locale, "email", context_for(situation, "update", locale, "repeat", None))
+        assert len(paragraph(update.text)) < len(paragraph(first.text)), (situation, locale)
+        check_in = context_for(situation, "update", locale, "repeat", None)
+        check_in["check_in"] = True
+        assert "SORRY10" not in render(situation, "update", locale, "email", check_in).text, (situation, locale)
+
+
 def test_the_address_exception_asks_for_the_one_action_without_blame() -> None:
     ctx = sample_context("shipment.exception", "initial", locale="en", exception="address")
     mail = render("shipment.exception", "initial", "en", "email", ctx)
