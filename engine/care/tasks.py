@@ -12,7 +12,9 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from engine.audit import Entry
+from engine.care import webhook
 from engine.clock import format_instant
+from engine.db.bulk import insert_rows
 from engine.models import CareTask, Shipment
 from engine.vocabulary import CareTaskStatus, SituationKind
 
@@ -46,6 +48,12 @@ def as_context(task: CareTask | dict[str, Any]) -> dict[str, Any]:
     return {"id": get("id"), "reason": get("reason"), "opened_at": get("opened_at")}
 
 
+def write_opened(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the tasks a batch opens; the helpdesk hears of each once the transaction commits."""
+    insert_rows(session, CareTask, rows)
+    webhook.queue(session, [row["id"] for row in rows], "opened")
+
+
 def opened_entry(row: dict[str, Any], *, now: datetime) -> Entry:
     return Entry(
         at=now,
@@ -65,6 +73,7 @@ def close_for_situations(session: Session, situation_ids: Sequence[int], *, now:
         return []
     ids = [task.id for task in tasks.values() if task.id is not None]
     session.execute(update(CareTask).where(col(CareTask.id).in_(ids)).values(status=CLOSED, closed_at=now))
+    webhook.queue(session, ids, "closed")
     return [
         Entry(
             at=now,
