@@ -32,6 +32,8 @@ remedies_app = typer.Typer(
     help="The remedy pool: codes offered from a customer's second problem.", no_args_is_help=True
 )
 app.add_typer(remedies_app, name="remedies")
+tasks_app = typer.Typer(help="Care tasks: what staff or their helpdesk follow up.", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
 
 
 def _logging(settings: Settings) -> None:
@@ -291,6 +293,14 @@ def remedies_load(
     finally:
         rt.close()
     typer.echo(f"{added} codes added; {left} unclaimed in the pool")
+
+
+@tasks_app.command("webhook-secret")
+def tasks_webhook_secret() -> None:
+    """Print the whsec_ key that signs the helpdesk webhook, to configure the helpdesk with (docs/care.md)."""
+    from engine.care.webhook import signing_secret
+
+    typer.echo(signing_secret(get_settings()))
 
 
 @app.command()

@@ -170,7 +170,8 @@ def load_demo(rt: Runtime) -> str:
         apply_event(rt, event_id)
     deliver_due(rt)
     if stored.accepted:
-        # Mei's replacement blanket arrives: the thread closes with a thank-you.
+        # Mei's damaged parcel arrives: the note says so, and that our team will still be in touch about it
+        # (true: a damaged parcel's care task stays open until a person closes it).
         late = parse_event(
             {
                 "id": "demo-A1003-delivered",

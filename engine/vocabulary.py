@@ -113,6 +113,7 @@ class Job(StrEnum):
     APPLY_EVENT = "events.apply"  # one stored inbound event's id
     DELIVER = "notices.deliver_batch"  # a list of notice ids
     SYNC_THREADS = "incidents.sync_threads"  # an incident's id
+    CARE_TASK_WEBHOOK = "care.task_webhook"  # a care task's id and "opened" or "closed" (engine.care.webhook)
 
 
 class SuppressionKind(StrEnum):

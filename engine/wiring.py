@@ -16,6 +16,7 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
+from engine.care import webhook as care_webhook
 from engine.clock import Clock, SystemClock
 from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
@@ -99,10 +100,15 @@ def _sync_threads(incident_id: str) -> None:
     sync_threads(current_runtime(), incident_id)
 
 
+def _care_task_webhook(task_id: int, event: care_webhook.Event) -> None:
+    care_webhook.send(current_runtime(), task_id, event)
+
+
 HANDLERS: dict[str, Callable[..., Any]] = {
     Job.APPLY_EVENT: _apply_event,
     Job.DELIVER: _deliver,
     Job.SYNC_THREADS: _sync_threads,
+    Job.CARE_TASK_WEBHOOK: _care_task_webhook,
     LEGACY_DELIVER_ONE: _deliver_one,
 }
 

@@ -1,16 +1,18 @@
-"""GET /api/tasks: care tasks the engine opened for a person to follow up (engine.care.tasks)."""
+"""GET /api/tasks: care tasks the engine opened for a person to follow up; POST …/close: a person says the
+follow-up is done (engine.care.tasks)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends, HTTPException, status
+from pydantic import BaseModel, Field
 
-from engine.api.access import api_role
-from engine.api.deps import SessionDep
-from engine.api.params import Cursor, Limit
+from engine.api.access import ApiEditor, api_role
+from engine.api.deps import RuntimeDep, SessionDep
+from engine.api.params import Cursor, Limit, RowId
 from engine.api.problems import problems
-from engine.care.tasks import listing
+from engine.care.tasks import TaskAlreadyClosed, TaskNotFound, close_by_staff, item, listing
 from engine.vocabulary import CareTaskStatus, StaffRole
 
 router = APIRouter(
@@ -29,3 +31,24 @@ def tasks(
     30 days (`reason`); `status` is `closed` once the situation resolved."""
     items, next_cursor = listing(session, status=status, cursor=cursor, limit=limit)
     return {"items": items, "next_cursor": next_cursor}
+
+
+class Closing(BaseModel):
+    note: str | None = Field(default=None, max_length=2000, description="what was done, for the audit log")
+
+
+@router.post("/tasks/{task_id}/close", responses=problems(404, 409))
+def close(
+    rt: RuntimeDep, who: ApiEditor, task_id: RowId, body: Annotated[Closing | None, Body()] = None
+) -> dict[str, Any]:
+    """Close a task once its follow-up is done (a damaged parcel's stays open until then); editor role."""
+    try:
+        with rt.unit_of_work() as session:
+            task = close_by_staff(
+                session, task_id, actor=who.actor, at=rt.clock.now(), note=body.note if body else None
+            )
+    except TaskNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except TaskAlreadyClosed as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return item(task)

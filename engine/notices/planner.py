@@ -26,11 +26,12 @@ from sqlmodel import Session, col, update
 
 from engine.audit import Entry
 from engine.care import desk
+from engine.care import tasks as care_tasks
 from engine.clock import format_instant
 from engine.config import Settings
 from engine.db.bulk import allocate_ids, insert_rows
 from engine.errors import TemplateError
-from engine.models import CareTask, ChannelSuppression, Notice, Situation
+from engine.models import ChannelSuppression, Notice, Situation
 from engine.models.customers import Recipient
 from engine.notices.composer import Composer, Subject
 from engine.notices.outbox import queue_for_delivery
@@ -102,7 +103,7 @@ class Planned:
 def write_notices(session: Session, planned: Planned) -> None:
     """Insert the rows, record each thread's new promise on its situation, and queue those due now, in jobs
     sent once the transaction commits."""
-    insert_rows(session, CareTask, planned.tasks)
+    care_tasks.write_opened(session, planned.tasks)
     insert_rows(session, Notice, planned.rows)
     by_promise: dict[datetime, list[int]] = defaultdict(list)
     for situation_id, promise in planned.promised.items():

@@ -7,13 +7,15 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
-from support import builders
+from support import builders, staff
 from support.pipeline import drain, notices, post
 
 from engine.care import remedies
 from engine.clock import SimulatedClock
 from engine.models import AuditEntry, CareTask, RemedyCode
 from engine.runtime import Runtime
+from engine.staff import tokens
+from engine.vocabulary import StaffRole
 
 AUTH = {"Authorization": "Bearer test-token"}
 
@@ -137,3 +139,36 @@ def test_codes_load_once(rt: Runtime) -> None:
     load(rt, "X2", "X3")
     with Session(rt.db) as session:
         assert remedies.pool_left(session) == 3
+
+
+def test_a_damaged_parcel_that_arrives_keeps_its_task_until_a_person_closes_it(
+    client: TestClient, rt: Runtime, clock: SimulatedClock
+) -> None:
+    """The damaged-parcel warning promised contact about a replacement or a refund: the arrival is not good
+    news, the task stays open, and only staff with a writing role close it (audited)."""
+    post(client, clock, builders.customer_upserted(clock.now() - timedelta(days=5)))
+    problem(client, rt, clock, "M1", exception="damaged")
+    assert "will be in touch about a replacement or a refund" in emails(rt, "M1")[0]
+    clock.advance(timedelta(hours=20))
+    delivered(client, rt, clock, "M1")
+    with Session(rt.db) as session:
+        arrival = [n for n in notices(rt) if n.order_id == "M1" and n.channel == "email"][-1]
+        task = session.exec(select(CareTask)).one()
+    assert arrival.stage == "resolved"
+    assert "after all" not in (arrival.subject or "") and "Good news" not in arrival.body
+    assert "damaged on the way" in arrival.body
+    assert "Our team will still be in touch about a replacement or a refund" in arrival.body
+    assert (task.reason, task.status) == ("damaged", "open")
+
+    viewer = staff.make_staff(rt, "viewer@example.com", StaffRole.VIEWER)
+    with rt.unit_of_work() as session:
+        secret = tokens.create_token(session, session.merge(viewer), name="reader", at=clock.now()).secret
+    refused = client.post(f"/api/tasks/{task.id}/close", headers={"Authorization": f"Bearer {secret}"})
+    assert refused.status_code == 403
+    closed = client.post(f"/api/tasks/{task.id}/close", headers=AUTH, json={"note": "replacement sent"})
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert client.post(f"/api/tasks/{task.id}/close", headers=AUTH).status_code == 409
+    assert client.post("/api/tasks/999999/close", headers=AUTH).status_code == 404
+    with Session(rt.db) as session:
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "care_task.closed")).one()
+    assert entry.actor != "system" and entry.details["reason"] == "closed by staff"
