@@ -303,10 +303,16 @@ def _describe(exc: BaseException) -> str:
 
 
 def sms_attempts(variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """What an over-long SMS gives up, in order: the item list ("order A10042" instead of the names), then
-    the template's optional details (`sms_compact`), then the next-update sentence (`next_update_at` None:
-    the engine still keeps it; the email says it), and only last the customer's first name."""
+    """What an over-long SMS gives up, in order: a feed's own (long) order or tracking link for our short
+    status page (`links.ours`), the item list ("order A10042" instead of the names), then the template's
+    optional details (`sms_compact`), then the next-update sentence (`next_update_at` None: the engine
+    still keeps it; the email says it), and only last the customer's first name."""
     yield variables
+    links = variables.get("links")
+    ours = links.get("ours") if isinstance(links, Mapping) else None
+    if isinstance(links, Mapping) and ours and any(links.get(k) not in (None, ours) for k in ("tracking", "order")):
+        variables = {**variables, "links": {**links, **{k: ours for k in ("tracking", "order") if links.get(k)}}}
+        yield variables
     order = variables.get("order")
     if isinstance(order, Mapping) and order.get("items_short") and order.get("items") != order["items_short"]:
         short = str(order["items_short"])

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.clock import as_utc, parse_instant
 from engine.errors import InvalidEvent
+from engine.links.build import safe_link
 from engine.vocabulary import Channel
 
 EventType = Literal[
@@ -40,6 +41,11 @@ SERVICE_STATUSES = (
     "major_outage",
     "under_maintenance",
 )
+
+
+def _feed_link(value: Any) -> str | None:
+    """Only an https link is kept; any other (javascript:, http:, …) is dropped, not the whole event."""
+    return safe_link(value)
 
 
 class _Open(BaseModel):
@@ -143,8 +149,11 @@ class OrderBody(_Open):
     ship_by: datetime | None = None
     lines: list[OrderLine] | None = None
     total: Money | None = None
+    # Extensions (DESIGN §3 grows): the merchant's order page for the customer (Shopify's order_status_url).
+    order_url: str | None = None
 
     _times = field_validator("placed_at", "promised_by", "ship_by", mode="before")(_instant)
+    _link = field_validator("order_url", mode="before")(_feed_link)
 
     @field_validator("id", mode="before")
     @classmethod
@@ -161,8 +170,11 @@ class ShipmentBody(_Open):
     exception: str | None = Field(default=None, max_length=32)
     location: str | None = None
     message: str | None = None
+    # Extension: the carrier's (or tracking service's) page for this parcel.
+    tracking_url: str | None = None
 
     _times = field_validator("estimated_delivery_at", mode="before")(_instant)
+    _link = field_validator("tracking_url", mode="before")(_feed_link)
 
     @field_validator("order_id", "tracking_number", mode="before")
     @classmethod

@@ -70,6 +70,8 @@ def _copy_order_fields(order: Order, body: OrderBody) -> None:
         order.lines = [line.model_dump(mode="json") for line in body.lines]
     if body.total is not None:
         order.total_amount, order.total_currency = body.total.amount, body.total.currency
+    if body.order_url is not None:
+        order.order_url = body.order_url
 
 
 def apply_shipment(session: Session, event: CanonicalEvent, *, now: datetime) -> ShipmentChange:
@@ -100,6 +102,9 @@ def apply_shipment(session: Session, event: CanonicalEvent, *, now: datetime) ->
         shipment.updated_at = now
         if body.status == "delivered" and order.delivered_at is None:
             order.delivered_at = at
+            order.updated_at = now
+        if body.tracking_url is not None and body.tracking_url != order.tracking_url:
+            order.tracking_url = body.tracking_url  # the newest parcel's page, as its news is the newest
             order.updated_at = now
     return ShipmentChange(order, shipment, previous[0], previous[1], previous[2], stale)
 

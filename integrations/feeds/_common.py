@@ -15,6 +15,7 @@ from engine.clock import format_instant, parse_instant
 from engine.errors import InvalidEvent, SignatureError
 from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound.feed import WebhookRequest
+from engine.links.build import safe_link
 from integrations.feeds.events import decode_json
 
 Json = dict[str, Any]
@@ -84,6 +85,17 @@ def text(parent: Mapping[str, Any], *keys: str) -> str | None:
         value = parent.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()
+    return None
+
+
+def link(parent: Mapping[str, Any], *keys: str) -> str | None:
+    """The first https link among `keys` (a string, or the first of a list of strings); others are dropped."""
+    for key in keys:
+        value = parent.get(key)
+        for candidate in value if isinstance(value, list) else [value]:
+            found = safe_link(candidate)
+            if found:
+                return found
     return None
 
 

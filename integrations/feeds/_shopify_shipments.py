@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import InvalidEvent
-from integrations.feeds._common import Json, first_instant, opt_instant, required_id, stamp, text
+from integrations.feeds._common import Json, first_instant, link, opt_instant, required_id, stamp, text
 
 # Shopify's shipment_status / fulfillment event status → (canonical status, exception, message).
 # ready_for_pickup is "the parcel is at a pickup point": the last step, not a fault, so out_for_delivery.
@@ -55,7 +55,11 @@ def fulfillment(body: Json, fallback: datetime, *, created: bool) -> list[Json]:
     tracking = text(body, "tracking_number") or (numbers[0].strip() if numbers else None)
     shipment_status = body.get("shipment_status")
     fault = FULFILLMENT_FAULTS.get(text(body, "status") or "")
-    fields = {"carrier": text(body, "tracking_company"), "tracking_number": tracking}
+    fields = {
+        "carrier": text(body, "tracking_company"),
+        "tracking_number": tracking,
+        "tracking_url": link(body, "tracking_url", "tracking_urls"),
+    }
     if fault:
         events = _shipment(order_id, "failure", occurred=occurred, **fields)
         events[0]["shipment"]["message"] = fault

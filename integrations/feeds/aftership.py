@@ -17,6 +17,7 @@ from integrations.feeds._common import (
     digest,
     items,
     key_part,
+    link,
     obj,
     opaque_id,
     opt_instant,
@@ -102,6 +103,7 @@ class AfterShipFeed:
             ("message", message or checkpoint.get("message")),
             ("location", checkpoint.get("location")),
             ("estimated_delivery_at", _estimate(msg)),
+            ("tracking_url", link(msg, "courier_tracking_link", "aftership_tracking_url")),
         ):
             if value:
                 shipment[name] = value

@@ -18,6 +18,7 @@ from integrations.feeds._common import (
     hmac_sha256,
     items,
     key_part,
+    link,
     obj,
     opaque_id,
     opt_instant,
@@ -117,6 +118,9 @@ def _shipment(tracker: Json, status: str) -> Json:
     eta = _estimate(tracker)
     if eta is not None:
         shipment["estimated_delivery_at"] = stamp(eta)
+    page = link(tracker, "public_url")
+    if page:
+        shipment["tracking_url"] = page
     return shipment
 
 

@@ -20,6 +20,7 @@ from integrations.feeds._common import (
     first_instant,
     items,
     key_part,
+    link,
     opaque_id,
     opt_instant,
     opt_obj,
@@ -230,6 +231,10 @@ def _sms_consent(order: Json, person: Json) -> bool | None:
 
 def _order_details(order: Json) -> Json:
     details: Json = {}
+    # The customer's own order status page (an https link only): messages link there, not to ours.
+    page = link(order, "order_status_url")
+    if page:
+        details["order_url"] = page
     lines = []
     for line in items(order, "line_items"):
         name = text(line, "name", "title")

@@ -86,6 +86,7 @@ def test_real_fixture_maps_to_in_transit_with_the_newest_scan() -> None:
         "estimated_delivery_at": "2024-08-05T12:00:00Z",  # a date-only estimate, as midday UTC
         "location": "EDISON, NJ, US",
         "message": "Arrived at FedEx location",
+        "tracking_url": "https://track.easypost.com/1",  # the tracker's public_url
     }
 
 
@@ -148,6 +149,7 @@ def test_missing_optional_fields_fall_back_sensibly() -> None:
         "carrier": "",
         "tracking_number": "1",
         "status": "in_transit",
+        "tracking_url": "https://track.easypost.com/1",
     }
     data["result"].pop("updated_at")
     assert shipment_of(data)["occurred_at"] == "2024-08-02T19:26:52Z"  # the event's created_at

@@ -202,6 +202,7 @@ def test_real_fulfillment_sample_on_create_is_label_created_and_on_update_says_n
         "carrier": "UPS",
         "tracking_number": "1z827wk74630",
         "status": "label_created",
+        "tracking_url": "https://www.ups.com/WebTracking?loc=en_US&requester=ST&trackNums=1z827wk74630",
     }
     # shipment_status null on an update: no carrier news, and it must not undo a scan another feed saw.
     assert dumped(ShopifyFeed(SECRET), request(body, "fulfillments/update")) == []
