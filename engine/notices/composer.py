@@ -178,6 +178,7 @@ class Composer:
                 timezone=customer.timezone,
                 quiet=customer.quiet_hours or self.rt.settings.quiet_hours,
                 estimate=subject.shipment.estimated_delivery_at if subject.shipment is not None else None,
+                due=subject.order.promised_by if subject.order is not None else None,
             )
         composed = self.compose(
             session,

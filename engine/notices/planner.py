@@ -35,7 +35,7 @@ from engine.models.customers import Recipient
 from engine.notices.composer import Composer, Subject
 from engine.notices.outbox import queue_for_delivery
 from engine.notices.repository import texted_numbers
-from engine.notices.threads import Thread, ThreadNotice, first_email
+from engine.notices.threads import Thread, ThreadNotice, first_email, warned_since
 from engine.policy.channels import Route, Routing, routes_for
 from engine.policy.quiet_hours import defer
 from engine.promises.choose import choose, promises
@@ -187,13 +187,15 @@ class Planner:
         """When this warning says the customer will hear again by: after its last channel's message."""
         customer, situation = request.customer, request.situation
         shipment = subject.shipment
+        since = warned_since(request.thread)  # the customer has waited since then, whatever it is called now
         return choose(
             kind=situation.kind,
-            opened_at=situation.opened_at,
+            opened_at=min(situation.opened_at, since) if since is not None else situation.opened_at,
             after=max(self._send_at(request, route.channel) for route in routes),
             timezone=customer.timezone,
             quiet=customer.quiet_hours or self.rt.settings.quiet_hours,
             estimate=shipment.estimated_delivery_at if shipment is not None else None,
+            due=subject.order.promised_by if subject.order is not None else None,
             earliest=request.promise_not_before,
         )
 

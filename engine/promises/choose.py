@@ -2,13 +2,15 @@
 
 Chosen from the situation, then made readable and reachable:
 
-1. **How long until news is likely.** An order or a parcel: a day (`ORDER_HORIZON`), or the carrier's own
-   estimate when it falls sooner than that cap (a delivery, or its absence, is news: the thank-you or a
-   check-in). An outage: its update rhythm (2 h, as its updates go). The longer a matter has been open, the
-   longer the wait we promise (the time it has been open, within the kind's bounds), so a parcel lost for
-   a week is not a daily "no news yet".
-2. **Readable.** Rounded up to the next whole hour on the customer's wall clock.
-3. **Reachable.** Never inside the customer's quiet hours: a check-in at that time would be a text that
+1. **When news is next expected.** A parcel with a carrier estimate: shortly after it (`ESTIMATE_GRACE`,
+   room for the delivery scan), since the delivery's thank-you is the news and keeps the promise; a parcel
+   or an order without one: the day after the order's promise date (`DUE_GRACE`). Only an expected event
+   at least `EXPECTED_AFTER` away and within the kind's longest wait is used.
+2. **Otherwise, a wait that grows.** Twice the time the matter has been open (`GROWTH`), within the
+   kind's bounds: a parcel lost for weeks is written about after 1, 3 and 9 days, then weekly, not daily.
+   An outage keeps its update rhythm (2 h, growing to 12 h as it drags on).
+3. **Readable.** Rounded up to the next whole hour on the customer's wall clock.
+4. **Reachable.** Never inside the customer's quiet hours: a check-in at that time would be a text that
    has to wait for the morning (and an email at 3 a.m. reads no better). A promise falling in the night
    moves to the end of the window, through `engine.policy.quiet_hours.defer` (zoneinfo; a DST gap lands
    just after it).
@@ -29,18 +31,22 @@ from engine.vocabulary import WARNING_STAGES, SituationKind, Stage
 class Bounds:
     shortest: timedelta  # the soonest we promise to write again
     longest: timedelta  # the latest (however long it has been open)
+    growth: float  # the wait promised, as a multiple of the time the matter has been open
 
 
 # An outage's update rhythm (engine.detection.outages.rule.UPDATE_EVERY, which imports the planner: a test
 # keeps the two equal).
 OUTAGE_RHYTHM = timedelta(hours=2)
-ORDER_HORIZON = Bounds(timedelta(hours=24), timedelta(hours=72))
-OUTAGE_HORIZON = Bounds(OUTAGE_RHYTHM, timedelta(hours=12))
-# A carrier estimate is used when it comes at least this long after the message (an earlier one would
-# promise a check-in within the hour) and within the kind's longest wait.
-ESTIMATE_AFTER = timedelta(hours=6)
-# Room after the carrier's estimate for its delivery scan (and our thank-you) to arrive.
-ESTIMATE_GRACE = timedelta(hours=2)
+ORDER_HORIZON = Bounds(timedelta(hours=24), timedelta(days=7), growth=2.0)
+OUTAGE_HORIZON = Bounds(OUTAGE_RHYTHM, timedelta(hours=12), growth=1.0)
+# An expected event is promised from when it comes at least this long after the message (an earlier one
+# would promise a check-in within the hour).
+EXPECTED_AFTER = timedelta(hours=6)
+# Room after the carrier's estimate for its delivery scan (and our thank-you) to arrive: a parcel out for
+# delivery on the estimated day is often scanned in the evening.
+ESTIMATE_GRACE = timedelta(hours=12)
+# Room after the order's promise date when the parcel has no estimate.
+DUE_GRACE = timedelta(hours=24)
 
 
 def bounds(kind: SituationKind) -> Bounds:
@@ -61,21 +67,38 @@ def choose(
     timezone: str | None,
     quiet: tuple[time, time] | str,
     estimate: datetime | None = None,
+    due: datetime | None = None,
     earliest: datetime | None = None,
 ) -> datetime:
     """The promise for a warning that reaches the customer at `after` (its latest channel's send time).
 
-    `estimate`: the carrier's delivery estimate, if the parcel has one; `quiet`: the customer's quiet
-    window (their own, or the deployment's); `earliest`: no sooner than this (when the daily limit lets
-    the next message go)."""
-    limits = bounds(kind)
-    wait = min(max(after - opened_at, limits.shortest), limits.longest)
-    target = after + wait
-    if estimate is not None and after + ESTIMATE_AFTER <= estimate + ESTIMATE_GRACE < target:
-        target = estimate + ESTIMATE_GRACE
+    `estimate`: the carrier's delivery estimate, if the parcel has one; `due`: the order's promise date;
+    `quiet`: the customer's quiet window (their own, or the deployment's); `earliest`: no sooner than this
+    (when the daily limit lets the next message go)."""
+    target = expected(kind, after=after, estimate=estimate, due=due) or after + wait(kind, opened_at, after)
     if earliest is not None:
         target = max(target, earliest)
     return defer(whole_hour(target, timezone), timezone=timezone, window=quiet)
+
+
+def wait(kind: SituationKind, opened_at: datetime, after: datetime) -> timedelta:
+    """How long to promise when no news is expected: it grows with the time the matter has been open."""
+    limits = bounds(kind)
+    return min(max((after - opened_at) * limits.growth, limits.shortest), limits.longest)
+
+
+def expected(
+    kind: SituationKind, *, after: datetime, estimate: datetime | None, due: datetime | None
+) -> datetime | None:
+    """When news is next expected (with room for it to reach us), if that is a promise worth making."""
+    if kind == SituationKind.SERVICE_DISRUPTION:
+        return None  # an outage's news comes from its status page, on its update rhythm
+    moment = estimate + ESTIMATE_GRACE if estimate is not None else None
+    if moment is None or moment < after + EXPECTED_AFTER:
+        moment = due + DUE_GRACE if due is not None else None  # a past estimate says nothing more
+    if moment is None or not after + EXPECTED_AFTER <= moment <= after + bounds(kind).longest:
+        return None
+    return moment
 
 
 def whole_hour(moment: datetime, timezone: str | None) -> datetime:
@@ -95,9 +118,10 @@ def renewed(
     timezone: str | None,
     quiet: tuple[time, time] | str,
     estimate: datetime | None = None,
+    due: datetime | None = None,
 ) -> datetime:
     """A warning that waited (the daily limit held it) goes out with a promise still worth making: its own
     while at least half the kind's shortest wait is left, else a new one chosen as of `now`."""
     if promise >= now + bounds(kind).shortest / 2:
         return promise
-    return choose(kind=kind, opened_at=opened_at, after=now, timezone=timezone, quiet=quiet, estimate=estimate)
+    return choose(kind=kind, opened_at=opened_at, after=now, timezone=timezone, quiet=quiet, estimate=estimate, due=due)

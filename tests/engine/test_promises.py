@@ -13,7 +13,7 @@ from support.pipeline import drain, feed, notices
 from engine.clock import SimulatedClock
 from engine.detection.outages.rule import UPDATE_EVERY
 from engine.policy.quiet_hours import in_window
-from engine.promises.choose import OUTAGE_RHYTHM, choose
+from engine.promises.choose import ESTIMATE_GRACE, OUTAGE_RHYTHM, choose
 from engine.promises.keep import LEAD, keep_promises
 from engine.runtime import Runtime
 from engine.vocabulary import SituationKind
@@ -42,18 +42,41 @@ def test_a_promise_is_a_whole_hour_never_in_quiet_hours_even_across_a_dst_change
             assert (local.minute, local.second) == (0, 0), local
 
 
-def test_a_carrier_estimate_sooner_than_a_day_sets_the_promise() -> None:
+def _parcel_promise(after: datetime, **given: datetime) -> datetime:
+    return choose(kind=SituationKind.SHIPMENT_DELAYED, after=after, timezone="America/New_York", quiet=QUIET, **given)
+
+
+def test_a_carrier_estimate_sets_the_promise_shortly_after_it_sooner_or_later_than_a_day() -> None:
     after = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)  # 9 AM in New York
-    estimate = after + timedelta(hours=8)
-    promise = choose(
-        kind=SituationKind.SHIPMENT_DELAYED,
-        opened_at=after,
-        after=after,
-        timezone="America/New_York",
-        quiet=QUIET,
-        estimate=estimate,
+    # Estimated for 7 AM in two days: the delivery's thank-you is expected by that evening.
+    estimate = datetime(2026, 3, 12, 11, 0, tzinfo=UTC)
+    assert _parcel_promise(after, opened_at=after, estimate=estimate) == estimate + ESTIMATE_GRACE
+    # Estimated for tonight: not at 5 AM, but when the night ends.
+    tonight = datetime(2026, 3, 10, 21, 0, tzinfo=UTC)
+    assert _parcel_promise(after, opened_at=after, estimate=tonight) == datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+
+
+def test_without_an_estimate_the_promise_follows_the_order_s_promise_date() -> None:
+    after = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)
+    due = datetime(2026, 3, 13, 3, 59, tzinfo=UTC)  # the order's promise date, three days off
+    assert _parcel_promise(after, opened_at=after, due=due) == datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
+    # A promise date long past (or too far off) says nothing: the wait grows with the matter's age.
+    assert _parcel_promise(after, opened_at=after, due=after - timedelta(days=5)) == after + timedelta(days=1)
+
+
+def test_the_wait_grows_with_the_matter_s_age_to_a_week_and_an_outage_keeps_its_rhythm() -> None:
+    opened = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)  # 9 AM in New York: every promise lands at 9 AM
+    waits = []
+    after = opened
+    for _ in range(6):
+        promise = _parcel_promise(after, opened_at=opened)
+        waits.append((promise - after) // timedelta(hours=1))
+        after = promise
+    assert waits == [24, 48, 144, 168, 168, 168]
+    outage = choose(
+        kind=SituationKind.SERVICE_DISRUPTION, opened_at=opened, after=opened, timezone="America/New_York", quiet=QUIET
     )
-    assert promise == estimate + timedelta(hours=2)
+    assert outage == opened + OUTAGE_RHYTHM
 
 
 def _warned(rt: Runtime, clock: SimulatedClock, channels: list[str]) -> None:
