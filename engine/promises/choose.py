@@ -2,13 +2,16 @@
 
 Chosen from the situation, then made readable and reachable:
 
-1. **When news is next expected.** A parcel with a carrier estimate: shortly after it (`ESTIMATE_GRACE`,
-   room for the delivery scan), since the delivery's thank-you is the news and keeps the promise; a parcel
-   or an order without one: the day after the order's promise date (`DUE_GRACE`). Only an expected event
-   at least `EXPECTED_AFTER` away and within the kind's longest wait is used.
-2. **Otherwise, a wait that grows.** Twice the time the matter has been open (`GROWTH`), within the
-   kind's bounds: a parcel lost for weeks is written about after 1, 3 and 9 days, then weekly, not daily.
-   An outage keeps its update rhythm (2 h, growing to 12 h as it drags on).
+1. **When a delivery is next expected.** A parcel with a carrier estimate: shortly after it
+   (`ESTIMATE_GRACE`, room for the delivery scan), since the delivery's thank-you is the news and keeps
+   the promise; a moving parcel without one: when its carrier's trips as long as this one have mostly
+   arrived (`engine.promises.expect`, learned). Used when at least `EXPECTED_AFTER` away, and no later
+   than the kind's longest wait.
+2. **Otherwise, a wait that grows.** Twice the time the matter has been going on (`Bounds.growth`: the parcel's
+   time on the way, or since the customer was first warned), within the kind's bounds — a parcel two
+   weeks on the road changes in days, not hours, and one lost for weeks is written about weekly — and
+   not before the order's promise date has passed (`DUE_GRACE`): a "no news" before the day it was due
+   tells nothing. An outage keeps its update rhythm (2 h, growing to 12 h as it drags on).
 3. **Readable.** Rounded up to the next whole hour on the customer's wall clock.
 4. **Reachable.** Never inside the customer's quiet hours: a check-in at that time would be a text that
    has to wait for the morning (and an email at 3 a.m. reads no better). A promise falling in the night
@@ -45,7 +48,7 @@ EXPECTED_AFTER = timedelta(hours=6)
 # Room after the carrier's estimate for its delivery scan (and our thank-you) to arrive: a parcel out for
 # delivery on the estimated day is often scanned in the evening.
 ESTIMATE_GRACE = timedelta(hours=12)
-# Room after the order's promise date when the parcel has no estimate.
+# A check-in with no news waits until this long after the order's promise date.
 DUE_GRACE = timedelta(hours=24)
 
 
@@ -67,38 +70,45 @@ def choose(
     timezone: str | None,
     quiet: tuple[time, time] | str,
     estimate: datetime | None = None,
+    likely: datetime | None = None,
     due: datetime | None = None,
     earliest: datetime | None = None,
 ) -> datetime:
     """The promise for a warning that reaches the customer at `after` (its latest channel's send time).
 
-    `estimate`: the carrier's delivery estimate, if the parcel has one; `due`: the order's promise date;
+    `estimate`: the carrier's delivery estimate, if the parcel has one; `likely`: when it is likely
+    delivered by, as learned (`engine.promises.expect`); `due`: the order's promise date;
     `quiet`: the customer's quiet window (their own, or the deployment's); `earliest`: no sooner than this
     (when the daily limit lets the next message go)."""
-    target = expected(kind, after=after, estimate=estimate, due=due) or after + wait(kind, opened_at, after)
+    target = expected(kind, after=after, estimate=estimate, likely=likely) or after + wait(
+        kind, opened_at, after, due=due
+    )
     if earliest is not None:
         target = max(target, earliest)
     return defer(whole_hour(target, timezone), timezone=timezone, window=quiet)
 
 
-def wait(kind: SituationKind, opened_at: datetime, after: datetime) -> timedelta:
-    """How long to promise when no news is expected: it grows with the time the matter has been open."""
+def wait(kind: SituationKind, opened_at: datetime, after: datetime, *, due: datetime | None = None) -> timedelta:
+    """How long to promise when no delivery is expected: it grows with the time the matter has been going
+    on, and lasts past the order's promise date (`due`)."""
     limits = bounds(kind)
-    return min(max((after - opened_at) * limits.growth, limits.shortest), limits.longest)
+    grown = max((after - opened_at) * limits.growth, limits.shortest)
+    if due is not None and kind != SituationKind.SERVICE_DISRUPTION:
+        grown = max(grown, due + DUE_GRACE - after)
+    return min(grown, limits.longest)
 
 
 def expected(
-    kind: SituationKind, *, after: datetime, estimate: datetime | None, due: datetime | None
+    kind: SituationKind, *, after: datetime, estimate: datetime | None, likely: datetime | None = None
 ) -> datetime | None:
-    """When news is next expected (with room for it to reach us), if that is a promise worth making."""
+    """When a delivery is next expected (with room for it to reach us), no later than the longest wait."""
     if kind == SituationKind.SERVICE_DISRUPTION:
         return None  # an outage's news comes from its status page, on its update rhythm
-    moment = estimate + ESTIMATE_GRACE if estimate is not None else None
-    if moment is None or moment < after + EXPECTED_AFTER:
-        moment = due + DUE_GRACE if due is not None else None  # a past estimate says nothing more
-    if moment is None or not after + EXPECTED_AFTER <= moment <= after + bounds(kind).longest:
-        return None
-    return moment
+    soonest = after + EXPECTED_AFTER  # a moment already passed (or nearly) says nothing more
+    for moment in (estimate + ESTIMATE_GRACE if estimate is not None else None, likely):
+        if moment is not None and moment >= soonest:
+            return min(moment, after + bounds(kind).longest)
+    return None
 
 
 def whole_hour(moment: datetime, timezone: str | None) -> datetime:
@@ -118,6 +128,7 @@ def renewed(
     timezone: str | None,
     quiet: tuple[time, time] | str,
     estimate: datetime | None = None,
+    likely: datetime | None = None,
     due: datetime | None = None,
 ) -> datetime:
     """A warning that waited (the daily limit held it) goes out with a promise still worth making: its own
