@@ -5,13 +5,13 @@ Chosen from the situation, then made readable and reachable:
 1. **When a delivery is next expected.** A parcel with a carrier estimate: shortly after it
    (`ESTIMATE_GRACE`, room for the delivery scan), since the delivery's thank-you is the news and keeps
    the promise; a moving parcel without one: when its carrier's trips as long as this one have mostly
-   arrived (`engine.promises.expect`, learned). Used when at least `EXPECTED_AFTER` away, and no later
-   than the kind's longest wait.
-2. **Otherwise, a wait that grows.** Twice the time the matter has been going on (`Bounds.growth`: the parcel's
-   time on the way, or since the customer was first warned), within the kind's bounds — a parcel two
-   weeks on the road changes in days, not hours, and one lost for weeks is written about weekly — and
-   not before the order's promise date has passed (`DUE_GRACE`): a "no news" before the day it was due
-   tells nothing. An outage keeps its update rhythm (2 h, growing to 12 h as it drags on).
+   arrived (`engine.promises.expect`, learned; no later than the kind's longest wait). Used when at
+   least `EXPECTED_AFTER` away; the carrier's own date up to three weeks off (`ESTIMATE_LONGEST`).
+2. **Otherwise, a wait that grows.** Twice the time the matter has been going on (`Bounds.growth`: the
+   parcel's time on the way, or since the customer was first warned), within the kind's bounds — a
+   parcel two weeks on the road changes in days, not hours, and one lost for weeks is written about
+   weekly — and not before the order's promise date has passed (`DUE_GRACE`): a "no news" before the
+   day it was due tells nothing. An outage keeps its update rhythm (2 h, growing to 12 h as it drags on).
 3. **Readable.** Rounded up to the next whole hour on the customer's wall clock.
 4. **Reachable.** Never inside the customer's quiet hours: a check-in at that time would be a text that
    has to wait for the morning (and an email at 3 a.m. reads no better). A promise falling in the night
@@ -50,6 +50,8 @@ EXPECTED_AFTER = timedelta(hours=6)
 ESTIMATE_GRACE = timedelta(hours=12)
 # A check-in with no news waits until this long after the order's promise date.
 DUE_GRACE = timedelta(hours=24)
+# A carrier's estimate further off than this is not promised from (the longest wait is, and news sooner).
+ESTIMATE_LONGEST = timedelta(days=21)
 
 
 def bounds(kind: SituationKind) -> Bounds:
@@ -101,13 +103,14 @@ def wait(kind: SituationKind, opened_at: datetime, after: datetime, *, due: date
 def expected(
     kind: SituationKind, *, after: datetime, estimate: datetime | None, likely: datetime | None = None
 ) -> datetime | None:
-    """When a delivery is next expected (with room for it to reach us), no later than the longest wait."""
+    """When a delivery is next expected (with room for it to reach us), if that makes a promise."""
     if kind == SituationKind.SERVICE_DISRUPTION:
         return None  # an outage's news comes from its status page, on its update rhythm
     soonest = after + EXPECTED_AFTER  # a moment already passed (or nearly) says nothing more
-    for moment in (estimate + ESTIMATE_GRACE if estimate is not None else None, likely):
-        if moment is not None and moment >= soonest:
-            return min(moment, after + bounds(kind).longest)
+    if estimate is not None and soonest <= estimate + ESTIMATE_GRACE <= after + ESTIMATE_LONGEST:
+        return estimate + ESTIMATE_GRACE  # the customer has the carrier's date: a "no news" before it says nothing
+    if likely is not None and likely >= soonest:
+        return min(likely, after + bounds(kind).longest)  # a guess from history: no longer than the longest wait
     return None
 
 

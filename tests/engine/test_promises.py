@@ -55,6 +55,9 @@ def test_a_carrier_estimate_sets_the_promise_shortly_after_it_sooner_or_later_th
     # Estimated for tonight: not at 5 AM, but when the night ends.
     tonight = datetime(2026, 3, 10, 21, 0, tzinfo=UTC)
     assert _parcel_promise(after, opened_at=after, estimate=tonight) == datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+    # Estimated a fortnight off: no "no news" check-in a week before the date the customer was given.
+    fortnight = datetime(2026, 3, 24, 11, 0, tzinfo=UTC)
+    assert _parcel_promise(after, opened_at=after, estimate=fortnight) == fortnight + ESTIMATE_GRACE
 
 
 def test_without_an_estimate_a_check_in_waits_past_the_order_s_promise_date() -> None:
