@@ -26,6 +26,7 @@ from engine.models.customers import Recipient
 from engine.notices.repository import texted_numbers
 from engine.preferences.unsubscribe import unsubscribe_url
 from engine.promises.choose import renewed
+from engine.promises.expect import likely_delivery
 from engine.runtime import Runtime
 from engine.state.orders import latest_shipment
 from engine.vocabulary import Channel, SituationKind, SituationStatus, Stage
@@ -178,6 +179,8 @@ class Composer:
                 timezone=customer.timezone,
                 quiet=customer.quiet_hours or self.rt.settings.quiet_hours,
                 estimate=subject.shipment.estimated_delivery_at if subject.shipment is not None else None,
+                likely=likely_delivery(session, self.rt, subject.shipment, now=now),
+                due=subject.order.promised_by if subject.order is not None else None,
             )
         composed = self.compose(
             session,

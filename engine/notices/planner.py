@@ -36,10 +36,11 @@ from engine.models.customers import Recipient
 from engine.notices.composer import Composer, Subject
 from engine.notices.outbox import queue_for_delivery
 from engine.notices.repository import texted_numbers
-from engine.notices.threads import Thread, ThreadNotice, first_email
+from engine.notices.threads import Thread, ThreadNotice, first_email, warned_since
 from engine.policy.channels import Route, Routing, routes_for
 from engine.policy.quiet_hours import defer
 from engine.promises.choose import choose, promises
+from engine.promises.expect import likely_delivery
 from engine.runtime import Runtime
 from engine.suppressions import service as suppressions
 from engine.vocabulary import Channel, NoticeStatus, SituationKind, Stage
@@ -148,6 +149,7 @@ class Planner:
             only = request.only_channels
             routed.append((routing, [r for r in routing.routes if only is None or r.channel in only]))
         ids = iter(allocate_ids(session, Notice, sum(len(routes) for _, routes in routed)))
+        likely = likely_delivery(session, self.rt, subject.shipment, now=self.now)
         numbers = {r.recipient for _, routes in routed for r in routes if r.channel == Channel.SMS}
         texted = texted_numbers(session, numbers, excluding=not_texted_by) | (numbers & self._texted)
         cared = desk.prepare(session, requests, settings=self.rt.settings, shipment=subject.shipment, now=self.now)
@@ -163,7 +165,7 @@ class Planner:
             first = first_email(request.thread)
             care = cared.care.get(request.situation.id)
             if routes and request.next_update_at is None and promises(request.stage):
-                request = replace(request, next_update_at=self._promise(request, routes, subject))
+                request = replace(request, next_update_at=self._promise(request, routes, subject, likely))
             if routes and request.next_update_at is not None:
                 planned.promised[request.situation.id] = request.next_update_at
             planned.entries.append(
@@ -184,17 +186,23 @@ class Planner:
         customer = request.customer
         return defer(self.now, timezone=customer.timezone, window=customer.quiet_hours or self.rt.settings.quiet_hours)
 
-    def _promise(self, request: PlanRequest, routes: Sequence[Route], subject: Subject) -> datetime:
+    def _promise(
+        self, request: PlanRequest, routes: Sequence[Route], subject: Subject, likely: datetime | None
+    ) -> datetime:
         """When this warning says the customer will hear again by: after its last channel's message."""
         customer, situation = request.customer, request.situation
         shipment = subject.shipment
+        # Going on since the parcel left, or the customer was first warned, whatever it is called now.
+        since = [situation.opened_at, warned_since(request.thread), shipment.handed_over_at if shipment else None]
         return choose(
             kind=situation.kind,
-            opened_at=situation.opened_at,
+            opened_at=min(t for t in since if t is not None),
             after=max(self._send_at(request, route.channel) for route in routes),
             timezone=customer.timezone,
             quiet=customer.quiet_hours or self.rt.settings.quiet_hours,
             estimate=shipment.estimated_delivery_at if shipment is not None else None,
+            likely=likely,
+            due=subject.order.promised_by if subject.order is not None else None,
             earliest=request.promise_not_before,
         )
 

@@ -8,6 +8,9 @@ thousands alike:
   told the customer.
 - **warned**: the channels a warning actually reached (sent, or being sent), directly or inside a
   digest; the thread's thank-you goes to exactly those.
+- **warned since**: when the thread's first warning since its last thank-you went out: how long the
+  customer has been waiting on this matter, whatever the situation is called now (a parcel late, then
+  lost), which is what a promise's wait grows with (engine/promises).
 - **first email**: the thread's first email that went out (or will) under its own Message-ID; a
   follow-up answers it by headers (`In-Reply-To`, `References`). A dropped, failed or merged email never
   arrived under its Message-ID, so nothing answers it.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select as select_columns
 from sqlmodel import Session
@@ -42,6 +46,7 @@ class ThreadNotice:
     deferred: bool
     subject: str | None  # an email's subject
     reached: NoticeStatus  # as the customer experienced it: a merged notice takes its carrier's status
+    send_at: datetime | None = None
 
 
 Thread = Sequence[ThreadNotice]
@@ -72,15 +77,16 @@ def load_threads(session: Session, *, thread_key: str, customer_ids: Collection[
             t.deferred,
             t.subject,
             t.merged_into,
+            t.send_at,
         )
         .where(t.customer_id.in_(list(customer_ids)))
         .order_by(t.id)
     ).all()
     merged: dict[int, list[ThreadNotice]] = {}
-    for notice_id, customer_id, key, stage, channel, status, message_id, deferred, subject, carrier in rows:
+    for notice_id, customer_id, key, stage, channel, status, message_id, deferred, subject, carrier, at in rows:
         if key != thread_key:
             continue
-        notice = ThreadNotice(notice_id, stage, channel, status, message_id, deferred, subject, status)
+        notice = ThreadNotice(notice_id, stage, channel, status, message_id, deferred, subject, status, at)
         threads[customer_id].append(notice)
         if status == NoticeStatus.MERGED:
             notice.reached = NoticeStatus.DROPPED  # until its carrier says otherwise
@@ -97,6 +103,17 @@ def load_threads(session: Session, *, thread_key: str, customer_ids: Collection[
 def told(thread: Thread) -> bool:
     """A warning in this thread is out or on its way (the next warning is then an `update`)."""
     return any(n.stage in WARNING_STAGES and n.reached in LIVE for n in thread)
+
+
+def warned_since(thread: Thread) -> datetime | None:
+    """When the first warning since the thread's last thank-you reached the customer (None: none has)."""
+    since: datetime | None = None
+    for notice in reversed(thread):
+        if notice.stage == Stage.RESOLVED and notice.reached in LIVE:
+            break
+        if notice.stage in WARNING_STAGES and notice.reached in LIVE and notice.send_at is not None:
+            since = notice.send_at if since is None else min(since, notice.send_at)
+    return since
 
 
 def next_warning_stage(thread: Thread) -> Stage:

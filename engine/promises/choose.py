@@ -2,13 +2,18 @@
 
 Chosen from the situation, then made readable and reachable:
 
-1. **How long until news is likely.** An order or a parcel: a day (`ORDER_HORIZON`), or the carrier's own
-   estimate when it falls sooner than that cap (a delivery, or its absence, is news: the thank-you or a
-   check-in). An outage: its update rhythm (2 h, as its updates go). The longer a matter has been open, the
-   longer the wait we promise (the time it has been open, within the kind's bounds), so a parcel lost for
-   a week is not a daily "no news yet".
-2. **Readable.** Rounded up to the next whole hour on the customer's wall clock.
-3. **Reachable.** Never inside the customer's quiet hours: a check-in at that time would be a text that
+1. **When a delivery is next expected.** A parcel with a carrier estimate: shortly after it
+   (`ESTIMATE_GRACE`, room for the delivery scan), since the delivery's thank-you is the news and keeps
+   the promise; a moving parcel without one: when its carrier's trips as long as this one have mostly
+   arrived (`engine.promises.expect`, learned; no later than the kind's longest wait). Used when at
+   least `EXPECTED_AFTER` away; the carrier's own date up to three weeks off (`ESTIMATE_LONGEST`).
+2. **Otherwise, a wait that grows.** Twice the time the matter has been going on (`Bounds.growth`: the
+   parcel's time on the way, or since the customer was first warned), within the kind's bounds — a
+   parcel two weeks on the road changes in days, not hours, and one lost for weeks is written about
+   weekly — and not before the order's promise date has passed (`DUE_GRACE`): a "no news" before the
+   day it was due tells nothing. An outage keeps its update rhythm (2 h, growing to 12 h as it drags on).
+3. **Readable.** Rounded up to the next whole hour on the customer's wall clock.
+4. **Reachable.** Never inside the customer's quiet hours: a check-in at that time would be a text that
    has to wait for the morning (and an email at 3 a.m. reads no better). A promise falling in the night
    moves to the end of the window, through `engine.policy.quiet_hours.defer` (zoneinfo; a DST gap lands
    just after it).
@@ -29,18 +34,24 @@ from engine.vocabulary import WARNING_STAGES, SituationKind, Stage
 class Bounds:
     shortest: timedelta  # the soonest we promise to write again
     longest: timedelta  # the latest (however long it has been open)
+    growth: float  # the wait promised, as a multiple of the time the matter has been open
 
 
 # An outage's update rhythm (engine.detection.outages.rule.UPDATE_EVERY, which imports the planner: a test
 # keeps the two equal).
 OUTAGE_RHYTHM = timedelta(hours=2)
-ORDER_HORIZON = Bounds(timedelta(hours=24), timedelta(hours=72))
-OUTAGE_HORIZON = Bounds(OUTAGE_RHYTHM, timedelta(hours=12))
-# A carrier estimate is used when it comes at least this long after the message (an earlier one would
-# promise a check-in within the hour) and within the kind's longest wait.
-ESTIMATE_AFTER = timedelta(hours=6)
-# Room after the carrier's estimate for its delivery scan (and our thank-you) to arrive.
-ESTIMATE_GRACE = timedelta(hours=2)
+ORDER_HORIZON = Bounds(timedelta(hours=24), timedelta(days=7), growth=2.0)
+OUTAGE_HORIZON = Bounds(OUTAGE_RHYTHM, timedelta(hours=12), growth=1.0)
+# An expected event is promised from when it comes at least this long after the message (an earlier one
+# would promise a check-in within the hour).
+EXPECTED_AFTER = timedelta(hours=6)
+# Room after the carrier's estimate for its delivery scan (and our thank-you) to arrive: a parcel out for
+# delivery on the estimated day is often scanned in the evening.
+ESTIMATE_GRACE = timedelta(hours=12)
+# A check-in with no news waits until this long after the order's promise date.
+DUE_GRACE = timedelta(hours=24)
+# A carrier's estimate further off than this is not promised from (the longest wait is, and news sooner).
+ESTIMATE_LONGEST = timedelta(days=21)
 
 
 def bounds(kind: SituationKind) -> Bounds:
@@ -61,21 +72,46 @@ def choose(
     timezone: str | None,
     quiet: tuple[time, time] | str,
     estimate: datetime | None = None,
+    likely: datetime | None = None,
+    due: datetime | None = None,
     earliest: datetime | None = None,
 ) -> datetime:
     """The promise for a warning that reaches the customer at `after` (its latest channel's send time).
 
-    `estimate`: the carrier's delivery estimate, if the parcel has one; `quiet`: the customer's quiet
-    window (their own, or the deployment's); `earliest`: no sooner than this (when the daily limit lets
-    the next message go)."""
-    limits = bounds(kind)
-    wait = min(max(after - opened_at, limits.shortest), limits.longest)
-    target = after + wait
-    if estimate is not None and after + ESTIMATE_AFTER <= estimate + ESTIMATE_GRACE < target:
-        target = estimate + ESTIMATE_GRACE
+    `estimate`: the carrier's delivery estimate, if the parcel has one; `likely`: when it is likely
+    delivered by, as learned (`engine.promises.expect`); `due`: the order's promise date;
+    `quiet`: the customer's quiet window (their own, or the deployment's); `earliest`: no sooner than this
+    (when the daily limit lets the next message go)."""
+    target = expected(kind, after=after, estimate=estimate, likely=likely) or after + wait(
+        kind, opened_at, after, due=due
+    )
     if earliest is not None:
         target = max(target, earliest)
     return defer(whole_hour(target, timezone), timezone=timezone, window=quiet)
+
+
+def wait(kind: SituationKind, opened_at: datetime, after: datetime, *, due: datetime | None = None) -> timedelta:
+    """How long to promise when no delivery is expected: it grows with the time the matter has been going
+    on, and lasts past the order's promise date (`due`)."""
+    limits = bounds(kind)
+    grown = max((after - opened_at) * limits.growth, limits.shortest)
+    if due is not None and kind != SituationKind.SERVICE_DISRUPTION:
+        grown = max(grown, due + DUE_GRACE - after)
+    return min(grown, limits.longest)
+
+
+def expected(
+    kind: SituationKind, *, after: datetime, estimate: datetime | None, likely: datetime | None = None
+) -> datetime | None:
+    """When a delivery is next expected (with room for it to reach us), if that makes a promise."""
+    if kind == SituationKind.SERVICE_DISRUPTION:
+        return None  # an outage's news comes from its status page, on its update rhythm
+    soonest = after + EXPECTED_AFTER  # a moment already passed (or nearly) says nothing more
+    if estimate is not None and soonest <= estimate + ESTIMATE_GRACE <= after + ESTIMATE_LONGEST:
+        return estimate + ESTIMATE_GRACE  # the customer has the carrier's date: a "no news" before it says nothing
+    if likely is not None and likely >= soonest:
+        return min(likely, after + bounds(kind).longest)  # a guess from history: no longer than the longest wait
+    return None
 
 
 def whole_hour(moment: datetime, timezone: str | None) -> datetime:
@@ -95,9 +131,11 @@ def renewed(
     timezone: str | None,
     quiet: tuple[time, time] | str,
     estimate: datetime | None = None,
+    likely: datetime | None = None,
+    due: datetime | None = None,
 ) -> datetime:
     """A warning that waited (the daily limit held it) goes out with a promise still worth making: its own
     while at least half the kind's shortest wait is left, else a new one chosen as of `now`."""
     if promise >= now + bounds(kind).shortest / 2:
         return promise
-    return choose(kind=kind, opened_at=opened_at, after=now, timezone=timezone, quiet=quiet, estimate=estimate)
+    return choose(kind=kind, opened_at=opened_at, after=now, timezone=timezone, quiet=quiet, estimate=estimate, due=due)

@@ -6,12 +6,16 @@ scheduler tick (only the active scheduler runs it, `engine.leadership`) this ste
 situations whose promise is due within `LEAD`, one thread (subject) per transaction, and for each
 customer:
 
-- the promise outstanding is the latest one a message in the thread made that is out or on its way: a
-  newer message already promised a later time → nothing to do but remember that time;
+- the promise outstanding is the earliest one a message of the thread (out or on its way) made that no
+  later message has kept yet (a promise is kept by any message of the thread sent by its time, the way
+  the customer reads it): one still to come → nothing to do but remember its time. Not the latest
+  time any message named: news promising a sooner time than the warning before it is kept by that
+  sooner time;
 - a message of the thread is still waiting to go (quiet hours, the daily limit) → look again once it has
   gone (a message held past its promise is worded again with a new one, `Composer.recompose`);
 - no message carried a promise (all dropped, say) → nothing was promised;
-- otherwise a **check-in** is planned: an `update` with `check_in` set ("no news yet — still watching;
+- otherwise a **check-in** is planned, whatever the parcel is doing (out for delivery, say: the time was
+  promised, so we write by it): an `update` with `check_in` set ("no news yet — still watching;
   next by …"), on the channels the warnings went out on, through the one planning path
   (`engine.notices.planner`), so it counts against the daily limit, merges like any notice and makes the
   next promise.
@@ -50,9 +54,6 @@ log = logging.getLogger(__name__)
 LEAD = timedelta(minutes=10)
 # Threads (subjects) looked at per tick; the rest wait for the next tick.
 THREADS_PER_TICK = 500
-# A parcel out for delivery when its promise comes: its delivery scan (and our thank-you) is the news the
-# customer is waiting for, and may be on its way to us; a check-in saying "no news" waits this much longer.
-DELIVERY_GRACE = timedelta(hours=12)
 # A thread that could not be looked at (its template broken, say) is looked at again this much later.
 RETRY = timedelta(hours=1)
 
@@ -87,70 +88,83 @@ def keep_thread(session: Session, rt: Runtime, subject_key: str, *, now: datetim
     due = list(session.exec(statement.order_by(col(Situation.id))).all())
     if not due:
         return 0
-    leads: dict[str, Situation] = {}
-    for situation in due:  # one check-in per customer's thread: its newest situation speaks for it
-        current = leads.get(situation.customer_id)
-        if current is None or situation.updated_at >= current.updated_at:
-            leads[situation.customer_id] = situation
+    leads = _leads(due)
     promised = _thread_promises(session, subject_key, list(leads))
-    subject = subject_for(session, due[0])
-    delivering = subject.shipment is not None and subject.shipment.status == "out_for_delivery"
-    requests: list[PlanRequest] = []
     threads = load_threads(session, thread_key=subject_key, customer_ids=list(leads))
+    requests: list[PlanRequest] = []
     for customer_id, situation in leads.items():
-        state = promised.get(customer_id)
         siblings = [s for s in due if s.customer_id == customer_id]
-        if state is None or state.promise is None:
-            _look_again(siblings, None)  # nothing out carried a promise: none to keep
-            continue
-        if state.promise > now + LEAD:
-            _look_again(siblings, state.promise)  # a newer message promised a later time
-            continue
-        if state.waiting is not None:
-            _look_again(siblings, max(state.waiting, now) + LEAD)  # look again once it has gone
-            continue
-        if delivering and now < state.promise + DELIVERY_GRACE - LEAD:
-            _look_again(siblings, state.promise + DELIVERY_GRACE)
-            continue
+        state = promised.get(customer_id)
         customer = session.get(Customer, customer_id)
-        if customer is None:
-            _look_again(siblings, None)
+        later = _not_yet(state, now)
+        if state is None or customer is None or later is not _CHECK_IN:
+            _look_again(siblings, later if isinstance(later, datetime) else None)
             continue
-        channels = frozenset(state.channels) or None
-        row = SituationRow.of(situation)
-        thread = threads.get(customer_id, [])
         not_before = _slot_after_this(state, now=now, limit=rt.settings.max_notices_per_day)
-        requests.append(
-            PlanRequest(
-                customer,
-                row,
-                Stage.UPDATE,
-                thread,
-                only_channels=channels,
-                check_in=True,
-                promise_not_before=not_before,
-            )
+        request = PlanRequest(
+            customer,
+            SituationRow.of(situation),
+            Stage.UPDATE,
+            threads.get(customer_id, []),
+            only_channels=frozenset(state.channels) or None,
+            check_in=True,
+            promise_not_before=not_before,
         )
+        requests.append(request)
         _look_again([s for s in siblings if s is not situation], None)  # the check-in's promise is on `situation`
         situation.next_update_at = None  # until the planner records the check-in's promise
     session.flush()
     if not requests:
         return 0
     planner = Planner(rt, now=now)
-    planned = planner.plan(session, requests, subject=subject)
+    planned = planner.plan(session, requests, subject=subject_for(session, due[0]))
     write_notices(session, planned)
     audit.append_many(session, [entry for entries in planned.entries for entry in entries])
     return len(requests)
 
 
+def _leads(due: list[Situation]) -> dict[str, Situation]:
+    """One check-in per customer's thread: its newest situation speaks for it."""
+    leads: dict[str, Situation] = {}
+    for situation in due:
+        current = leads.get(situation.customer_id)
+        if current is None or situation.updated_at >= current.updated_at:
+            leads[situation.customer_id] = situation
+    return leads
+
+
+_CHECK_IN = object()  # `_not_yet`'s answer when a check-in is due now
+
+
+def _not_yet(state: _Promised | None, now: datetime) -> datetime | object | None:
+    """Why no check-in goes now: when to look again (None: nothing outstanding), or `_CHECK_IN`."""
+    if state is None or state.promise is None:
+        return None  # nothing out carried a promise, or a later message kept them all: none to keep
+    if state.promise > now + LEAD:
+        return state.promise  # a newer message promised a later time
+    if state.waiting is not None:
+        return max(state.waiting, now) + LEAD  # a message still to go: look again once it has gone
+    return _CHECK_IN
+
+
 class _Promised:
-    """What a customer's thread has promised: the latest time, the channels it went on, a message waiting."""
+    """What a customer's thread has promised: the earliest promise no later message has kept yet, the
+    channels its warnings went on, a message waiting."""
 
     def __init__(self) -> None:
         self.promise: datetime | None = None
         self.channels: set[Channel] = set()
         self.waiting: datetime | None = None  # the earliest send time of a message still to go
         self.sent: dict[Channel, list[datetime]] = defaultdict(list)  # the thread's warnings, per channel
+        self.made: list[tuple[datetime, datetime]] = []  # (sent at, promised by), one per warning
+        self.others: set[datetime] = set()  # when the thread's messages that promised nothing go
+
+    def settle(self) -> None:
+        """A promise is kept by any message of the thread sent after it and by its time (the email's by the
+        text that followed, a warning's by the thank-you); the one to keep is the earliest still open."""
+        sends = sorted({at for at, _ in self.made} | self.others)
+        open_ = [by for at, by in self.made if not any(at < t <= by for t in sends)]
+        self.promise = min(open_, default=None)
 
 
 def _slot_after_this(state: _Promised, *, now: datetime, limit: int) -> datetime | None:
@@ -182,8 +196,12 @@ def _thread_promises(session: Session, subject_key: str, customer_ids: list[str]
         if stage in WARNING_STAGES:
             state.channels.add(Channel(channel))
             state.sent[Channel(channel)].append(send_at)
-        if promise is not None and (state.promise is None or promise > state.promise):
-            state.promise = promise
+        if promise is not None:
+            state.made.append((send_at, promise))
+        else:
+            state.others.add(send_at)
+    for state in found.values():
+        state.settle()
     return found
 
 

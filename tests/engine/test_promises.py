@@ -13,8 +13,9 @@ from support.pipeline import drain, feed, notices
 from engine.clock import SimulatedClock
 from engine.detection.outages.rule import UPDATE_EVERY
 from engine.policy.quiet_hours import in_window
-from engine.promises.choose import OUTAGE_RHYTHM, choose
-from engine.promises.keep import LEAD, keep_promises
+from engine.promises.choose import ESTIMATE_GRACE, OUTAGE_RHYTHM, choose
+from engine.promises.expect import survival_quantile
+from engine.promises.keep import LEAD, _Promised, keep_promises
 from engine.runtime import Runtime
 from engine.vocabulary import SituationKind
 
@@ -42,18 +43,46 @@ def test_a_promise_is_a_whole_hour_never_in_quiet_hours_even_across_a_dst_change
             assert (local.minute, local.second) == (0, 0), local
 
 
-def test_a_carrier_estimate_sooner_than_a_day_sets_the_promise() -> None:
+def _parcel_promise(after: datetime, **given: datetime) -> datetime:
+    return choose(kind=SituationKind.SHIPMENT_DELAYED, after=after, timezone="America/New_York", quiet=QUIET, **given)
+
+
+def test_a_carrier_estimate_sets_the_promise_shortly_after_it_sooner_or_later_than_a_day() -> None:
     after = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)  # 9 AM in New York
-    estimate = after + timedelta(hours=8)
-    promise = choose(
-        kind=SituationKind.SHIPMENT_DELAYED,
-        opened_at=after,
-        after=after,
-        timezone="America/New_York",
-        quiet=QUIET,
-        estimate=estimate,
+    # Estimated for 7 AM in two days: the delivery's thank-you is expected by that evening.
+    estimate = datetime(2026, 3, 12, 11, 0, tzinfo=UTC)
+    assert _parcel_promise(after, opened_at=after, estimate=estimate) == estimate + ESTIMATE_GRACE
+    # Estimated for tonight: not at 5 AM, but when the night ends.
+    tonight = datetime(2026, 3, 10, 21, 0, tzinfo=UTC)
+    assert _parcel_promise(after, opened_at=after, estimate=tonight) == datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+    # Estimated a fortnight off: no "no news" check-in a week before the date the customer was given.
+    fortnight = datetime(2026, 3, 24, 11, 0, tzinfo=UTC)
+    assert _parcel_promise(after, opened_at=after, estimate=fortnight) == fortnight + ESTIMATE_GRACE
+
+
+def test_without_an_estimate_a_check_in_waits_past_the_order_s_promise_date() -> None:
+    after = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)
+    due = datetime(2026, 3, 13, 3, 59, tzinfo=UTC)  # the order's promise date, three days off
+    assert _parcel_promise(after, opened_at=after, due=due) == datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
+    # A promise date long past says nothing: the wait grows with the time the matter has been going on.
+    assert _parcel_promise(after, opened_at=after, due=after - timedelta(days=5)) == after + timedelta(days=1)
+    on_the_road = after - timedelta(days=2)  # a parcel two days on the way: four days
+    assert _parcel_promise(after, opened_at=on_the_road) == after + timedelta(days=4)
+
+
+def test_the_wait_grows_with_the_matter_s_age_to_a_week_and_an_outage_keeps_its_rhythm() -> None:
+    opened = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)  # 9 AM in New York: every promise lands at 9 AM
+    waits = []
+    after = opened
+    for _ in range(6):
+        promise = _parcel_promise(after, opened_at=opened)
+        waits.append((promise - after) // timedelta(hours=1))
+        after = promise
+    assert waits == [24, 48, 144, 168, 168, 168]
+    outage = choose(
+        kind=SituationKind.SERVICE_DISRUPTION, opened_at=opened, after=opened, timezone="America/New_York", quiet=QUIET
     )
-    assert promise == estimate + timedelta(hours=2)
+    assert outage == opened + OUTAGE_RHYTHM
 
 
 def _warned(rt: Runtime, clock: SimulatedClock, channels: list[str]) -> None:
@@ -126,3 +155,31 @@ def test_a_texted_customer_s_promise_and_check_in_avoid_their_night(rt: Runtime,
     assert check_in.channel == "sms" and check_in.stage == "update"
     assert not in_window(check_in.send_at.astimezone(ZoneInfo("America/New_York")).time(), window)
     assert check_in.send_at <= initial.next_update_at
+
+
+def test_a_moving_parcel_without_an_estimate_is_promised_from_its_carrier_s_learned_transit() -> None:
+    handed = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    transit = sorted(float(h) for h in range(24, 24 * 41, 24))  # trips of 1 to 40 days
+    now = handed + timedelta(days=14)
+    likely = survival_quantile(transit, since=handed, now=now)
+    # Of the 26 trips longer than 14 days, three quarters had arrived by day 34.
+    assert likely == handed + timedelta(days=34)
+    # That is three weeks off: the promise is the longest wait, a week, not the promise date's next day.
+    after = datetime(2026, 3, 15, 13, 0, tzinfo=UTC)
+    due = after + timedelta(hours=12)
+    assert _parcel_promise(after, opened_at=after, likely=likely, due=due) == after + timedelta(days=7)
+    # Too few trips that long yet: nothing is learned, and the promise date speaks.
+    assert survival_quantile(transit[:20], since=handed, now=now) is None
+    assert _parcel_promise(after, opened_at=after, due=due) == datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
+
+
+def test_the_promise_to_keep_is_the_earliest_no_later_message_kept() -> None:
+    t = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    state = _Promised()
+    state.made = [(t, t + timedelta(days=3)), (t + timedelta(days=1), t + timedelta(days=2))]
+    state.settle()
+    # The news on day 1 kept the first promise and named a sooner time: that is the one due.
+    assert state.promise == t + timedelta(days=2)
+    state.others = {t + timedelta(days=1, hours=5)}  # a thank-you, say, sent after the news
+    state.settle()
+    assert state.promise is None
