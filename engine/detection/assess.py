@@ -53,6 +53,7 @@ class Verdict:
     next_check_at: datetime | None = None
     stalled: bool = False
     overdue: bool = False
+    probability: float | None = None  # of missing the promise, when the survival view could state one
 
 
 def _h(hours: float) -> timedelta:
@@ -90,13 +91,14 @@ def assess(
     *,
     reach_by: datetime | None = None,
     morning: datetime | None = None,
-    warn_confidence: float = 0.95,
+    warn_confidence: float | None = 0.95,
 ) -> Verdict:
     """`reach_by`: the last moment a warning still reaches the customer before the promise, when that is
     earlier than the promise itself (a customer told only by text, with the promise in their night).
     `morning`: 08:00 in the customer's zone on the promised day, the plain rule's last call: a parcel
     with no estimate that is not out for delivery by then is told no later than the plain rule would.
-    `warn_confidence`: the probability of missing the promise at which an inference warns."""
+    `warn_confidence`: the probability of missing the promise at which an inference warns (None: the
+    probability is only stated on the verdict, for a back-test's sweep to decide on afterwards)."""
     promise = order.promised_by
     if promise is None or order.canceled_at is not None or order.delivered_at is not None:
         return Verdict()
@@ -131,7 +133,7 @@ def _without_estimate(
     learned: _Learned,
     reach_by: datetime | None,
     morning: datetime | None,
-    warn_confidence: float,
+    warn_confidence: float | None,
 ) -> Verdict:
     """A parcel the carrier gives no estimate for: judged on how long this carrier's trips take, given that
     this one has not arrived yet (a survival view), never on silence from a carrier that is silent anyway."""
@@ -148,7 +150,8 @@ def _without_estimate(
             judged = learned.model.miss_probability(learned.carrier, _hours(now - handed), _hours(promise - handed))
             if judged is not None:
                 p, trips = judged
-                if p >= warn_confidence:
+                verdict.probability = p
+                if warn_confidence is not None and p >= warn_confidence:
                     details = {
                         "confidence": round(p, 3),
                         "evidence": f"{trips} of this carrier's trips lasted this long; "
