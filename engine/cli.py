@@ -166,14 +166,20 @@ def replay(
         typer.Option(help="scan interval in simulated time [default: FOREWARN_SCHEDULER_INTERVAL, 15s]"),
     ] = None,
     until: Annotated[str | None, typer.Option(help="stop at this time (RFC 3339)")] = None,
+    sweep: Annotated[
+        str | None,
+        typer.Option(help="thresholds to score from one run, e.g. 0.5,0.8,0.95 (notices: the rules' alone)"),
+    ] = None,
 ) -> None:
     """Back-test TRACE on a simulated clock in a fresh temporary database; nothing is sent."""
     from engine.errors import InvalidEvent
     from engine.replay import replay as run_replay
+    from engine.replay.frontier import reliability_lines, sweep_lines
 
     try:
         step = parse_duration(tick) if tick else None
         stop = parse_instant(until) if until else None
+        thresholds = [float(t) for t in sweep.split(",") if t.strip()] if sweep else []
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     settings = get_settings()
@@ -186,6 +192,7 @@ def replay(
             tick=step,
             until=stop,
             progress=lambda line: typer.echo(line, err=True),
+            sweep=thresholds,
         )
     except InvalidEvent as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -202,6 +209,8 @@ def replay(
     )
     for key, count in sorted(summary.notices.items()):
         typer.echo(f"  {key:45} {count}")
+    for line in [*reliability_lines(summary.reliability), *sweep_lines(summary.frontier)]:
+        typer.echo(line)
 
 
 @audit_app.command("verify")

@@ -53,6 +53,7 @@ class Verdict:
     next_check_at: datetime | None = None
     stalled: bool = False
     overdue: bool = False
+    probability: float | None = None  # of missing the promise, when the survival view could state one
 
 
 def _h(hours: float) -> timedelta:
@@ -62,8 +63,11 @@ def _h(hours: float) -> timedelta:
 class _Learned:
     """The model's figure for a carrier, or while it knows too little, a prior bounded by the promise."""
 
-    def __init__(self, model: DeliveryModel, carrier: str, order: Order, promise: datetime) -> None:
+    def __init__(
+        self, model: DeliveryModel, carrier: str, order: Order, promise: datetime, confidence: float | None
+    ) -> None:
         self.model, self.carrier = model, carrier
+        self.confidence = confidence  # the chance of missing the promise at which an inference warns
         placed = order.placed_at or order.created_at
         self.window_h = _hours(promise - placed) if placed is not None and promise > placed else None
         # The merchant's own plan: handed over by ship_by, delivered by the promise.
@@ -90,20 +94,21 @@ def assess(
     *,
     reach_by: datetime | None = None,
     morning: datetime | None = None,
-    warn_confidence: float = 0.95,
+    warn_confidence: float | None = 0.95,
 ) -> Verdict:
     """`reach_by`: the last moment a warning still reaches the customer before the promise, when that is
     earlier than the promise itself (a customer told only by text, with the promise in their night).
     `morning`: 08:00 in the customer's zone on the promised day, the plain rule's last call: a parcel
     with no estimate that is not out for delivery by then is told no later than the plain rule would.
-    `warn_confidence`: the probability of missing the promise at which an inference warns."""
+    `warn_confidence`: the probability of missing the promise at which an inference warns (None: the
+    probability is only stated on the verdict, for a back-test's sweep to decide on afterwards)."""
     promise = order.promised_by
     if promise is None or order.canceled_at is not None or order.delivered_at is not None:
         return Verdict()
     if shipment is not None and shipment.delivered_at is not None:
         return Verdict()
     carrier = shipment.carrier if shipment is not None and shipment.carrier else POOLED
-    learned = _Learned(model, carrier, order, promise)
+    learned = _Learned(model, carrier, order, promise, warn_confidence)
     if shipment is None or shipment.handed_over_at is None:
         if order.ship_by is None and (carrier == POOLED or not model.learned(carrier, "transit")):
             # No planned hand-over and no carrier of its own to judge by (all carriers pooled say little
@@ -131,7 +136,7 @@ def _without_estimate(
     learned: _Learned,
     reach_by: datetime | None,
     morning: datetime | None,
-    warn_confidence: float,
+    warn_confidence: float | None,
 ) -> Verdict:
     """A parcel the carrier gives no estimate for: judged on how long this carrier's trips take, given that
     this one has not arrived yet (a survival view), never on silence from a carrier that is silent anyway."""
@@ -148,7 +153,8 @@ def _without_estimate(
             judged = learned.model.miss_probability(learned.carrier, _hours(now - handed), _hours(promise - handed))
             if judged is not None:
                 p, trips = judged
-                if p >= warn_confidence:
+                verdict.probability = max(p, verdict.probability or 0.0)
+                if warn_confidence is not None and p >= warn_confidence:
                     details = {
                         "confidence": round(p, 3),
                         "evidence": f"{trips} of this carrier's trips lasted this long; "
@@ -229,16 +235,35 @@ def _in_transit(
 def _stalled(
     verdict: Verdict, shipment: Shipment, promise: datetime, now: datetime, learned: _Learned, checks: list[datetime]
 ) -> Verdict | None:
-    """No scan for longer than this carrier's usual gap: a warning if what is left of the trip won't fit."""
+    """No scan for longer than this carrier's usual gap: a warning when, of the stalls learned that lasted
+    this long, enough ended after the time left. Stalls are learned from every parcel marked stalled, the
+    ones that arrived in time too; until enough are known a stall is noted, never told (plain rules, the
+    floor, tell nothing on silence either)."""
     last_scan = shipment.last_scan_at or shipment.handed_over_at
     assert last_scan is not None
     gap = _h(max(learned.hours("scan_gap", 0.99, PRIOR_SCAN_GAP_H) * 1.25, 12.0))
     remaining = _h(learned.hours("stall_remaining", 0.5, PRIOR_STALL_REMAINING_H))
     verdict.stalled = _past(last_scan + gap, remaining, promise, now, checks)
-    if verdict.stalled and now + remaining > promise:
-        reason = "no scan for longer than is normal for this carrier"
-        return _warn(verdict, STALLED, reason, {"last_scan_at": last_scan}, now)
-    return None
+    if not verdict.stalled or now >= promise:
+        return None
+    since = shipment.stalled_at or now
+    judged = learned.model.chance_longer(
+        learned.carrier, "stall_remaining", _hours(now - since), _hours(promise - since)
+    )
+    checks.append(now + RECHECK)
+    if judged is None:
+        return None
+    p, stalls = judged
+    verdict.probability = max(p, verdict.probability or 0.0)
+    if learned.confidence is None or p < learned.confidence:
+        return None
+    details = {
+        "last_scan_at": last_scan,
+        "confidence": round(p, 3),
+        "evidence": f"{stalls} stalls learned lasted this long; {round(p * stalls)} of them ended past the promise",
+        "quiet_if": "a scan, or a delivery chance by the promise above " + f"{1 - learned.confidence:.0%}",
+    }
+    return _warn(verdict, STALLED, "no scan for longer than is normal for this carrier", details, now)
 
 
 def _overdue(

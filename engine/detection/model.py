@@ -49,14 +49,27 @@ class DeliveryModel:
         """P(delivery later than `allowed_h` after hand-over | not delivered `elapsed_h` after it), from this
         carrier's learned transit times (a survival view: only trips that lasted at least as long as this one
         has so far count), and how many trips that rests on. None until enough such trips are known."""
-        values = self.samples.get(carrier, {}).get("transit", [])
-        if len(values) < SURVIVAL_MIN_SAMPLES:
-            return None
-        survivors = len(values) - bisect.bisect_right(values, elapsed_h)
-        if survivors < SURVIVAL_MIN_SURVIVORS:
-            return None
-        later = len(values) - bisect.bisect_right(values, allowed_h)
-        return later / survivors, survivors
+        return _survival(self.samples.get(carrier, {}).get("transit", []), elapsed_h, allowed_h)
+
+    def chance_longer(self, carrier: str, measure: str, elapsed_h: float, allowed_h: float) -> tuple[float, int] | None:
+        """The same survival view of any measure (e.g. stall → delivery), from this carrier's samples or, while
+        it has too few, all carriers' pooled: a stall means the same thing on any network that scans."""
+        for key in (carrier, POOLED):
+            judged = _survival(self.samples.get(key, {}).get(measure, []), elapsed_h, allowed_h)
+            if judged is not None:
+                return judged
+        return None
+
+
+def _survival(values: list[float], elapsed_h: float, allowed_h: float) -> tuple[float, int] | None:
+    """Of the sorted `values` longer than `elapsed_h`, the share longer than `allowed_h`, and how many."""
+    if len(values) < SURVIVAL_MIN_SAMPLES:
+        return None
+    survivors = len(values) - bisect.bisect_right(values, elapsed_h)
+    if survivors < SURVIVAL_MIN_SURVIVORS:
+        return None
+    later = len(values) - bisect.bisect_right(values, allowed_h)
+    return later / survivors, survivors
 
 
 # The model moves slowly (hundreds of samples per measure); an hour of engine time is fresh enough.

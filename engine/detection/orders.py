@@ -9,7 +9,9 @@ from sqlmodel import Session
 
 from engine.clock import format_instant, parse_instant
 from engine.db import row_locks
-from engine.detection.assess import assess
+from engine.detection.assess import Verdict, assess
+from engine.detection.judgements import judgement_log
+from engine.detection.judgements import record as record_judgement
 from engine.detection.model import DeliveryModel, ModelCache
 from engine.models import Customer, Order, Shipment
 from engine.notices.composer import Subject
@@ -18,7 +20,7 @@ from engine.quarantine import clear, each_isolated, quarantine
 from engine.runtime import Runtime
 from engine.situations import repository as situations_repo
 from engine.situations.service import Matter, raise_situation
-from engine.state.orders import due_orders, latest_shipment
+from engine.state.orders import due_orders, order_shipments
 from engine.vocabulary import Channel, PoisonKind, SituationKind, Step, ThreadKind, thread_key
 
 # Inferred warnings (a stall, a missed last call) add nothing once the customer already knows.
@@ -67,7 +69,6 @@ def evaluate_order(
     order: Order,
     *,
     model: DeliveryModel | None = None,
-    shipment: Shipment | None = None,
     scheduled: bool = False,
 ) -> None:
     """Judge the order now. Called on an event, only hard evidence (a later estimate) is told at once:
@@ -75,24 +76,9 @@ def evaluate_order(
     would contradict them (a batch of scans arriving together) may still be in the queue.
     """
     now = rt.clock.now()
-    shipment = shipment or latest_shipment(session, order.id)
     customer = session.get(Customer, order.customer_id)
-    reach_by = _reach_by(rt, customer, order.promised_by)
-    verdict = assess(
-        order,
-        shipment,
-        now,
-        model or delivery_model(session, rt),
-        reach_by=reach_by,
-        morning=_morning_of(customer, order.promised_by),
-        warn_confidence=rt.settings.warn_confidence,
-    )
-    order.next_check_at = verdict.next_check_at
-    if shipment is not None:
-        if verdict.stalled and shipment.stalled_at is None:
-            shipment.stalled_at = now
-        if verdict.overdue and shipment.overdue_at is None:
-            shipment.overdue_at = now
+    shipment, verdict = _judge_parcels(session, rt, order, customer, model or delivery_model(session, rt))
+    record_judgement(rt, order.id, now, verdict.probability)
     if verdict.kind is None:
         return
     if not scheduled and verdict.details.get("eta") is None:
@@ -110,6 +96,42 @@ def evaluate_order(
     details["reason"] = verdict.reason  # every warning explains itself (with `confidence` when inferred)
     matter = Matter(verdict.kind, key, Subject(order=order, shipment=shipment), details)
     raise_situation(session, rt, matter, customer=customer, material=material, reason=verdict.reason)
+
+
+def _judge_parcels(
+    session: Session, rt: Runtime, order: Order, customer: Customer | None, model: DeliveryModel
+) -> tuple[Shipment | None, Verdict]:
+    """Every parcel still on its way is judged, and the order is late when any of them is: the verdict
+    told is hard evidence first (a later estimate), then any other warning; the order is looked at again
+    when the soonest of its parcels needs it, with the most worrying parcel's probability."""
+    now = rt.clock.now()
+    log = judgement_log(rt)
+    confidence = rt.settings.warn_confidence if log is None or log.decide else None
+    parcels: list[Shipment | None] = [s for s in order_shipments(session, order.id) if s.delivered_at is None]
+    judged: list[tuple[Shipment | None, Verdict]] = []
+    for parcel in parcels or [None]:
+        verdict = assess(
+            order,
+            parcel,
+            now,
+            model,
+            reach_by=_reach_by(rt, customer, order.promised_by),
+            morning=_morning_of(customer, order.promised_by),
+            warn_confidence=confidence,
+        )
+        if parcel is not None:
+            if verdict.stalled and parcel.stalled_at is None:
+                parcel.stalled_at = now
+            if verdict.overdue and parcel.overdue_at is None:
+                parcel.overdue_at = now
+        judged.append((parcel, verdict))
+    warned = [j for j in judged if j[1].kind is not None]
+    shipment, chosen = next((j for j in warned if j[1].details.get("eta") is not None), None) or (warned or judged)[0]
+    checks = [v.next_check_at for _, v in judged if v.next_check_at is not None]
+    order.next_check_at = min(checks) if checks else None
+    chances = [v.probability for _, v in judged if v.probability is not None]
+    chosen.probability = max(chances) if chances else None
+    return shipment, chosen
 
 
 def _slipped_again(before: object, after: object) -> bool:

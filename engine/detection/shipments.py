@@ -22,7 +22,7 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
         return
     order, shipment = change.order, change.shipment
     if shipment.status not in (*TROUBLE, "delivered"):
-        evaluate_order(session, rt, order, shipment=shipment)  # most scans: only the schedule moves
+        evaluate_order(session, rt, order)  # most scans: only the schedule moves
         return
     customer = session.get(Customer, order.customer_id)
     if customer is None:
@@ -45,6 +45,9 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
     if shipment.status == "delivered":
         if change.previous_status != "delivered":
             learn_from_delivery(session, order, shipment, now=rt.clock.now())
+            if order.delivered_at is None:  # another parcel is still on its way: the order is not done
+                evaluate_order(session, rt, order)
+                return
             order.next_check_at = None
             resolve_subject(
                 session,
@@ -56,7 +59,7 @@ def on_shipment_change(session: Session, rt: Runtime, change: ShipmentChange) ->
                 follow_up=True,
             )
         return
-    evaluate_order(session, rt, order, shipment=shipment)
+    evaluate_order(session, rt, order)
 
 
 def on_order_changed(session: Session, rt: Runtime, order: Order) -> None:

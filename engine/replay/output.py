@@ -13,8 +13,11 @@ from sqlmodel import col, select
 
 from engine.clock import format_instant
 from engine.models import Notice, Situation
+from engine.replay.frontier import Bin, Point
 from engine.runtime import Runtime
-from engine.vocabulary import NoticeStatus, SituationKind
+from engine.vocabulary import NoticeStatus, SituationKind, Stage
+
+WARNING_STAGES = (Stage.INITIAL, Stage.UPDATE)
 
 
 @dataclass
@@ -29,6 +32,10 @@ class ReplaySummary:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     seconds: float = 0.0
+    # Each order's first warning sent (as the scorer reads them) and what its probabilities were worth.
+    first_warned: dict[str, datetime] = field(default_factory=dict)
+    reliability: list[Bin] = field(default_factory=list)
+    frontier: list[Point] = field(default_factory=list)
 
 
 def write_notices(rt: Runtime, out: Path, summary: ReplaySummary) -> None:
@@ -45,6 +52,7 @@ def write_notices(rt: Runtime, out: Path, summary: ReplaySummary) -> None:
                 if notice.status == NoticeStatus.SENT:
                     for line in _lines(notice, merged.get(notice.id or 0, []), why):
                         _write_line(handle, line)
+                        _note_warning(summary, line, notice.send_at)
                         summary.notices[f"{line['situation']}/{line['stage']}/{line['channel']}"] += 1
                 elif notice.status == NoticeStatus.DROPPED:
                     summary.dropped += 1
@@ -52,6 +60,13 @@ def write_notices(rt: Runtime, out: Path, summary: ReplaySummary) -> None:
                     summary.failed += 1
                 elif notice.status == NoticeStatus.MERGED:
                     summary.merged += 1
+
+
+def _note_warning(summary: ReplaySummary, line: dict[str, Any], at: datetime) -> None:
+    order_id, situation = line["order_id"], str(line["situation"])
+    if order_id and situation.startswith(("order.", "shipment.")) and line["stage"] in WARNING_STAGES:
+        known = summary.first_warned.get(order_id)
+        summary.first_warned[order_id] = at if known is None else min(known, at)
 
 
 def _why(details: dict[str, Any] | None) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time as wallclock
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,10 +16,14 @@ from engine.clock import SimulatedClock, format_instant, parse_duration
 from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
+from engine.detection.judgements import MEMO_KEY as JUDGEMENTS
+from engine.detection.judgements import JudgementLog
 from engine.errors import InvalidEvent
 from engine.events.schema import CanonicalEvent, parse_event
 from engine.inbound.service import delivery_key, record_event
 from engine.processing import apply_row
+from engine.replay.frontier import outcomes, reliability
+from engine.replay.frontier import sweep as sweep_points
 from engine.replay.output import ReplaySummary, write_notices
 from engine.replay.runtime import InlineDispatcher, ReplayChannel, ReplayRuntime
 from engine.replay.ticker import Ticker
@@ -55,7 +59,10 @@ def replay(
     tick: timedelta | None = None,
     until: datetime | None = None,
     progress: Progress | None = None,
+    sweep: Sequence[float] = (),
 ) -> ReplaySummary:
+    """`sweep`: thresholds to decide at afterwards from the recorded probabilities; the replay then never
+    warns on a probability itself, so the notices written are the rules' alone."""
     started = wallclock.perf_counter()
     events = [event for _, event in read_trace(trace)]
     if not events:
@@ -66,16 +73,28 @@ def replay(
     end = until or (max(arrival) + TAIL)
     clock = SimulatedClock(first)
     rt = _runtime(settings, clock)
+    log = rt.memo.setdefault(JUDGEMENTS, JudgementLog(decide=not sweep))
     # The production scheduler's beat unless told otherwise: a coarser tick would announce an outage or
     # check an order later than production does (minutes that matter when quiet hours are about to begin).
     ticker = Ticker(rt, clock, first, tick or parse_duration(settings.scheduler_interval))
     _feed(rt, ticker, events, arrival, end=end, summary=summary, progress=progress)
     ticker.run_until(end, summary)
     write_notices(rt, out, summary)
+    _judge_the_judgements(rt, log, summary, end=max(event.occurred_at for event in events), sweep=sweep)
     rt.close()
     summary.started_at, summary.ended_at = first, end
     summary.seconds = wallclock.perf_counter() - started
     return summary
+
+
+def _judge_the_judgements(
+    rt: ReplayRuntime, log: JudgementLog, summary: ReplaySummary, *, end: datetime, sweep: Sequence[float]
+) -> None:
+    with rt.unit_of_work() as session:
+        truth = outcomes(session, end=end)
+    summary.reliability = reliability(log.judgements, truth)
+    if sweep:
+        summary.frontier = sweep_points(log.judgements, summary.first_warned, truth, sweep)
 
 
 def _runtime(settings: Settings, clock: SimulatedClock) -> ReplayRuntime:

@@ -100,7 +100,8 @@ def apply_shipment(session: Session, event: CanonicalEvent, *, now: datetime) ->
     if not stale:
         _apply_scan(shipment, body, at)
         shipment.updated_at = now
-        if body.status == "delivered" and order.delivered_at is None:
+        # An order is delivered with its last parcel: until then the others can still miss the promise.
+        if body.status == "delivered" and order.delivered_at is None and _all_delivered(session, order.id):
             order.delivered_at = at
             order.updated_at = now
         if body.tracking_url is not None and body.tracking_url != order.tracking_url:
@@ -154,6 +155,16 @@ def _apply_scan(shipment: Shipment, body: ShipmentBody, at: datetime) -> None:
         shipment.delivered_at = at
 
 
+def _all_delivered(session: Session, order_id: str) -> bool:
+    session.flush()
+    return all(s.delivered_at is not None for s in order_shipments(session, order_id))
+
+
+def order_shipments(session: Session, order_id: str) -> list[Shipment]:
+    """Every parcel of the order, the most recently scanned first."""
+    return list(session.exec(_SHIPMENTS_BY_RECENCY, params={"order_id": order_id}).all())
+
+
 def latest_shipment(session: Session, order_id: str) -> Shipment | None:
     """The order's most recently scanned parcel (what an order's warning is about)."""
     return session.exec(_LATEST_SHIPMENT, params={"order_id": order_id}).first()
@@ -165,6 +176,13 @@ _LATEST_SHIPMENT = (
     .where(Shipment.order_id == bindparam("order_id"))
     .order_by(col(Shipment.updated_at).desc(), col(Shipment.id).desc())
     .limit(1)
+)
+
+
+_SHIPMENTS_BY_RECENCY = (
+    select(Shipment)
+    .where(Shipment.order_id == bindparam("order_id"))
+    .order_by(col(Shipment.updated_at).desc(), col(Shipment.id).desc())
 )
 
 

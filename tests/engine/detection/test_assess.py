@@ -56,10 +56,23 @@ def test_on_track_parcel_raises_nothing_and_says_when_to_look_again() -> None:
 
 
 def test_silence_longer_than_this_carrier_ever_goes_quiet_is_a_stall_when_the_promise_is_near() -> None:
-    model = learned(scan_gap=[10.0] * 20, transit=[48.0] * 20, stall_remaining=[60.0] * 20)
+    model = learned(scan_gap=[10.0] * 20, transit=[48.0] * 20, stall_remaining=[60.0] * 40)
     quiet = parcel(last_scan_at=NOW - timedelta(hours=20))
     verdict = assess(order(timedelta(days=2)), quiet, NOW, model)
     assert verdict.kind == "shipment.stalled" and verdict.stalled
+    assert verdict.details["confidence"] == 1.0 and verdict.probability == 1.0
+
+
+def test_a_stall_is_told_only_when_the_stalls_learned_mostly_ended_past_the_time_left() -> None:
+    quiet = parcel(last_scan_at=NOW - timedelta(hours=20))
+    # One in ten stalls learned lasted past the two days left: noted, looked at again, not told.
+    mostly_short = learned(scan_gap=[10.0] * 20, transit=[48.0] * 20, stall_remaining=[20.0] * 36 + [90.0] * 4)
+    verdict = assess(order(timedelta(days=2)), quiet, NOW, mostly_short)
+    assert verdict.kind is None and verdict.stalled and verdict.probability == 0.1
+    assert verdict.next_check_at is not None and verdict.next_check_at <= NOW + timedelta(hours=6)
+    # Too few stalls learned to state a chance: the floor tells nothing on silence, nor does the engine.
+    unlearned = learned(scan_gap=[10.0] * 20, transit=[48.0] * 20, stall_remaining=[60.0] * 20)
+    assert assess(order(timedelta(days=2)), quiet, NOW, unlearned).kind is None
 
 
 def test_a_stall_with_plenty_of_time_left_is_noted_but_not_told_yet() -> None:

@@ -95,3 +95,36 @@ def test_an_order_not_shipped_in_time_is_late_to_ship(rt: Runtime, clock: Simula
         scan_due(rt)
         drain(rt)
     assert warnings(rt) == [("order.late_to_ship", "initial")]
+
+
+def test_every_parcel_is_judged_and_the_order_is_late_when_its_older_parcel_is(
+    rt: Runtime, clock: SimulatedClock
+) -> None:
+    t = clock.now()
+    promised = t + timedelta(days=4)
+    first, second = {"tracking_number": "1ZFIRST"}, {"tracking_number": "1ZSECOND"}
+    feed(
+        rt,
+        builders.customer_upserted(t, channels=["email"]),
+        builders.order_created(t, promised_in=timedelta(days=4)),
+        builders.shipment(t, "in_transit", estimated_delivery_at=format_instant(t + timedelta(days=2)), **first),
+    )
+    clock.advance(timedelta(hours=6))
+    feed(rt, builders.shipment(clock.now(), "in_transit", **second))
+    clock.advance(timedelta(hours=20))
+    feed(rt, builders.shipment(clock.now(), "out_for_delivery", **second))  # the newer parcel: on time
+    clock.advance(timedelta(hours=3))
+    feed(rt, builders.shipment(clock.now(), "delivered", **second))
+    with Session(rt.db) as session:
+        order = session.get(Order, "A1001")
+        assert order is not None and order.delivered_at is None  # one parcel is still on its way
+    while clock.now() < promised and not warnings(rt):  # the older one never moves again
+        clock.advance(timedelta(minutes=15))
+        scan_due(rt)
+        drain(rt)
+    [(kind, stage)] = warnings(rt)
+    assert kind in ("shipment.stalled", "shipment.delayed") and stage == "initial"
+    assert clock.now() < promised
+    clock.advance(timedelta(days=1))
+    feed(rt, builders.shipment(clock.now(), "delivered", **first))
+    assert warnings(rt)[-1] == (kind, "resolved")
