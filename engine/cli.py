@@ -92,7 +92,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         worker.start()
         scheduler = SchedulerThread(rt)
         scheduler.start()
-    api = create_app(rt, broker_ping=None if settings.is_embedded_broker else dispatcher.ping)
+    external = not settings.is_embedded_broker
+    api = create_app(
+        rt,
+        broker_ping=dispatcher.ping if external else None,
+        broker_health=dispatcher.health if external else None,
+    )
     typer.echo(f"Forewarn is serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if not settings.smtp_url:
         typer.echo(f"Emails are written to {Path(settings.outbox_dir).resolve()}/*.eml")

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     worker_threads: int = 4
     scheduler_interval: str = "15s"
     relay_after: str = "2m"
+    # How long the broker may be unreachable before webhooks are answered 503 + Retry-After instead of
+    # stored for the relay (docs/deploy.md, "When the broker is down").
+    broker_grace: str = "10s"
     log_level: str = "INFO"
 
     # FOREWARN_ENV: `production` refuses the development defaults below (DESIGN §6).
@@ -97,7 +100,7 @@ class Settings(BaseSettings):
         parse_quiet_hours(value)
         return value
 
-    @field_validator("outage_debounce", "scheduler_interval", "relay_after", "webhook_tolerance")
+    @field_validator("outage_debounce", "scheduler_interval", "relay_after", "webhook_tolerance", "broker_grace")
     @classmethod
     def _check_duration(cls, value: str) -> str:
         parse_duration(value)

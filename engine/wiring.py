@@ -16,8 +16,9 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
+from engine.broker_health import BrokerHealth
 from engine.care import webhook as care_webhook
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock, SystemClock, parse_duration
 from engine.compose.store import TemplateStore, seed_templates
 from engine.config import Settings
 from engine.db import make_engine
@@ -60,7 +61,9 @@ def start(settings: Settings, *, migrate: bool) -> tuple[Runtime, BrokerDispatch
     with rt.unit_of_work() as session:
         seed_templates(session, now=rt.clock.now())
     dispatcher = BrokerDispatcher(
-        make_broker(settings.broker_url, namespace=settings.queue_name), queue=settings.queue_name
+        make_broker(settings.broker_url, namespace=settings.queue_name),
+        queue=settings.queue_name,
+        grace_seconds=parse_duration(settings.broker_grace).total_seconds(),
     )
     rt.dispatcher = dispatcher
     install_runtime(rt)
@@ -137,9 +140,11 @@ class BrokerDispatcher:
         *,
         queue: str = QUEUE,
         max_retries: int = 20,
+        grace_seconds: float = 10.0,
     ) -> None:
         self.broker = broker
         self.queue = queue
+        self.health = BrokerHealth(grace_seconds=grace_seconds, ping=self.ping)
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
         for name, fn in (HANDLERS if handlers is None else handlers).items():
             self.actors[name] = dramatiq.Actor(
@@ -153,10 +158,15 @@ class BrokerDispatcher:
 
     def send(self, actor_name: str, *args: Any, delay: timedelta | None = None) -> None:
         actor = self.actors[actor_name]
-        if delay is None:
-            actor.send(*args)
-        else:
-            actor.send_with_options(args=args, delay=int(delay.total_seconds() * 1000))
+        try:
+            if delay is None:
+                actor.send(*args)
+            else:
+                actor.send_with_options(args=args, delay=int(delay.total_seconds() * 1000))
+        except Exception:
+            self.health.failed()
+            raise
+        self.health.answered()
 
     def backlog(self) -> int | None:
         """Jobs on our queue not finished yet (waiting, or taken but not acknowledged); None if unknown.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -23,16 +24,32 @@ from engine.api import (
 )
 from engine.api.review import ROUTERS as REVIEW_ROUTERS
 from engine.api.security import SecurityHeaders
+from engine.broker_health import BrokerHealth
 from engine.inbound.feed import Feed
+from engine.inbound.group_commit import GroupCommit
 from engine.runtime import Runtime
 
 
 def create_app(
-    rt: Runtime, *, feeds: Mapping[str, Feed] | None = None, broker_ping: Callable[[], None] | None = None
+    rt: Runtime,
+    *,
+    feeds: Mapping[str, Feed] | None = None,
+    broker_ping: Callable[[], None] | None = None,
+    broker_health: BrokerHealth | None = None,
 ) -> FastAPI:
+    """`broker_ping` answers /healthz; `broker_health` (an external broker's) turns webhooks away with
+    a 503 once the broker has been unreachable past its grace."""
     from integrations.feeds import build_feeds
 
+    group_commit = GroupCommit(rt)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        group_commit.close()  # what is waiting is stored before the process goes
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Forewarn",
         summary="Tell customers about delays and outages before they have to ask.",
         version="0.1.0",
@@ -40,6 +57,8 @@ def create_app(
     app.state.runtime = rt
     app.state.feeds = dict(feeds) if feeds is not None else build_feeds(rt.settings)
     app.state.broker_ping = broker_ping
+    app.state.group_commit = group_commit
+    app.state.broker_health = broker_health
     app.include_router(callbacks.router)
     app.include_router(ops.router)
     app.include_router(webhooks.router)

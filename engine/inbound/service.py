@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import Session
 
@@ -24,6 +25,14 @@ class StoreResult:
     duplicates: int = 0
 
 
+class Arrival(NamedTuple):
+    """One delivery's events, as a feed sent them."""
+
+    source: FeedSource
+    events: list[CanonicalEvent]
+    received_at: datetime
+
+
 def store_events(
     session: Session,
     *,
@@ -33,18 +42,41 @@ def store_events(
     queue: bool = True,
     relay_after: timedelta = timedelta(minutes=2),
 ) -> StoreResult:
-    result = StoreResult()
-    for event in events:
-        # INSERT … ON CONFLICT DO NOTHING: two workers receiving the same redelivery store it once.
-        new_id = repository.insert_if_new(session, _row_values(source, event, received_at, relay_after))
-        if new_id is None:
-            result.duplicates += 1
-            continue
-        result.accepted.append(new_id)
-        _audit_accepted(session, source=source, event=event, event_id=new_id, at=received_at)
-        if queue:
-            enqueue_after_commit(session, Job.APPLY_EVENT, new_id)
+    (result,) = store_arrivals(session, [Arrival(source, events, received_at)], queue=queue, relay_after=relay_after)
     return result
+
+
+def store_arrivals(
+    session: Session,
+    arrivals: Sequence[Arrival],
+    *,
+    queue: bool = True,
+    relay_after: timedelta = timedelta(minutes=2),
+) -> list[StoreResult]:
+    """Store every arrival's events once each, in order, in the session's transaction: one INSERT for all
+    of them and one for their audit entries. An event already stored, or stored earlier in `arrivals`,
+    counts as a duplicate of the arrival that repeats it."""
+    rows = [_row_values(a.source, event, a.received_at, relay_after) for a in arrivals for event in a.events]
+    # INSERT … ON CONFLICT DO NOTHING: two workers receiving the same redelivery store it once.
+    new_ids = repository.insert_if_new(session, rows)
+    results: list[StoreResult] = []
+    entries: list[audit.Entry] = []
+    keys = iter(rows)
+    for arrival in arrivals:
+        result = StoreResult()
+        for event in arrival.events:
+            row = next(keys)
+            new_id = new_ids.pop((str(row["source"]), row["external_id"]), None)
+            if new_id is None:
+                result.duplicates += 1
+                continue
+            result.accepted.append(new_id)
+            entries.append(_accepted_entry(arrival.source, event, new_id, arrival.received_at))
+            if queue:
+                enqueue_after_commit(session, Job.APPLY_EVENT, new_id)
+        results.append(result)
+    audit.append_many(session, entries)
+    return results
 
 
 def record_event(
@@ -61,7 +93,7 @@ def record_event(
     row is written once, at commit, with its outcome (an earlier add would be flushed by the first
     query and then updated)."""
     row = InboundEvent(id=event_id, **_row_values(source, event, received_at, relay_after))
-    _audit_accepted(session, source=source, event=event, event_id=event_id, at=received_at)
+    audit.append_many(session, [_accepted_entry(source, event, event_id, received_at)])
     return row
 
 
@@ -99,11 +131,8 @@ def _row_values(
     }
 
 
-def _audit_accepted(
-    session: Session, *, source: FeedSource, event: CanonicalEvent, event_id: int, at: datetime
-) -> None:
-    audit.append(
-        session,
+def _accepted_entry(source: FeedSource, event: CanonicalEvent, event_id: int, at: datetime) -> audit.Entry:
+    return audit.Entry(
         at=at,
         actor=f"webhook:{source}",
         action="event.accepted",
