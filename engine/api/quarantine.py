@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 
-from engine.api.access import api_role
 from engine.api.deps import SessionDep
 from engine.api.params import Cursor, Limit
-from engine.api.problems import problems
+from engine.api.roles import viewer_router
 from engine.read.quarantine import list_quarantined
-from engine.vocabulary import PoisonKind, StaffRole, Step
+from engine.vocabulary import PoisonKind, Step
 
-router = APIRouter(
-    prefix="/api",
-    tags=["read"],
-    dependencies=[Depends(api_role(StaffRole.VIEWER))],
-    responses=problems(400, 401, 403),
-)
+router = viewer_router("read")
 
 
 @router.get("/quarantine")

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
-
-from engine.api.access import api_role
 from engine.api.deps import SessionDep
 from engine.api.params import Cursor, Limit
-from engine.api.problems import problems
+from engine.api.roles import viewer_router
 from engine.care.tasks import listing
-from engine.vocabulary import CareTaskStatus, StaffRole
+from engine.vocabulary import CareTaskStatus
 
-router = APIRouter(
-    prefix="/api",
-    tags=["read"],
-    dependencies=[Depends(api_role(StaffRole.VIEWER))],
-    responses=problems(400, 401, 403),
-)
+router = viewer_router("read")
 
 
 @router.get("/tasks")

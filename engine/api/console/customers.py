@@ -6,7 +6,7 @@ Read through `engine.read.customer_timeline`, the service behind `/api/customers
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from engine.api.access import Viewer
@@ -14,7 +14,7 @@ from engine.api.console.filters import reader
 from engine.api.console.layout import render
 from engine.api.deps import RuntimeDep
 from engine.api.params import Key
-from engine.api.roles import reading
+from engine.api.roles import read_one
 from engine.read.customer_timeline import customer_timeline
 from engine.runtime import Runtime
 from engine.staff.accounts import Principal
@@ -25,10 +25,7 @@ BASE = "/ops/customers"
 
 def _customer_page(request: Request, rt: Runtime, who: Principal, customer_id: str, *, reveal: bool) -> Response:
     viewer = reader(who, reveal=reveal)
-    with reading(rt, viewer) as session:
-        found = customer_timeline(session, rt, customer_id, viewer)
-    if found is None:
-        raise HTTPException(404, f"no customer {customer_id}")
+    found = read_one(rt, viewer, lambda s: customer_timeline(s, rt, customer_id, viewer), f"customer {customer_id}")
     customer = found["customer"]
     return render(
         request,

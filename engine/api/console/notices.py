@@ -19,7 +19,7 @@ from engine.api.console.frames import FRAME_POLICY
 from engine.api.console.layout import render
 from engine.api.deps import RuntimeDep
 from engine.api.params import RowId
-from engine.api.roles import reading
+from engine.api.roles import read_one
 from engine.compose import versions
 from engine.console.pages import add_nav
 from engine.read.contacts import show_address
@@ -98,10 +98,7 @@ def _template_link(rt: Runtime, version_id: int | None) -> dict[str, Any] | None
 
 def _notice_page(request: Request, rt: Runtime, who: Principal, notice_id: int, *, reveal: bool) -> Response:
     viewer = reader(who, reveal=reveal)
-    with reading(rt, viewer) as session:
-        found = notice_detail(session, rt, notice_id, viewer)
-    if found is None:
-        raise HTTPException(404, f"no notice {notice_id}")
+    found = read_one(rt, viewer, lambda s: notice_detail(s, rt, notice_id, viewer), f"notice {notice_id}")
     notice = found["notice"]
     return render(
         request,
