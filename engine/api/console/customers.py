@@ -16,14 +16,17 @@ from engine.api.deps import RuntimeDep
 from engine.api.params import Key
 from engine.api.roles import read_one
 from engine.read.customer_timeline import customer_timeline
-from engine.runtime import Runtime
-from engine.staff.accounts import Principal
 
 router = APIRouter(tags=["console"])
 BASE = "/ops/customers"
 
 
-def _customer_page(request: Request, rt: Runtime, who: Principal, customer_id: str, *, reveal: bool) -> Response:
+@router.get(BASE + "/{customer_id}", response_class=HTMLResponse)
+@router.post(BASE + "/{customer_id}/reveal", response_class=HTMLResponse)
+def customer_page(request: Request, rt: RuntimeDep, who: Viewer, customer_id: Key) -> Response:
+    """GET: email and phone masked. POST …/reveal, a form (CSRF-checked like every console POST): the same
+    page with them shown, the reveal audited with who, when and from where."""
+    reveal = request.method == "POST"
     viewer = reader(who, reveal=reveal)
     found = read_one(rt, viewer, lambda s: customer_timeline(s, rt, customer_id, viewer), f"customer {customer_id}")
     customer = found["customer"]
@@ -38,14 +41,3 @@ def _customer_page(request: Request, rt: Runtime, who: Principal, customer_id: s
         truncated=found["truncated"],
         revealed=reveal,
     )
-
-
-@router.get(BASE + "/{customer_id}", response_class=HTMLResponse)
-def customer_page(request: Request, rt: RuntimeDep, who: Viewer, customer_id: Key) -> Response:
-    return _customer_page(request, rt, who, customer_id, reveal=False)
-
-
-@router.post(BASE + "/{customer_id}/reveal", response_class=HTMLResponse)
-def customer_revealed(request: Request, rt: RuntimeDep, who: Viewer, customer_id: Key) -> Response:
-    """The same page with the email and phone shown; the reveal is audited with who, when and from where."""
-    return _customer_page(request, rt, who, customer_id, reveal=True)

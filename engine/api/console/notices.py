@@ -26,7 +26,6 @@ from engine.read.contacts import show_address
 from engine.read.notice_detail import notice_detail, sent_html
 from engine.read.notice_search import NoticeSearch, search_notices
 from engine.runtime import Runtime
-from engine.staff.accounts import Principal
 from engine.vocabulary import Channel, NoticeStatus, SituationKind, Stage
 
 router = APIRouter(tags=["console"])
@@ -96,7 +95,12 @@ def _template_link(rt: Runtime, version_id: int | None) -> dict[str, Any] | None
     }
 
 
-def _notice_page(request: Request, rt: Runtime, who: Principal, notice_id: int, *, reveal: bool) -> Response:
+@router.get(BASE + "/{notice_id}", response_class=HTMLResponse)
+@router.post(BASE + "/{notice_id}/reveal", response_class=HTMLResponse)
+def notice_page(request: Request, rt: RuntimeDep, who: Viewer, notice_id: RowId) -> Response:
+    """GET: the recipient's address masked. POST …/reveal, a form (CSRF-checked like every console POST):
+    the same page with it shown, the reveal audited."""
+    reveal = request.method == "POST"
     viewer = reader(who, reveal=reveal)
     found = read_one(rt, viewer, lambda s: notice_detail(s, rt, notice_id, viewer), f"notice {notice_id}")
     notice = found["notice"]
@@ -116,17 +120,6 @@ def _notice_page(request: Request, rt: Runtime, who: Principal, notice_id: int, 
         revealed=reveal,
         email_frame=f"{BASE}/{notice_id}/email.html" if found["parts"].get("html") else None,
     )
-
-
-@router.get(BASE + "/{notice_id}", response_class=HTMLResponse)
-def notice_page(request: Request, rt: RuntimeDep, who: Viewer, notice_id: RowId) -> Response:
-    return _notice_page(request, rt, who, notice_id, reveal=False)
-
-
-@router.post(BASE + "/{notice_id}/reveal", response_class=HTMLResponse)
-def notice_revealed(request: Request, rt: RuntimeDep, who: Viewer, notice_id: RowId) -> Response:
-    """The same page with the recipient's address shown: a form (CSRF) because it is audited."""
-    return _notice_page(request, rt, who, notice_id, reveal=True)
 
 
 @router.get(BASE + "/{notice_id}/email.html", response_class=HTMLResponse)
