@@ -10,11 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from engine.api.access import Viewer
-from engine.api.console.filters import reader
+from engine.api.console.filters import read_for_page
 from engine.api.console.layout import render
 from engine.api.deps import RuntimeDep
 from engine.api.params import Key
-from engine.api.roles import read_one
 from engine.read.customer_timeline import customer_timeline
 
 router = APIRouter(tags=["console"])
@@ -24,20 +23,22 @@ BASE = "/ops/customers"
 @router.get(BASE + "/{customer_id}", response_class=HTMLResponse)
 @router.post(BASE + "/{customer_id}/reveal", response_class=HTMLResponse)
 def customer_page(request: Request, rt: RuntimeDep, who: Viewer, customer_id: Key) -> Response:
-    """GET: email and phone masked. POST …/reveal, a form (CSRF-checked like every console POST): the same
-    page with them shown, the reveal audited with who, when and from where."""
-    reveal = request.method == "POST"
-    viewer = reader(who, reveal=reveal)
-    found = read_one(rt, viewer, lambda s: customer_timeline(s, rt, customer_id, viewer), f"customer {customer_id}")
-    customer = found["customer"]
+    """Contact details masked, or shown and audited (see `read_for_page`)."""
+    found, revealed = read_for_page(
+        request,
+        rt,
+        who,
+        lambda session, viewer: customer_timeline(session, rt, customer_id, viewer),
+        f"customer {customer_id}",
+    )
     return render(
         request,
         "customer.html",
         title=f"Customer {customer_id}",
         principal=who,
         section="/ops/notices",
-        c=customer,
+        c=found["customer"],
         timeline=found["timeline"],
         truncated=found["truncated"],
-        revealed=reveal,
+        revealed=revealed,
     )

@@ -14,12 +14,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from engine.api.access import Viewer
-from engine.api.console.filters import FilterForm, reader
+from engine.api.console.filters import FilterForm, read_for_page, reader
 from engine.api.console.frames import FRAME_POLICY
 from engine.api.console.layout import render
 from engine.api.deps import RuntimeDep
 from engine.api.params import RowId
-from engine.api.roles import read_one
 from engine.compose import versions
 from engine.console.pages import add_nav
 from engine.read.contacts import show_address
@@ -98,26 +97,24 @@ def _template_link(rt: Runtime, version_id: int | None) -> dict[str, Any] | None
 @router.get(BASE + "/{notice_id}", response_class=HTMLResponse)
 @router.post(BASE + "/{notice_id}/reveal", response_class=HTMLResponse)
 def notice_page(request: Request, rt: RuntimeDep, who: Viewer, notice_id: RowId) -> Response:
-    """GET: the recipient's address masked. POST …/reveal, a form (CSRF-checked like every console POST):
-    the same page with it shown, the reveal audited."""
-    reveal = request.method == "POST"
-    viewer = reader(who, reveal=reveal)
-    found = read_one(rt, viewer, lambda s: notice_detail(s, rt, notice_id, viewer), f"notice {notice_id}")
-    notice = found["notice"]
+    """The recipient's address masked, or shown and audited (see `read_for_page`)."""
+    found, revealed = read_for_page(
+        request, rt, who, lambda session, viewer: notice_detail(session, rt, notice_id, viewer), f"notice {notice_id}"
+    )
     return render(
         request,
         "notice.html",
         title=f"Notice {notice_id}",
         principal=who,
         section=BASE,
-        n=notice,
+        n=found["notice"],
         parts=found["parts"],
         outcome=found["outcome"],
         timeline=found["timeline"],
         merged_from=found["merged_from"],
         why=found["why"],
         template=_template_link(rt, found["template_version_id"]),
-        revealed=reveal,
+        revealed=revealed,
         email_frame=f"{BASE}/{notice_id}/email.html" if found["parts"].get("html") else None,
     )
 
