@@ -26,5 +26,5 @@ def quarantine(
 ) -> dict[str, Any]:
     """What the scan, the event worker, the outage announcer or delivery could not process: the row
     (`kind`, `ref`), the step, the error and how often it failed; `retry_at` is when it is tried again."""
-    items, next_cursor = list_quarantined(session, kind=kind, step=step, cleared=cleared, cursor=cursor, limit=limit)
-    return {"items": items, "next_cursor": next_cursor}
+    page = list_quarantined(session, kind=kind, step=step, cleared=cleared, cursor=cursor, limit=limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
