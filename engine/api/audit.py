@@ -7,49 +7,37 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 from sqlmodel import Session
 
 from engine.api.deps import RuntimeDep, SessionDep
-from engine.api.params import MAX_KEY, Cursor, Limit, Since, Until, instant
-from engine.api.problems import problems
-from engine.api.roles import Role, StaffDep, requires
+from engine.api.params import MAX_KEY, PageQuery
+from engine.api.roles import StaffDep, viewer_router
 from engine.clock import format_instant
 from engine.read import audit_log
 from engine.read.audit_log import AuditSearch
+from engine.runtime import Runtime
 
-router = APIRouter(prefix="/api", tags=["audit"], responses=problems(400, 401, 403))
+router = viewer_router("audit")
 
 
-def audit_filters(
-    actor: Annotated[str | None, Query(max_length=200, description='"system", "staff:ana@example.com", …')] = None,
-    action: Annotated[str | None, Query(max_length=64, description='"notice.sent", "fanout.approved", …')] = None,
-    subject: Annotated[str | None, Query(max_length=200, description='"notice:12", "incident:INC-7", …')] = None,
-    customer_id: Annotated[
-        str | None, Query(max_length=MAX_KEY, description='the same as subject "customer:<id>"')
-    ] = None,
-    since: Since = None,
-    until: Until = None,
-    cursor: Cursor = None,
-    limit: Limit = 100,
-) -> AuditSearch:
-    return AuditSearch(
-        actor=actor,
-        action=action,
-        subject=subject,
-        customer_id=customer_id,
-        since=instant("since", since),
-        until=instant("until", until),
-        cursor=cursor,
-        limit=limit,
-    )
+class AuditQuery(PageQuery):
+    actor: str | None = Field(None, max_length=200, description='"system", "staff:ana@example.com", …')
+    action: str | None = Field(None, max_length=64, description='"notice.sent", "fanout.approved", …')
+    subject: str | None = Field(None, max_length=200, description='"notice:12", "incident:INC-7", …')
+    customer_id: str | None = Field(None, max_length=MAX_KEY, description='the same as subject "customer:<id>"')
+
+
+def audit_filters(query: Annotated[AuditQuery, Query()]) -> AuditSearch:
+    return query.search(AuditSearch)
 
 
 AuditFilters = Annotated[AuditSearch, Depends(audit_filters)]
 
 
-@router.get("/audit", dependencies=[requires(Role.VIEWER)], summary="List audit entries")
+@router.get("/audit", summary="List audit entries")
 def list_audit(session: SessionDep, search: AuditFilters) -> dict[str, Any]:
     """Newest first (by `seq`); with `until`, a window in the past, in time order."""
     page = audit_log.search_audit(session, search)
@@ -63,15 +51,20 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     "/audit.csv",
-    dependencies=[requires(Role.VIEWER)],
     summary="Export audit entries as CSV",
     response_class=StreamingResponse,
     responses=CSV_RESPONSE,
 )
 def export_audit(rt: RuntimeDep, search: AuditFilters, staff: StaffDep) -> StreamingResponse:
     """Every matching entry, oldest first, streamed (any range, in constant memory). The export is audited."""
+    return csv_download(rt, search, actor=staff.actor, address=staff.address)
+
+
+def csv_download(rt: Runtime, search: AuditSearch, *, actor: str, address: str | None) -> StreamingResponse:
+    """The export behind `/api/audit.csv` and the console's `/ops/audit.csv`: recorded (`audit.exported`,
+    with the filters, who and from where) before the first line is sent."""
     with rt.unit_of_work() as session:
-        audit_log.record_export(session, search, actor=staff.actor, at=rt.clock.now(), address=staff.address)
+        audit_log.record_export(session, search, actor=actor, at=rt.clock.now(), address=address)
 
     def lines() -> Iterator[str]:
         # The stream's own session: the request's would be closed before the body is sent.
@@ -86,13 +79,13 @@ def export_audit(rt: RuntimeDep, search: AuditFilters, staff: StaffDep) -> Strea
     )
 
 
-@router.get("/audit/chain", dependencies=[requires(Role.VIEWER)], summary="The audit chain's state")
+@router.get("/audit/chain", summary="The audit chain's state")
 def chain(session: SessionDep) -> dict[str, Any]:
     """How many entries, the head, and what the last verification found (when, by whom, the first broken entry)."""
     return audit_log.describe_chain(audit_log.chain_state(session))
 
 
-@router.post("/audit/chain/verify", dependencies=[requires(Role.VIEWER)], summary="Verify the audit chain now")
+@router.post("/audit/chain/verify", summary="Verify the audit chain now")
 def verify(rt: RuntimeDep, staff: StaffDep) -> dict[str, Any]:
     """Recompute every entry's hash and link; the result is recorded (`audit.verified`) and returned."""
     with rt.unit_of_work() as session:

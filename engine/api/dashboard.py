@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import HTTPException, Query
 
 from engine.api.deps import RuntimeDep, SessionDep
-from engine.api.problems import problems
-from engine.api.roles import Role, requires
+from engine.api.roles import viewer_router
 from engine.read.dashboard import dashboard
 
 ZONES = sorted(available_timezones())
-router = APIRouter(prefix="/api", tags=["dashboard"], responses=problems(400, 401, 403))
+router = viewer_router("dashboard")
 
 
-@router.get("/dashboard", dependencies=[requires(Role.VIEWER)], summary="Dashboard numbers")
+@router.get("/dashboard", summary="Dashboard numbers")
 def get_dashboard(
     rt: RuntimeDep,
     session: SessionDep,

@@ -10,24 +10,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
+from fastapi import Body, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from engine.api.access import ApiApprover, api_role
+from engine.api.access import ApiApprover
 from engine.api.deps import RuntimeDep, SessionDep
 from engine.api.params import Limit, RowId
 from engine.api.problems import problems
+from engine.api.roles import viewer_router
 from engine.brakes import approvals, pause
 from engine.clock import format_instant
 from engine.models import ApprovalStatus, FanoutApproval
 from engine.runtime import Runtime
 from engine.staff.accounts import Principal
 from engine.suppressions import service as suppressions
-from engine.vocabulary import StaffRole
 
-router = APIRouter(
-    prefix="/api", tags=["ops"], dependencies=[Depends(api_role(StaffRole.VIEWER))], responses=problems(400, 401, 403)
-)
+router = viewer_router("ops")
 
 
 class Decision(BaseModel):

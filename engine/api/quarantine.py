@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 
-from engine.api.access import api_role
 from engine.api.deps import SessionDep
 from engine.api.params import Cursor, Limit
-from engine.api.problems import problems
+from engine.api.roles import viewer_router
 from engine.read.quarantine import list_quarantined
-from engine.vocabulary import PoisonKind, StaffRole, Step
+from engine.vocabulary import PoisonKind, Step
 
-router = APIRouter(
-    prefix="/api",
-    tags=["read"],
-    dependencies=[Depends(api_role(StaffRole.VIEWER))],
-    responses=problems(400, 401, 403),
-)
+router = viewer_router("read")
 
 
 @router.get("/quarantine")
@@ -32,5 +26,5 @@ def quarantine(
 ) -> dict[str, Any]:
     """What the scan, the event worker, the outage announcer or delivery could not process: the row
     (`kind`, `ref`), the step, the error and how often it failed; `retry_at` is when it is tried again."""
-    items, next_cursor = list_quarantined(session, kind=kind, step=step, cleared=cleared, cursor=cursor, limit=limit)
-    return {"items": items, "next_cursor": next_cursor}
+    page = list_quarantined(session, kind=kind, step=step, cleared=cleared, cursor=cursor, limit=limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}

@@ -6,23 +6,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from sqlmodel import Session
 
-from engine.api.access import api_role
 from engine.api.deps import SessionDep
 from engine.api.params import Cursor, Limit, Since, instant
-from engine.api.problems import problems
+from engine.api.roles import viewer_router
 from engine.read import queries
 from engine.read.queries import Filters, Page
-from engine.vocabulary import StaffRole
 
-router = APIRouter(
-    prefix="/api",
-    tags=["read"],
-    dependencies=[Depends(api_role(StaffRole.VIEWER))],
-    responses=problems(400, 401, 403),
-)
+router = viewer_router("read")
 
 
 def filters(

@@ -7,28 +7,43 @@ for the audit entries a read can leave (a contact revealed, an export, a verific
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.params import Depends as DependsParam
 from sqlmodel import Session
 
 from engine.api.access import api_role
+from engine.api.problems import problems
 from engine.read.contacts import Viewer
 from engine.runtime import Runtime
 from engine.staff.accounts import Principal
 from engine.vocabulary import StaffRole
 
 Role = StaffRole
+T = TypeVar("T")
 
 
 def requires(role: StaffRole) -> DependsParam:
     """A route dependency that admits bearer tokens with at least `role`."""
     dependency: DependsParam = Depends(api_role(role))
     return dependency
+
+
+def viewer_router(tag: str) -> APIRouter:
+    """An /api router for reading: every route on it needs at least a viewer's token (stated once, here,
+    rather than on each route) and may answer 400, 401 or 403."""
+    return APIRouter(prefix="/api", tags=[tag], dependencies=[requires(Role.VIEWER)], responses=problems(400, 401, 403))
+
+
+def found(value: T | None, what: str) -> T:
+    """What a route was asked for, or a 404 naming it ("no notice 12")."""
+    if value is None:
+        raise HTTPException(404, f"no {what}")
+    return value
 
 
 def current_staff(principal: Annotated[Principal, Depends(api_role(StaffRole.VIEWER))]) -> Viewer:
@@ -58,3 +73,12 @@ def reading(rt: Runtime, viewer: Viewer) -> Iterator[Session]:
         return
     with Session(rt.db) as session:
         yield session
+
+
+def read_one(rt: Runtime, viewer: Viewer, read: Callable[[Session], T | None], what: str) -> T:
+    """One thing read for `viewer` (audited when they asked to see contact details), or a 404 naming it.
+
+    The reveal's unit of work is committed before the 404 is raised, as reading it was."""
+    with reading(rt, viewer) as session:
+        value = read(session)
+    return found(value, what)

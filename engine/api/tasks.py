@@ -5,22 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, status
+from fastapi import Body, HTTPException, status
 from pydantic import BaseModel, Field
 
-from engine.api.access import ApiEditor, api_role
+from engine.api.access import ApiEditor
 from engine.api.deps import RuntimeDep, SessionDep
 from engine.api.params import Cursor, Limit, RowId
 from engine.api.problems import problems
+from engine.api.roles import viewer_router
 from engine.care.tasks import TaskAlreadyClosed, TaskNotFound, close_by_staff, item, listing
-from engine.vocabulary import CareTaskStatus, StaffRole
+from engine.vocabulary import CareTaskStatus
 
-router = APIRouter(
-    prefix="/api",
-    tags=["read"],
-    dependencies=[Depends(api_role(StaffRole.VIEWER))],
-    responses=problems(400, 401, 403),
-)
+router = viewer_router("read")
 
 
 @router.get("/tasks")

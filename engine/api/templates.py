@@ -129,24 +129,14 @@ def _version(session: SessionDep, version_id: int) -> TemplateVersion:
 
 
 def _decide(rt: Runtime, action: str, version_id: int, who: ApiApprover) -> dict[str, Any]:
-    approval = rt.settings.template_approval
     try:
-        with rt.unit_of_work() as session:
-            _version(session, version_id)
-            version = versions.decide(
-                session,
-                action,
-                version_id,
-                actor=who.actor,
-                at=rt.clock.now(),
-                approval_required=approval,
-                address=who.address,
-            )
+        version = versions.decide_now(rt, action, version_id, who)
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except versions.NeedsAnotherApprover as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     except VersionError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    rt.templates.invalidate()  # the next notice rendered here uses it at once; other processes within seconds
     return versions.describe(version, with_parts=False)
 
 

@@ -168,35 +168,29 @@ def _news_first(message: Message, language: str) -> Finding:
     )
 
 
+def _phrase_check(
+    check: str, found: re.Match[str] | None, passed: tuple[str, str], missing: tuple[str, str]
+) -> Finding:
+    """A check that passes on a phrase (quoted back, so the editor sees what counted) and warns without one."""
+    if found:
+        return Finding(check, "pass", *passed, _quote(found.group(0)))
+    return Finding(check, "warn", *missing)
+
+
 def _owns_it(message: Message, language: str) -> Finding:
     full = f"{message.subject or ''}\n{message.text}"
     if message.stage in WARNING_STAGES or message.stage == Stage.MERGED:
-        found = _search(_OWN[language], full)
-        if found:
-            return Finding(
-                "owns-it",
-                "pass",
-                "Apologises and owns it",
-                "A plain apology, once, shows we own the promise.",
-                _quote(found.group(0)),
-            )
-        return Finding(
+        return _phrase_check(
             "owns-it",
-            "warn",
-            "No apology",
-            'When we (or a partner) let them down, apologise once, plainly, and own it with "we".',
+            _search(_OWN[language], full),
+            ("Apologises and owns it", "A plain apology, once, shows we own the promise."),
+            ("No apology", 'When we (or a partner) let them down, apologise once, plainly, and own it with "we".'),
         )
-    found = _search(_THANKS[language], full)
-    if found:
-        return Finding(
-            "owns-it",
-            "pass",
-            "Thanks them for their patience",
-            "A follow-up closes the loop warmly.",
-            _quote(found.group(0)),
-        )
-    return Finding(
-        "owns-it", "warn", "No thanks for their patience", "A follow-up should thank them: they waited for us."
+    return _phrase_check(
+        "owns-it",
+        _search(_THANKS[language], full),
+        ("Thanks them for their patience", "A follow-up closes the loop warmly."),
+        ("No thanks for their patience", "A follow-up should thank them: they waited for us."),
     )
 
 
@@ -242,17 +236,11 @@ def _next_step(message: Message, language: str) -> Finding:
             "One clear action, or none needed.",
             _quote(link.group(0), 80),
         )
-    calm = _search(_NO_ACTION[language], message.text)
-    if calm:
-        return Finding(
-            "next-step",
-            "pass",
-            "Says there is nothing to do",
-            "One clear action, or none needed.",
-            _quote(calm.group(0)),
-        )
-    return Finding(
-        "next-step", "warn", "No next step", "Say what we are doing and give one link (or say they need do nothing)."
+    return _phrase_check(
+        "next-step",
+        _search(_NO_ACTION[language], message.text),
+        ("Says there is nothing to do", "One clear action, or none needed."),
+        ("No next step", "Say what we are doing and give one link (or say they need do nothing)."),
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -29,6 +29,10 @@ from engine.compose.store import next_number, published_version
 from engine.detection.rules import TEMPLATE_STAGES
 from engine.models import TemplateVersion
 from engine.vocabulary import Channel, SituationKind, Stage, VersionStatus
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+    from engine.staff.accounts import Principal
 
 
 class VersionError(ValueError):
@@ -226,6 +230,23 @@ def decide(
     if action == "publish":
         return publish(session, version_id, actor=actor, at=at, approval_required=approval_required, address=address)
     raise VersionError(f"unknown action {action!r}")
+
+
+def decide_now(rt: Runtime, action: str, version_id: int, who: Principal) -> TemplateVersion:
+    """`decide` in its own unit of work, for the console and the API alike, then the template cache
+    dropped: the next notice rendered in this process uses the decision at once (others within seconds)."""
+    with rt.unit_of_work() as session:
+        version = decide(
+            session,
+            action,
+            version_id,
+            actor=who.actor,
+            at=rt.clock.now(),
+            approval_required=rt.settings.template_approval,
+            address=who.address,
+        )
+    rt.templates.invalidate()
+    return version
 
 
 def _audit(

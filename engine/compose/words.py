@@ -1,13 +1,14 @@
 """The few words and patterns per language that Babel does not give: "today", "or", "by Friday".
 
 A language missing here formats its dates and times with Babel alone (in its own language) and these
-words in English; adding one is one `Words` entry.
+words in English; adding one is a column of `_PHRASES` and an entry of `_OWN`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def _no_article(hour: int) -> str:
@@ -69,27 +70,6 @@ def _english_time(hour: int, minute: int) -> str:
     return f"{twelve}:{minute:02d}{suffix}" if minute else f"{twelve}{suffix}"
 
 
-ENGLISH = Words(
-    long_date="EEEE, d MMMM",
-    short_date="EEE d MMM",
-    numeric_date="EEE d MMM",
-    today="today",
-    tomorrow="tomorrow",
-    yesterday="yesterday",
-    either="{a} or {b}",
-    between="between {a} and {b}",
-    at_time="{day} at {time}",
-    named_at="{day} at {time}",
-    today_at="{time} today",
-    tomorrow_at="{time} tomorrow",
-    by="by {day}",
-    by_today="today",
-    short_time=_english_time,
-    short_at="{day} {time}",
-    on_day=_pattern("on {day}"),
-)
-
-
 def _portuguese_article(hour: int) -> str:
     return "à" if hour in (0, 1) else "às"  # the article agrees with the hour
 
@@ -105,103 +85,75 @@ def _feira(a: str, b: str) -> str:
     return a.removesuffix("-feira") if a.endswith("-feira") and b.endswith("-feira") else a
 
 
-PORTUGUESE = Words(
-    long_date="EEEE, d 'de' MMMM",
-    short_date="EEE, d 'de' MMM",
-    numeric_date="dd/MM",
-    today="hoje",
-    tomorrow="amanhã",
-    yesterday="ontem",
-    either="{a} ou {b}",
-    between="entre {a} e {b}",
-    at_time="{day} {as_} {time}",
-    named_at="{day} {as_} {time}",
-    today_at="hoje {as_} {time}",
-    tomorrow_at="amanhã {as_} {time}",
-    by="até {day}",
-    by_today="hoje",
-    short_time=lambda h, m: f"{h}h{m:02d}" if m else f"{h}h",
-    short_tomorrow=False,
-    short_weekdays=False,
-    short_interval="Md",
-    comma_before_time=",",
-    article=_portuguese_article,
-    shorten_pair=_feira,
-    on_day=_portuguese_on,
-)
-
-
 def _spanish_article(hour: int) -> str:
     return "a la" if hour in (1, 13) else "a las"
 
 
-SPANISH = Words(
-    long_date="EEEE, d 'de' MMMM",
-    short_date="EEE, d MMM",
-    numeric_date="dd/MM",
-    today="hoy",
-    tomorrow="mañana",
-    yesterday="ayer",
-    either="{a} o {b}",
-    between="entre {a} y {b}",
-    at_time="{day} {as_} {time}",
-    named_at="{day} {as_} {time}",
-    today_at="hoy {as_} {time}",
-    tomorrow_at="mañana {as_} {time}",
-    by="para {day}",
-    by_today="hoy",
-    short_time=lambda h, m: f"{h}:{m:02d}",
-    short_weekdays=False,  # "sábado", "miércoles" abbreviated are not all GSM-7
-    short_interval="Md",
-    comma_before_time=",",
-    article=_spanish_article,
-    on_day=_pattern("el {day}"),
-    range_day=_pattern("el {day}"),
-)
+LANGUAGES = ("en", "pt", "es", "de", "ja")
 
-GERMAN = Words(
-    long_date="EEEE, d. MMMM",
-    short_date="EEE, d. MMM",
-    numeric_date="dd.MM.",
-    today="heute",
-    tomorrow="morgen",
-    yesterday="gestern",
-    either="{a} oder {b}",
-    between="zwischen {a} und {b}",
-    at_time="{day} um {time}",
-    named_at="{day} um {time}",
-    today_at="heute um {time}",
-    tomorrow_at="morgen um {time}",
-    by="bis {day}",
-    by_today="heute",
-    short_time=lambda h, m: f"{h}:{m:02d} Uhr" if m else f"{h} Uhr",
-    short_at="{day} {time}",
-    short_weekday="EEEE",  # "Dienstag": GSM-7, and "Di." would end a sentence twice ("Di.. ")
-    short_interval="Md",
-    time_suffix="{time} Uhr",
-    on_day=_pattern("am {day}"),
-)
+# The words every language has: a row a word, a column a language (in the order of LANGUAGES), so one
+# word reads across them all.
+_PHRASES: dict[str, tuple[str, str, str, str, str]] = {
+    "long_date": ("EEEE, d MMMM", "EEEE, d 'de' MMMM", "EEEE, d 'de' MMMM", "EEEE, d. MMMM", "M月d日(EEE)"),
+    "short_date": ("EEE d MMM", "EEE, d 'de' MMM", "EEE, d MMM", "EEE, d. MMM", "M月d日(EEE)"),
+    "numeric_date": ("EEE d MMM", "dd/MM", "dd/MM", "dd.MM.", "M/d"),
+    "today": ("today", "hoje", "hoy", "heute", "本日"),
+    "tomorrow": ("tomorrow", "amanhã", "mañana", "morgen", "明日"),
+    "yesterday": ("yesterday", "ontem", "ayer", "gestern", "昨日"),
+    "either": ("{a} or {b}", "{a} ou {b}", "{a} o {b}", "{a} oder {b}", "{a}か{b}"),
+    "between": ("between {a} and {b}", "entre {a} e {b}", "entre {a} y {b}", "zwischen {a} und {b}", "{a}から{b}の間"),
+    "at_time": ("{day} at {time}", "{day} {as_} {time}", "{day} {as_} {time}", "{day} um {time}", "{day} {time}"),
+    "named_at": ("{day} at {time}", "{day} {as_} {time}", "{day} {as_} {time}", "{day} um {time}", "{day} {time}"),
+    "today_at": ("{time} today", "hoje {as_} {time}", "hoy {as_} {time}", "heute um {time}", "本日{time}"),
+    "tomorrow_at": ("{time} tomorrow", "amanhã {as_} {time}", "mañana {as_} {time}", "morgen um {time}", "明日{time}"),
+    "by": ("by {day}", "até {day}", "para {day}", "bis {day}", "{day}までに"),
+    "by_today": ("today", "hoje", "hoy", "heute", "本日中に"),
+}
 
-# Japanese SMS are UCS-2 whatever the date looks like (2 segments are 134 characters), so its short
-# forms only need to be short.
-JAPANESE = Words(
-    long_date="M月d日(EEE)",
-    short_date="M月d日(EEE)",
-    numeric_date="M/d",
-    today="本日",
-    tomorrow="明日",
-    yesterday="昨日",
-    either="{a}か{b}",
-    between="{a}から{b}の間",
-    at_time="{day} {time}",
-    named_at="{day} {time}",
-    today_at="本日{time}",
-    tomorrow_at="明日{time}",
-    by="{day}までに",
-    by_today="本日中に",
-    short_time=lambda h, m: f"{h}時{m}分" if m else f"{h}時",
-    short_at="{day}{time}",
-    on_day=_pattern("{day}に"),
-)
+# What only some languages need: their short (SMS) forms, articles and the way a named day is said.
+_OWN: dict[str, dict[str, Any]] = {
+    "en": {"short_time": _english_time, "short_at": "{day} {time}", "on_day": _pattern("on {day}")},
+    "pt": {
+        "short_time": lambda h, m: f"{h}h{m:02d}" if m else f"{h}h",
+        "short_tomorrow": False,
+        "short_weekdays": False,
+        "short_interval": "Md",
+        "comma_before_time": ",",
+        "article": _portuguese_article,
+        "shorten_pair": _feira,
+        "on_day": _portuguese_on,
+    },
+    "es": {
+        "short_time": lambda h, m: f"{h}:{m:02d}",
+        "short_weekdays": False,  # "sábado", "miércoles" abbreviated are not all GSM-7
+        "short_interval": "Md",
+        "comma_before_time": ",",
+        "article": _spanish_article,
+        "on_day": _pattern("el {day}"),
+        "range_day": _pattern("el {day}"),
+    },
+    "de": {
+        "short_time": lambda h, m: f"{h}:{m:02d} Uhr" if m else f"{h} Uhr",
+        "short_at": "{day} {time}",
+        "short_weekday": "EEEE",  # "Dienstag": GSM-7, and "Di." would end a sentence twice ("Di.. ")
+        "short_interval": "Md",
+        "time_suffix": "{time} Uhr",
+        "on_day": _pattern("am {day}"),
+    },
+    # Japanese SMS are UCS-2 whatever the date looks like (2 segments are 134 characters), so its short
+    # forms only need to be short.
+    "ja": {
+        "short_time": lambda h, m: f"{h}時{m}分" if m else f"{h}時",
+        "short_at": "{day}{time}",
+        "on_day": _pattern("{day}に"),
+    },
+}
 
-WORDS: dict[str, Words] = {"en": ENGLISH, "pt": PORTUGUESE, "es": SPANISH, "de": GERMAN, "ja": JAPANESE}
+
+def _words(column: int, language: str) -> Words:
+    phrases: dict[str, Any] = {name: row[column] for name, row in _PHRASES.items()}
+    return Words(**phrases, **_OWN[language])
+
+
+WORDS: dict[str, Words] = {language: _words(column, language) for column, language in enumerate(LANGUAGES)}
+ENGLISH = WORDS["en"]

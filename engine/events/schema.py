@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from engine.clock import as_utc, parse_instant
 from engine.errors import InvalidEvent
@@ -64,6 +65,33 @@ def _instant(value: Any) -> Any:
     return value
 
 
+def _one_mailbox(value: str) -> None:
+    """One address and nothing else: "victim@example.com, evil@attacker.test" would put two in To:."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        # Syntax only (no DNS: the engine must not wait on a lookup); special-use domains are allowed so
+        # tests and staging can use example.com and *.test.
+        validate_email(value.strip(), check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not one valid email address: {exc}") from None
+
+
+def _e164(value: str) -> None:
+    """A number in international form (+ and the country code), spaces and dashes allowed."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number in international form (+ and the country code)") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError("not a possible phone number in international form")
+
+
+_ADDRESS_CHECKS: dict[str, Callable[[str], None]] = {"email": _one_mailbox, "phone": _e164}
+
+
 class CustomerRef(_Open):
     id: str = Field(min_length=1, max_length=128)
     name: str | None = Field(default=None, max_length=200)
@@ -80,36 +108,12 @@ class CustomerRef(_Open):
     def _opaque_id(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
 
-    @field_validator("email")
+    @field_validator("email", "phone")
     @classmethod
-    def _one_mailbox(cls, value: str | None) -> str | None:
-        """One address and nothing else: "victim@example.com, evil@attacker.test" would put two in To:."""
-        if value is None or not value.strip():
-            return None if value is None else value
-        from email_validator import EmailNotValidError, validate_email
-
-        try:
-            # Syntax only (no DNS: the engine must not wait on a lookup); special-use domains are allowed so
-            # tests and staging can use example.com and *.test.
-            validate_email(value.strip(), check_deliverability=False, test_environment=True)
-        except EmailNotValidError as exc:
-            raise ValueError(f"not one valid email address: {exc}") from None
-        return value
-
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        """A number in international form (+ and the country code), spaces and dashes allowed."""
-        if value is None or not value.strip():
-            return None if value is None else value
-        import phonenumbers
-
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException:
-            raise ValueError("not a phone number in international form (+ and the country code)") from None
-        if not phonenumbers.is_possible_number(number):
-            raise ValueError("not a possible phone number in international form")
+    def _one_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A blank address is no address (left as sent); any other must be exactly one of its kind."""
+        if value is not None and value.strip():
+            _ADDRESS_CHECKS[info.field_name or ""](value)
         return value
 
     @field_validator("timezone")

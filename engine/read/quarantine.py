@@ -8,6 +8,7 @@ from sqlmodel import Session, col, func, select
 
 from engine.clock import format_instant
 from engine.models import Quarantined
+from engine.read.queries import Page, narrow, page_by_key
 
 
 def list_quarantined(
@@ -18,21 +19,13 @@ def list_quarantined(
     cleared: bool = False,
     cursor: int | None = None,
     limit: int = 100,
-) -> tuple[list[dict[str, Any]], int | None]:
-    """Newest failure first; rows that went through since are left out unless `cleared`."""
-    q = select(Quarantined)
-    if kind:
-        q = q.where(Quarantined.kind == kind)
-    if step:
-        q = q.where(Quarantined.step == step)
+) -> Page:
+    """Newest failure first, a keyset page at a time; rows that went through since are left out unless
+    `cleared`."""
+    q = narrow(select(Quarantined), [(Quarantined.kind, kind), (Quarantined.step, step)])
     if not cleared:
         q = q.where(col(Quarantined.cleared_at).is_(None))
-    if cursor is not None:
-        q = q.where(col(Quarantined.id) < cursor)
-    rows = list(session.exec(q.order_by(col(Quarantined.id).desc()).limit(limit + 1)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [_item(row) for row in rows], (rows[-1].id if more and rows else None)
+    return page_by_key(session, q, Quarantined.id, cursor=cursor, limit=limit, item=_item)
 
 
 def _item(row: Quarantined) -> dict[str, Any]:

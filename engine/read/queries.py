@@ -1,8 +1,10 @@
 """Filtered listings of events, situations and suppressions (newest first, cursor paging), and the paging
-every listing shares (notices: `engine.read.notice_search`, audit: `engine.read.audit_log`)."""
+every listing shares (notices: `engine.read.notice_search`, audit: `engine.read.audit_log`, the quarantine:
+`engine.read.quarantine`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -89,19 +91,27 @@ def keyset_page(session: Session, q: Any, key: Any, f: Filters) -> Page:
     return page_by_key(session, q, key, cursor=f.cursor, limit=f.limit)
 
 
-def page_by_key(session: Session, q: Any, key: Any, *, cursor: int | None, limit: int) -> Page:
+Item = Callable[[Any], dict[str, Any]]
+
+
+def _as_json(row: Any) -> dict[str, Any]:
+    return dict(row.model_dump(mode="json"))
+
+
+def page_by_key(session: Session, q: Any, key: Any, *, cursor: int | None, limit: int, item: Item = _as_json) -> Page:
     """Newest first by `key` (an integer column), rows below `cursor`: keyset paging, so page 500 costs
-    what page 1 does (an index range from the cursor down), where OFFSET would read every row before it."""
+    what page 1 does (an index range from the cursor down), where OFFSET would read every row before it.
+    `item` is a row as the page lists it (its columns as JSON unless given)."""
     if cursor is not None:
         q = q.where(col(key) < cursor)
     rows = list(session.exec(q.order_by(col(key).desc()).limit(limit + 1)).all())
-    return _page_of(rows, key, limit)
+    return _page_of(rows, key, limit, item)
 
 
-def _page_of(rows: list[Any], key: Any, limit: int) -> Page:
+def _page_of(rows: list[Any], key: Any, limit: int, item: Item = _as_json) -> Page:
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [row.model_dump(mode="json") for row in rows]
+    items = [item(row) for row in rows]
     last = rows[-1] if rows else None
     next_cursor = getattr(last, key.key) if more and last is not None else None
     return Page(items, next_cursor)

@@ -8,7 +8,6 @@ Read through `engine.read.audit_log`, the service behind `/api/audit`, `/api/aud
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -16,10 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from sqlmodel import Session
 
 from engine.api.access import Viewer
+from engine.api.audit import csv_download
 from engine.api.console.filters import FilterForm
 from engine.api.console.layout import flash_from, render
 from engine.api.deps import RuntimeDep
-from engine.clock import format_instant
 from engine.console.pages import add_nav
 from engine.read import audit_log
 from engine.read.audit_log import AuditSearch
@@ -73,21 +72,8 @@ def audit_page(request: Request, rt: RuntimeDep, who: Viewer) -> Response:
 def audit_csv(request: Request, rt: RuntimeDep, who: Viewer) -> StreamingResponse:
     """Every entry matching the page's filters, oldest first, streamed (any range, constant memory). The
     export is itself audited (`audit.exported`, with the filters, who and from where)."""
-    form = FilterForm()
-    search = _search(form, request)
-    with rt.unit_of_work() as session:
-        audit_log.record_export(session, search, actor=who.actor, at=rt.clock.now(), address=who.address)
-
-    def lines() -> Iterator[str]:
-        with Session(rt.db) as session:  # the stream's own session: the request's is gone before the body
-            yield from audit_log.csv_lines(session, search)
-
-    name = f"forewarn-audit-{format_instant(rt.clock.now()).replace(':', '')}.csv"
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
-    )
+    search = _search(FilterForm(), request)
+    return csv_download(rt, search, actor=who.actor, address=who.address)
 
 
 @router.post(BASE + "/verify")

@@ -6,49 +6,39 @@ Read through `engine.read.customer_timeline`, the service behind `/api/customers
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from engine.api.access import Viewer
-from engine.api.console.filters import reader
+from engine.api.console.filters import read_for_page
 from engine.api.console.layout import render
 from engine.api.deps import RuntimeDep
 from engine.api.params import Key
-from engine.api.roles import reading
 from engine.read.customer_timeline import customer_timeline
-from engine.runtime import Runtime
-from engine.staff.accounts import Principal
 
 router = APIRouter(tags=["console"])
 BASE = "/ops/customers"
 
 
-def _customer_page(request: Request, rt: Runtime, who: Principal, customer_id: str, *, reveal: bool) -> Response:
-    viewer = reader(who, reveal=reveal)
-    with reading(rt, viewer) as session:
-        found = customer_timeline(session, rt, customer_id, viewer)
-    if found is None:
-        raise HTTPException(404, f"no customer {customer_id}")
-    customer = found["customer"]
+@router.get(BASE + "/{customer_id}", response_class=HTMLResponse)
+@router.post(BASE + "/{customer_id}/reveal", response_class=HTMLResponse)
+def customer_page(request: Request, rt: RuntimeDep, who: Viewer, customer_id: Key) -> Response:
+    """Contact details masked, or shown and audited (see `read_for_page`)."""
+    found, revealed = read_for_page(
+        request,
+        rt,
+        who,
+        lambda session, viewer: customer_timeline(session, rt, customer_id, viewer),
+        f"customer {customer_id}",
+    )
     return render(
         request,
         "customer.html",
         title=f"Customer {customer_id}",
         principal=who,
         section="/ops/notices",
-        c=customer,
+        c=found["customer"],
         timeline=found["timeline"],
         truncated=found["truncated"],
-        revealed=reveal,
+        revealed=revealed,
     )
-
-
-@router.get(BASE + "/{customer_id}", response_class=HTMLResponse)
-def customer_page(request: Request, rt: RuntimeDep, who: Viewer, customer_id: Key) -> Response:
-    return _customer_page(request, rt, who, customer_id, reveal=False)
-
-
-@router.post(BASE + "/{customer_id}/reveal", response_class=HTMLResponse)
-def customer_revealed(request: Request, rt: RuntimeDep, who: Viewer, customer_id: Key) -> Response:
-    """The same page with the email and phone shown; the reveal is audited with who, when and from where."""
-    return _customer_page(request, rt, who, customer_id, reveal=True)

@@ -1,5 +1,5 @@
 """Reading a review page's filter form (a plain GET: bookmarkable, no CSRF needed) into the read services'
-searches, and the reader a page shows contact details to.
+searches, and the reader a page shows contact details to (and reads them for).
 
 An empty field is no filter. A value that cannot be a filter (an unknown status, a malformed date) is named
 back to the person on the page and left out, rather than a bare 400: the page is for people.
@@ -7,18 +7,24 @@ back to the person on the page and left out, rather than a bare 400: the page is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlencode
 
+from fastapi import Request
+from sqlmodel import Session
+
 from engine.api.params import MAX_KEY, MAX_ROW_ID
+from engine.api.roles import read_one
 from engine.read.contacts import Viewer as Reader
+from engine.runtime import Runtime
 from engine.staff.accounts import Principal
 
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 
 
 @dataclass
@@ -80,3 +86,13 @@ def reader(who: Principal, *, reveal: bool = False) -> Reader:
     """The staff member as the read services know them: the audit actor, their address, and whether they
     asked to see contact details (which those services audit)."""
     return Reader(actor=who.actor, address=who.address, reveal=reveal)
+
+
+def read_for_page(
+    request: Request, rt: Runtime, who: Principal, read: Callable[[Session, Reader], T | None], what: str
+) -> tuple[T, bool]:
+    """What a record's page shows (a 404 naming `what` when there is none), and whether contact details are
+    shown: a GET masks them; a POST to the page's …/reveal (a form, CSRF-checked like every console POST)
+    shows them, and the read service audits it."""
+    viewer = reader(who, reveal=request.method == "POST")
+    return read_one(rt, viewer, lambda session: read(session, viewer), what), viewer.reveal

@@ -14,19 +14,17 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from engine.api.access import Viewer
-from engine.api.console.filters import FilterForm, reader
+from engine.api.console.filters import FilterForm, read_for_page, reader
 from engine.api.console.frames import FRAME_POLICY
 from engine.api.console.layout import render
 from engine.api.deps import RuntimeDep
 from engine.api.params import RowId
-from engine.api.roles import reading
 from engine.compose import versions
 from engine.console.pages import add_nav
 from engine.read.contacts import show_address
 from engine.read.notice_detail import notice_detail, sent_html
 from engine.read.notice_search import NoticeSearch, search_notices
 from engine.runtime import Runtime
-from engine.staff.accounts import Principal
 from engine.vocabulary import Channel, NoticeStatus, SituationKind, Stage
 
 router = APIRouter(tags=["console"])
@@ -96,40 +94,29 @@ def _template_link(rt: Runtime, version_id: int | None) -> dict[str, Any] | None
     }
 
 
-def _notice_page(request: Request, rt: Runtime, who: Principal, notice_id: int, *, reveal: bool) -> Response:
-    viewer = reader(who, reveal=reveal)
-    with reading(rt, viewer) as session:
-        found = notice_detail(session, rt, notice_id, viewer)
-    if found is None:
-        raise HTTPException(404, f"no notice {notice_id}")
-    notice = found["notice"]
+@router.get(BASE + "/{notice_id}", response_class=HTMLResponse)
+@router.post(BASE + "/{notice_id}/reveal", response_class=HTMLResponse)
+def notice_page(request: Request, rt: RuntimeDep, who: Viewer, notice_id: RowId) -> Response:
+    """The recipient's address masked, or shown and audited (see `read_for_page`)."""
+    found, revealed = read_for_page(
+        request, rt, who, lambda session, viewer: notice_detail(session, rt, notice_id, viewer), f"notice {notice_id}"
+    )
     return render(
         request,
         "notice.html",
         title=f"Notice {notice_id}",
         principal=who,
         section=BASE,
-        n=notice,
+        n=found["notice"],
         parts=found["parts"],
         outcome=found["outcome"],
         timeline=found["timeline"],
         merged_from=found["merged_from"],
         why=found["why"],
         template=_template_link(rt, found["template_version_id"]),
-        revealed=reveal,
+        revealed=revealed,
         email_frame=f"{BASE}/{notice_id}/email.html" if found["parts"].get("html") else None,
     )
-
-
-@router.get(BASE + "/{notice_id}", response_class=HTMLResponse)
-def notice_page(request: Request, rt: RuntimeDep, who: Viewer, notice_id: RowId) -> Response:
-    return _notice_page(request, rt, who, notice_id, reveal=False)
-
-
-@router.post(BASE + "/{notice_id}/reveal", response_class=HTMLResponse)
-def notice_revealed(request: Request, rt: RuntimeDep, who: Viewer, notice_id: RowId) -> Response:
-    """The same page with the recipient's address shown: a form (CSRF) because it is audited."""
-    return _notice_page(request, rt, who, notice_id, reveal=True)
 
 
 @router.get(BASE + "/{notice_id}/email.html", response_class=HTMLResponse)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
@@ -41,6 +41,11 @@ def _key(situation: str, stage: str, channel: str, locale: str) -> TemplateKey:
         return versions.resolve_key(situation, stage, channel, locale)
     except VersionError as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+# A template's editor and its actions: the four path segments are read (and a 404 given) by `_key`.
+KEY_PATH = BASE + "/{situation}/{stage}/{channel}/{locale}"
+KeyDep = Annotated[TemplateKey, Depends(_key)]
 
 
 def _path(key: TemplateKey) -> str:
@@ -108,6 +113,12 @@ def _render_preview(
             return None, str(exc)
 
 
+async def _form_preview(request: Request, rt: Runtime, key: TemplateKey) -> tuple[Rendered | None, str | None, str]:
+    """The editor's words as submitted, rendered with the chosen sample (or why they could not be)."""
+    parts, context, _ = await _form_parts(request, key)
+    return *_render_preview(rt, key, parts, context), context
+
+
 def editor_page(
     request: Request,
     rt: Runtime,
@@ -163,21 +174,14 @@ async def _form_parts(request: Request, key: TemplateKey) -> tuple[dict[str, str
     return parts, str(form.get("context") or "sample:first-delay"), str(form.get("note") or "")[:500]
 
 
-@router.post(BASE + "/{situation}/{stage}/{channel}/{locale}/preview", response_class=HTMLResponse)
-async def preview(
-    request: Request, rt: RuntimeDep, who: Editor, situation: str, stage: str, channel: str, locale: str
-) -> Response:
-    key = _key(situation, stage, channel, locale)
-    parts, context, _ = await _form_parts(request, key)
-    rendered, problem = _render_preview(rt, key, parts, context)
+@router.post(KEY_PATH + "/preview", response_class=HTMLResponse)
+async def preview(request: Request, rt: RuntimeDep, who: Editor, key: KeyDep) -> Response:
+    rendered, problem, _ = await _form_preview(request, rt, key)
     return HTMLResponse(_preview_fragment(request, who, key, rendered, problem))
 
 
-@router.post(BASE + "/{situation}/{stage}/{channel}/{locale}/drafts", response_class=HTMLResponse)
-async def save(
-    request: Request, rt: RuntimeDep, who: Editor, situation: str, stage: str, channel: str, locale: str
-) -> Response:
-    key = _key(situation, stage, channel, locale)
+@router.post(KEY_PATH + "/drafts", response_class=HTMLResponse)
+async def save(request: Request, rt: RuntimeDep, who: Editor, key: KeyDep) -> Response:
     parts, context, note = await _form_parts(request, key)
     with rt.unit_of_work() as session:
         saved = versions.save_draft(
@@ -188,13 +192,9 @@ async def save(
     return RedirectResponse(f"{_path(key)}?version={saved.version.id}&done=saved", status_code=303)
 
 
-@router.post(BASE + "/{situation}/{stage}/{channel}/{locale}/test", response_class=HTMLResponse)
-async def test_send(
-    request: Request, rt: RuntimeDep, who: Editor, situation: str, stage: str, channel: str, locale: str
-) -> Response:
-    key = _key(situation, stage, channel, locale)
-    parts, context, _ = await _form_parts(request, key)
-    rendered, problem = _render_preview(rt, key, parts, context)
+@router.post(KEY_PATH + "/test", response_class=HTMLResponse)
+async def test_send(request: Request, rt: RuntimeDep, who: Editor, key: KeyDep) -> Response:
+    rendered, problem, context = await _form_preview(request, rt, key)
     if rendered is None:
         return HTMLResponse(render_page("_notice.html", {"kind": "error", "text": problem or "no preview"}))
     try:
@@ -219,17 +219,7 @@ def decide(request: Request, rt: RuntimeDep, who: Approver, version_id: int, act
     if action not in versions.ACTIONS:
         raise HTTPException(404, f"no such action {action!r}")
     try:
-        with rt.unit_of_work() as session:
-            version = versions.decide(
-                session,
-                action,
-                version_id,
-                actor=who.actor,
-                at=rt.clock.now(),
-                approval_required=rt.settings.template_approval,
-                address=who.address,
-            )
-            key = versions.key_of(version)
+        version = versions.decide_now(rt, action, version_id, who)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
     except VersionError as exc:
@@ -244,7 +234,7 @@ def decide(request: Request, rt: RuntimeDep, who: Approver, version_id: int, act
             errors=[contract.Problem("version", 0, 0, str(exc))],
             status_code=409,
         )
-    rt.templates.invalidate()
+    key = versions.key_of(version)
     return RedirectResponse(f"{_path(key)}?version={version.id}&done={action}", status_code=303)
 
 
@@ -290,15 +280,6 @@ def frame(who: Viewer, name: str) -> Response:
 
 
 # Last: its four free segments would also match /versions/{a}/diff/{b}.
-@router.get(BASE + "/{situation}/{stage}/{channel}/{locale}", response_class=HTMLResponse)
-def editor(
-    request: Request,
-    rt: RuntimeDep,
-    who: Viewer,
-    situation: str,
-    stage: str,
-    channel: str,
-    locale: str,
-    version: int | None = None,
-) -> Response:
-    return editor_page(request, rt, who, _key(situation, stage, channel, locale), version_id=version)
+@router.get(KEY_PATH, response_class=HTMLResponse)
+def editor(request: Request, rt: RuntimeDep, who: Viewer, key: KeyDep, version: int | None = None) -> Response:
+    return editor_page(request, rt, who, key, version_id=version)
