@@ -1,8 +1,9 @@
 """The review routes' way of stating their role, on top of `engine.api.access`.
 
 `requires(StaffRole.VIEWER)` on a route is `Depends(api_role(StaffRole.VIEWER))`: the admin machine
-token or a staff member's personal token with at least that role. `current_staff` names who is asking,
-for the audit entries a read can leave (a contact revealed, an export, a verification).
+token or a staff member's personal token with at least that role; `viewer_router` states it once for
+a router whose routes all read. `current_staff` names who is asking, for the audit entries a read can
+leave (a contact revealed, an export, a verification); `read_one` reads a record for them or 404s.
 """
 
 from __future__ import annotations

@@ -348,18 +348,9 @@ def _stop_line(message: Message, context: Mapping[str, Any]) -> Finding:
             "Not the first text: no STOP line needed",
             "The first text to a number says how to opt out.",
         )
-    found = re.search(r"(\w+ )?\bSTOP\b[^.]*\.?", message.text)
-    if found:
-        return Finding(
-            "stop-line",
-            "pass",
-            "Says how to opt out",
-            "The first text to a number must.",
-            _quote(found.group(0).strip()),
-        )
-    return Finding(
+    return _phrase_check(
         "stop-line",
-        "warn",
-        "No STOP line on a first text",
-        "The first text to a number must say how to opt out (Reply STOP).",
+        re.search(r"(\w+ )?\bSTOP\b[^.]*\.?", message.text),
+        ("Says how to opt out", "The first text to a number must."),
+        ("No STOP line on a first text", "The first text to a number must say how to opt out (Reply STOP)."),
     )

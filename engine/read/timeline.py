@@ -68,6 +68,19 @@ def _reason(details: dict[str, Any]) -> str:
     return f": {details['reason']}" if details.get("reason") else ""
 
 
+class _Details(dict[str, Any]):
+    """An entry's details for a sentence: a detail it lacks reads "None", as `details.get` would give."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def _said(template: str) -> Callable[[dict[str, Any]], str]:
+    """The sentence `template` with the entry's details in it (`{recipients}`); `{reason}` is ": <the
+    reason>" when the entry gives one, else nothing."""
+    return lambda d: template.format_map(_Details(d, reason=_reason(d)))
+
+
 # action → the sentence staff read. Unknown actions fall back to the action itself.
 _SAY: dict[str, Callable[[dict[str, Any]], str]] = {
     "notice.planned": lambda d: f"written to the outbox, to go at {_at(d, 'send_at')}",
@@ -75,32 +88,32 @@ _SAY: dict[str, Callable[[dict[str, Any]], str]] = {
     "notice.held": lambda d: (
         f"held by the daily limit ({d.get('used')} of {d.get('limit')} sent in 24 h), to go at {_at(d, 'send_at')}"
     ),
-    "notice.merged": lambda d: f"merged into notice {d.get('merged_into')}{_reason(d)}",
-    "notice.sent": lambda d: f"accepted by the provider (attempt {d.get('attempt')})",
+    "notice.merged": _said("merged into notice {merged_into}{reason}"),
+    "notice.sent": _said("accepted by the provider (attempt {attempt})"),
     "notice.retry_scheduled": lambda d: f"temporary failure, retrying at {_at(d, 'retry_at')}",
-    "notice.failed": lambda d: f"failed{_reason(d)}",
-    "notice.provider_status": lambda d: f"the provider reports it {d.get('provider_status')}",
+    "notice.failed": _said("failed{reason}"),
+    "notice.provider_status": _said("the provider reports it {provider_status}"),
     "notice.delivered": lambda d: f"the provider reports it {d.get('provider_status', 'delivered')}",
-    "notice.dropped": lambda d: f"not sent{_reason(d)}",
-    "notice.fallback": lambda d: f"the text failed; sent by email instead as notice {d.get('fallback_notice_id')}",
+    "notice.dropped": _said("not sent{reason}"),
+    "notice.fallback": _said("the text failed; sent by email instead as notice {fallback_notice_id}"),
     "notice.suppressed": lambda d: f"no {d.get('channel') or 'message'} sent{_reason(d)}",
-    "situation.opened": lambda d: f"{d.get('kind')} opened{_reason(d)}",
-    "situation.updated": lambda d: f"{d.get('kind')} changed{_reason(d)}",
-    "situation.reopened": lambda d: f"{d.get('kind')} reopened{_reason(d)}",
-    "situation.resolved": lambda d: f"{d.get('kind')} resolved{_reason(d)}",
-    "customer.sms_opted_out": lambda d: f"opted out of texts{_reason(d)}",
-    "customer.sms_opted_in": lambda d: f"opted back in to texts{_reason(d)}",
-    "customer.email_unsubscribed": lambda d: "unsubscribed from update emails",
-    "customer.email_resubscribed": lambda d: "subscribed to update emails again",
+    "situation.opened": _said("{kind} opened{reason}"),
+    "situation.updated": _said("{kind} changed{reason}"),
+    "situation.reopened": _said("{kind} reopened{reason}"),
+    "situation.resolved": _said("{kind} resolved{reason}"),
+    "customer.sms_opted_out": _said("opted out of texts{reason}"),
+    "customer.sms_opted_in": _said("opted back in to texts{reason}"),
+    "customer.email_unsubscribed": _said("unsubscribed from update emails"),
+    "customer.email_resubscribed": _said("subscribed to update emails again"),
     "customer.replied": lambda d: f"replied by {d.get('channel', 'text')}",
-    "suppression.added": lambda d: f"{d.get('channel')} address put on the suppression list{_reason(d)}",
-    "suppression.removed": lambda d: f"{d.get('channel')} address taken off the suppression list{_reason(d)}",
-    "fanout.approval_requested": lambda d: f"approval asked to tell {d.get('recipients')} customers",
-    "fanout.approved": lambda d: f"fan-out to {d.get('recipients')} customers approved",
-    "fanout.declined": lambda d: f"fan-out to {d.get('recipients')} customers declined: nobody is told",
-    "incident.announced": lambda d: f"announced to {d.get('recipients')} customers of {d.get('component')}",
-    "incident.not_announced": lambda d: f"not announced{_reason(d)}",
-    "contact.revealed": lambda d: "contact details shown to staff",
+    "suppression.added": _said("{channel} address put on the suppression list{reason}"),
+    "suppression.removed": _said("{channel} address taken off the suppression list{reason}"),
+    "fanout.approval_requested": _said("approval asked to tell {recipients} customers"),
+    "fanout.approved": _said("fan-out to {recipients} customers approved"),
+    "fanout.declined": _said("fan-out to {recipients} customers declined: nobody is told"),
+    "incident.announced": _said("announced to {recipients} customers of {component}"),
+    "incident.not_announced": _said("not announced{reason}"),
+    "contact.revealed": _said("contact details shown to staff"),
 }
 
 
