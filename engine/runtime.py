@@ -22,6 +22,7 @@ from engine.vocabulary import Channel
 
 log = logging.getLogger(__name__)
 JOBS_KEY = "forewarn.jobs"  # session.info slot for jobs queued after commit
+SETTINGS_KEY = "forewarn.settings"  # session.info slot: the settings, for a job asked only when configured
 
 
 class Dispatcher(Protocol):
@@ -56,6 +57,7 @@ class Runtime:
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction; jobs it asked for are queued only after it commits."""
         with Session(self.db, expire_on_commit=False) as session:
+            session.info[SETTINGS_KEY] = self.settings
             try:
                 yield session
                 jobs: list[tuple[str, tuple[Any, ...]]] = session.info.pop(JOBS_KEY, [])

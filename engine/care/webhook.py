@@ -28,7 +28,7 @@ from engine.config import Settings
 from engine.links.build import status_url
 from engine.links.tokens import Page
 from engine.models import CareTask, Situation
-from engine.runtime import Runtime, enqueue_after_commit
+from engine.runtime import SETTINGS_KEY, Runtime, enqueue_after_commit
 from engine.vocabulary import Job
 from integrations.feeds.standard_webhooks import sign
 
@@ -44,7 +44,11 @@ class HelpdeskUnavailable(Exception):
 
 
 def queue(session: Session, task_ids: list[int], event: Event) -> None:
-    """Ask for each task's message once this transaction commits (the job does nothing if no URL is set)."""
+    """Ask for each task's message once this transaction commits, when a helpdesk is configured (a
+    deployment without one queues nothing; the job also checks, for jobs queued before a change)."""
+    settings = session.info.get(SETTINGS_KEY)
+    if not isinstance(settings, Settings) or not settings.task_webhook_url:
+        return
     for task_id in task_ids:
         enqueue_after_commit(session, Job.CARE_TASK_WEBHOOK, task_id, event)
 

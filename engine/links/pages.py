@@ -19,7 +19,7 @@ from engine.compose.context import describe_items
 from engine.compose.formatting import formatter
 from engine.compose.incidents import customer_name
 from engine.config import Settings
-from engine.links.build import address_url, status_url
+from engine.links.build import address_url, safe_link, status_url
 from engine.links.tokens import Page
 from engine.links.words import words_for
 from engine.models import CareTask, Customer, Incident, Order, Situation
@@ -66,6 +66,8 @@ def order_page(session: Session, settings: Settings, order_id: str, *, now: date
     elif order.delivered_at or (shipment and shipment.delivered_at):
         delivered = order.delivered_at or (shipment.delivered_at if shipment else None)
         view.lines.append(now_words["delivered"].format(when=fmt.date(delivered)))
+        if _task_open(session, [s.id for s in situations]):  # a damaged parcel's: the follow-up is still owed
+            view.lines.append(words["team"])
     else:
         if open_:
             kind = open_[0].kind
@@ -80,21 +82,26 @@ def order_page(session: Session, settings: Settings, order_id: str, *, now: date
         elif order.promised_by:
             view.lines.append(words["promised"].format(when=fmt.date(order.promised_by)))
         if open_:
-            tasks = session.exec(
-                select(CareTask.id)
-                .where(col(CareTask.situation_id).in_([s.id for s in open_]))
-                .where(CareTask.status == CareTaskStatus.OPEN)
-            ).first()
-            view.lines.append(words["team"] if tasks is not None else words["watching"])
+            view.lines.append(words["team"] if _task_open(session, [s.id for s in open_]) else words["watching"])
             promised = _next_update(open_[0].details)
             if promised is not None and promised > now:
                 view.lines.append(words["next"].format(when=fmt.when(promised, now)))
         if shipment and shipment.exception == "address" and shipment.status == "exception":
             view.links.append((words["address"], address_url(settings.public_url, settings.secret_key, order.id)))
-        if order.tracking_url:
-            view.links.append((shipment.carrier.upper() if shipment and shipment.carrier else "→", order.tracking_url))
+        tracking = safe_link(order.tracking_url)
+        if tracking:
+            view.links.append((shipment.carrier.upper() if shipment and shipment.carrier else "→", tracking))
     view.footer = words["help"].format(email=settings.support_email)
     return view
+
+
+def _task_open(session: Session, situation_ids: list[int | None]) -> bool:
+    found = session.exec(
+        select(CareTask.id)
+        .where(col(CareTask.situation_id).in_(situation_ids))
+        .where(CareTask.status == CareTaskStatus.OPEN)
+    ).first()
+    return found is not None
 
 
 def incidents_page(session: Session, settings: Settings, *, locale: str, now: datetime) -> View:

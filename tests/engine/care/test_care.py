@@ -12,6 +12,7 @@ from support.pipeline import drain, notices, post
 
 from engine.care import remedies
 from engine.clock import SimulatedClock
+from engine.links.tokens import Page, make_token
 from engine.models import AuditEntry, CareTask, RemedyCode
 from engine.runtime import Runtime
 from engine.staff import tokens
@@ -159,6 +160,8 @@ def test_a_damaged_parcel_that_arrives_keeps_its_task_until_a_person_closes_it(
     assert "damaged on the way" in arrival.body
     assert "Our team will still be in touch about a replacement or a refund" in arrival.body
     assert (task.reason, task.status) == ("damaged", "open")
+    page = "/s/" + make_token(rt.settings.secret_key, Page.ORDER, "M1")
+    assert "Our team is on it." in client.get(page).text  # the status page says the same
 
     viewer = staff.make_staff(rt, "viewer@example.com", StaffRole.VIEWER)
     with rt.unit_of_work() as session:
@@ -168,6 +171,7 @@ def test_a_damaged_parcel_that_arrives_keeps_its_task_until_a_person_closes_it(
     closed = client.post(f"/api/tasks/{task.id}/close", headers=AUTH, json={"note": "replacement sent"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     assert client.post(f"/api/tasks/{task.id}/close", headers=AUTH).status_code == 409
+    assert "Our team is on it." not in client.get(page).text
     assert client.post("/api/tasks/999999/close", headers=AUTH).status_code == 404
     with Session(rt.db) as session:
         entry = session.exec(select(AuditEntry).where(AuditEntry.action == "care_task.closed")).one()
