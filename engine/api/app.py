@@ -59,9 +59,10 @@ def create_app(
     app.state.broker_ping = broker_ping
     app.state.group_commit = group_commit
     app.state.broker_health = broker_health
+    # First: a route is found by trying each in order, and the feeds' webhooks are most of the traffic.
+    app.include_router(webhooks.router)
     app.include_router(callbacks.router)
     app.include_router(ops.router)
-    app.include_router(webhooks.router)
     app.include_router(read.router)
     app.include_router(health.router)
     app.include_router(unsubscribe.router)

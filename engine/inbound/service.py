@@ -104,9 +104,14 @@ def delivery_key(event: CanonicalEvent) -> str:
     later its `delivered` under the same event id, and dropping the second would leave the order looking
     undelivered forever. When (not whether) it reached us is left out, so a redelivery is still one event.
     """
-    content = event.model_dump(mode="json", exclude_none=True, exclude={"received_at"})
+    return _key_of(event.id, event.model_dump(mode="json", exclude_none=True))
+
+
+def _key_of(event_id: str, payload: dict[str, Any]) -> str:
+    """`delivery_key` from the event's dumped payload (so that storing it dumps the event once)."""
+    content = {name: value for name, value in payload.items() if name != "received_at"}
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    return f"{event.id}#{digest[:16]}"
+    return f"{event_id}#{digest[:16]}"
 
 
 def feed_id(external_id: str) -> str:
@@ -117,15 +122,16 @@ def feed_id(external_id: str) -> str:
 def _row_values(
     source: FeedSource, event: CanonicalEvent, received_at: datetime, relay_after: timedelta
 ) -> dict[str, Any]:
+    payload = event.model_dump(mode="json", exclude_none=True)
     return {
         "source": source,
-        "external_id": delivery_key(event),
+        "external_id": _key_of(event.id, payload),
         "type": event.type,
         "occurred_at": event.occurred_at,
         "received_at": received_at,
         "next_attempt_at": received_at + relay_after,
         "attempts": 0,
-        "payload": event.model_dump(mode="json", exclude_none=True),
+        "payload": payload,
         "customer_id": event.customer_id,
         "order_id": event.order_id,
     }
