@@ -56,8 +56,10 @@ format: install
 types: install
 	$(BIN)/mypy engine integrations
 
-# The issue's load figures as ratios in one run; its last line is `bench: N of M targets met`.
+# The engine against the floor (plain rules) in every world, side by side; then the load figures as ratios
+# in one run, whose last line is `bench: N of M targets met`.
 bench: install
+	$(BIN)/python -m bench.floor
 	$(BIN)/python -m bench.ratios
 
 # The other benchmarks: replay and scores, the due-orders scan, the SMTP rate, a 100,000-customer fan-out.

@@ -94,7 +94,7 @@ def main() -> None:
     worlds = [World(kind, seed, factor) for kind in kinds for seed in seeds for factor in factors]
     header = "  ".join(f"{k[:6]:>6} {'floor':>6}" for k in COLUMNS)
     print(f"{'world (engine, floor)':24} {header}  dominates")
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(int(os.environ.get("BENCH_JOBS", "1"))) as pool:
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(int(os.environ.get("BENCH_JOBS", "2"))) as pool:
         results = list(pool.map(lambda w: measure(w, days, Path(tmp)), worlds))
     won = 0
     for world, (engine, floor) in zip(worlds, results, strict=True):
