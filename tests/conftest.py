@@ -1,6 +1,7 @@
 """Shared fixtures: real databases (SQLite and PostgreSQL), a runtime on a simulated clock, real servers."""
 
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,11 @@ from integrations.feeds import build_feeds
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Processes and runtimes a test starts without naming a checkpoint file would append the audit chain's
+    # head to ./var of the work tree, and a later run's `audit verify` would read another run's heads.
+    if "FOREWARN_AUDIT_CHECKPOINT_FILE" not in os.environ:
+        checkpoints = Path(tempfile.mkdtemp(prefix="forewarn-checkpoints-")) / "audit-checkpoints.jsonl"
+        os.environ["FOREWARN_AUDIT_CHECKPOINT_FILE"] = str(checkpoints)
     # Every log line of the run is scanned for the builders' personal data; a leak fails the run.
     from support.fault_table import FaultTable
     from support.log_scan import LogScanPlugin
