@@ -17,10 +17,6 @@ written — the one message per worker thread that was in the provider's hands w
 
 A database blip while writing is waited out here (in-process, up to LEDGER_PATIENCE): the result is only
 in memory until it is written.
-
-The ledger keeps one connection for its chunk: a transaction per message is the point, but a pool
-checkout per message (with its liveness ping, a round trip of its own) is not. A connection that fails
-is dropped and the next try takes a fresh one.
 """
 
 from __future__ import annotations
@@ -33,7 +29,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import insert, update
-from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from engine.delivery.channel import SendResult
@@ -73,7 +68,6 @@ class Ledger:
         self.rt = rt
         self.patience = patience
         self._unwritten: tuple[Notice, SendResult, datetime] | None = None
-        self._connection: Connection | None = None
 
     def start(self, notice: Notice) -> bool:
         """Write down the previous result and mark `notice` as being handed over; False when the claim is
@@ -112,12 +106,6 @@ class Ledger:
             self._patiently(self._write_unwritten)
             self._unwritten = None
 
-    def close(self) -> None:
-        """Give the connection back to the pool (after `flush`)."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
-
     def _write_unwritten(self, session: Session) -> None:
         if self._unwritten is None:
             return
@@ -129,27 +117,14 @@ class Ledger:
         pause = 0.25
         while True:
             try:
-                return self._in_transaction(write)
+                with self.rt.unit_of_work() as session:
+                    return write(session)
             except Exception as error:
-                self.close()  # a connection that failed is not trusted again
                 if not is_outage(error) or time.monotonic() + pause > deadline:
                     raise
                 log.warning("could not write a delivery result (%s); trying again", describe(error)[0])
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
-
-    def _in_transaction(self, write: Callable[[Session], T]) -> T:
-        """`write` in one transaction of its own on the ledger's connection (queues no jobs)."""
-        if self._connection is None:
-            self._connection = self.rt.db.connect()
-        with Session(bind=self._connection, expire_on_commit=False) as session:
-            try:
-                done = write(session)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-        return done
 
 
 def attempt_row(notice: Notice, result: SendResult, *, at: datetime) -> dict[str, Any]:
