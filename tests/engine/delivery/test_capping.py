@@ -249,15 +249,36 @@ def test_replay_writes_a_digest_once_per_order_it_covers(tmp_path: Path) -> None
         ("A100", "shipment.exception", "initial", format_instant(t)),
         ("A101", "shipment.exception", "initial", format_instant(t + timedelta(hours=24))),
         ("A102", "shipment.exception", "initial", format_instant(t + timedelta(hours=24))),
-        # A100's check-in, promised for the next day, waits for the same slot and goes in the same digest
-        ("A100", "shipment.exception", "update", format_instant(t + timedelta(hours=24))),
-        ("A100", "shipment.exception", "update", format_instant(t + timedelta(hours=48))),  # the next one
-    ]
-    assert lines[3]["notice_id"] == lines[1]["notice_id"]
+    ]  # A100's check-in is promised days later (docs/delivery.md §10), past this window
     assert lines[1]["template"].startswith("digest/merged.email")
     assert lines[1]["body"] == lines[2]["body"] and "A101" in lines[1]["body"] and "A102" in lines[1]["body"]
     assert lines[1]["notice_id"] == lines[2]["notice_id"]  # one message
-    assert summary.merged == 3  # the two warnings and the check-in
+    assert summary.merged == 2  # the two warnings
+
+
+def test_a_check_in_held_by_the_daily_limit_goes_in_the_same_digest(tmp_path: Path) -> None:
+    t = datetime(2026, 3, 3, 18, 0, tzinfo=UTC)
+    events = [builders.customer_upserted(t - timedelta(days=3), channels=["email"])]
+    # A100 goes wrong first; A101 and A102 go wrong around the time A100's check-in falls due.
+    for i, at in enumerate((t, t + timedelta(days=4) - HOUR, t + timedelta(days=4))):
+        order = f"A{100 + i}"
+        events.append(
+            builders.order_created(t - timedelta(days=2), order_id=order, lines=[{"name": ITEMS[i], "quantity": 1}])
+        )
+        events.append(builders.shipment(t - timedelta(days=1), "in_transit", order_id=order))
+        events.append(builders.shipment(at, "exception", order_id=order, exception="weather"))
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("".join(json.dumps(event) + "\n" for event in events))
+    out = tmp_path / "notices.jsonl"
+    settings = Settings(max_notices_per_day=1, _env_file=None)  # type: ignore[call-arg]
+
+    replay(trace, out, settings=settings, until=t + timedelta(days=6))
+
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    held = [n for n in lines if n["template"].startswith("digest/merged.email")]
+    # A102's first warning and A100's check-in both wait for the day's one slot, and go as one message.
+    assert [(n["order_id"], n["stage"]) for n in held] == [("A102", "initial"), ("A100", "update")]
+    assert held[0]["notice_id"] == held[1]["notice_id"]
 
 
 @pytest.mark.parametrize("limit", [0, 5])
