@@ -5,6 +5,7 @@ once it answers. Nothing answered 202 is lost. Redis is real; a TCP gate in fron
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 from support import builders
 from support.databases import truncate_all
+from support.fault_table import FaultTable
 from support.services import require
 from support.tcp_gate import TcpGate
 from support.workers import wait_until
@@ -93,7 +95,10 @@ def queued_events(dispatcher: BrokerDispatcher) -> list[int]:
 
 
 def test_a_broker_away_past_its_grace_is_503_and_every_accepted_event_is_queued_once_it_is_back(
-    served: tuple[Runtime, BrokerDispatcher, TestClient], gate: TcpGate, clock: SimulatedClock
+    served: tuple[Runtime, BrokerDispatcher, TestClient],
+    gate: TcpGate,
+    clock: SimulatedClock,
+    fault_table: FaultTable,
 ) -> None:
     rt, dispatcher, client = served
     first = post(client, clock, builders.customer_upserted(clock.now(), id="C1"))
@@ -115,6 +120,7 @@ def test_a_broker_away_past_its_grace_is_503_and_every_accepted_event_is_queued_
     assert client.get("/healthz").status_code == 503
 
     gate.open()
+    reopened_at = time.monotonic()
     # The sender retries the refused delivery until it is accepted (the API asks the broker again).
     retried = builders.customer_upserted(clock.now(), id="C3")
     answers: list[int] = []
@@ -122,9 +128,18 @@ def test_a_broker_away_past_its_grace_is_503_and_every_accepted_event_is_queued_
     assert set(answers) <= {202, 503}
     ids = stored(rt)
     assert len(ids) == 3
+    accepted_again_in = time.monotonic() - reopened_at
     wait_until(lambda: queued_events(dispatcher) == [ids[0], ids[2]], what="the retried event's job", timeout=10)
 
     # The event stored while the broker was away is queued by the relay once it is due.
     clock.advance(parse_duration(rt.settings.relay_after))
     tick(rt)
     assert set(queued_events(dispatcher)) == set(ids)
+    jobs = queued_events(dispatcher)
+    fault_table.record(
+        "Redis away: 202 within the grace, then 503 + Retry-After; every accepted event queued once it is back"
+        f" ({len(jobs)} jobs for {len(set(jobs))} events: the relay may queue one again; applying is idempotent)",
+        delivered=len(set(jobs)),
+        stranded=len(set(ids) - set(jobs)),
+        recovery=f"the sender's retry accepted {accepted_again_in:.1f} s after the broker was back",
+    )
