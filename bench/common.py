@@ -1,8 +1,10 @@
 """What the benchmarks share: a fresh database, an SMTP sink in its own process, a free port, stopping
-worker processes and reading their peak RSS."""
+worker processes and reading their peak RSS, the customers table's COPY and a `forewarn` process's
+environment."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -28,6 +30,25 @@ c = Controller(Discard(), hostname="127.0.0.1", port=int(sys.argv[1]))
 c.start(); print("ready", flush=True)
 sys.stdin.read()
 """
+
+# Every customers column a seeded customer gives, in the order a COPY row lists them.
+COPY_CUSTOMERS = (
+    "COPY customers (id, name, email, phone, locale, timezone, channels, components, quiet_hours, email_opted_out,"
+    " extra, created_at, updated_at) FROM STDIN"
+)
+
+
+def forewarn_env(database_url: str, redis_url: str, queue: str, **settings: str) -> dict[str, str]:
+    """The environment a bench starts a `forewarn` process with: its database, broker and queue, warnings
+    only in the log, and `settings` (FOREWARN_* names) on top."""
+    return {
+        **os.environ,
+        "FOREWARN_DATABASE_URL": database_url,
+        "FOREWARN_BROKER_URL": redis_url,
+        "FOREWARN_QUEUE_NAME": queue,
+        "FOREWARN_LOG_LEVEL": "WARNING",
+        **settings,
+    }
 
 
 def conninfo(url: str) -> str:
