@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +50,18 @@ def forewarn_env(database_url: str, redis_url: str, queue: str, **settings: str)
         "FOREWARN_LOG_LEVEL": "WARNING",
         **settings,
     }
+
+
+@contextmanager
+def scratch_env(database_url: str, redis_url: str, queue: str, **settings: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """A scratch directory, removed after, and the `forewarn_env` of processes that keep their audit
+    checkpoints in it (what `serve` writes must not land in the repository)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        checkpoints = f"{scratch}/checkpoints.jsonl"
+        yield (
+            scratch,
+            forewarn_env(database_url, redis_url, queue, FOREWARN_AUDIT_CHECKPOINT_FILE=checkpoints, **settings),
+        )
 
 
 def conninfo(url: str) -> str:

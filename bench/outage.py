@@ -21,7 +21,6 @@ import smtplib
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from datetime import UTC, datetime
 import httpx
 import psycopg
 
-from bench.common import COPY_CUSTOMERS, conninfo, forewarn_env, free_port, fresh_database, stop_workers
+from bench.common import COPY_CUSTOMERS, conninfo, free_port, fresh_database, scratch_env, stop_workers
 from bench.webhooks import SECRET
 from engine.delivery.channel import OutboundMessage
 from integrations.channels.email_message import build_email, to_wire
@@ -162,19 +161,15 @@ def deployment(database_url: str, redis_url: str, smtp_port: int) -> Iterator[in
     broker.flush_all()
     broker.close()
     port = free_port()
-    with tempfile.TemporaryDirectory() as scratch:
-        env = forewarn_env(
-            database_url,
-            redis_url,
-            QUEUE,
-            FOREWARN_WEBHOOK_SECRET_EVENTS=SECRET,
-            FOREWARN_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
-            FOREWARN_OUTAGE_DEBOUNCE=DEBOUNCE,
-            FOREWARN_SCHEDULER_INTERVAL="1s",
-            FOREWARN_FANOUT_APPROVAL=str(CUSTOMERS + 1),
-            FOREWARN_AUDIT_CHECKPOINT_FILE=f"{scratch}/checkpoints.jsonl",
-            FOREWARN_SMS_DIR=f"{scratch}/sms",
-        )
+    settings = {
+        "FOREWARN_WEBHOOK_SECRET_EVENTS": SECRET,
+        "FOREWARN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "FOREWARN_OUTAGE_DEBOUNCE": DEBOUNCE,
+        "FOREWARN_SCHEDULER_INTERVAL": "1s",
+        "FOREWARN_FANOUT_APPROVAL": str(CUSTOMERS + 1),
+    }
+    with scratch_env(database_url, redis_url, QUEUE, **settings) as (scratch, env):
+        env["FOREWARN_SMS_DIR"] = f"{scratch}/sms"
         cli = [sys.executable, "-m", "engine.cli"]
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         serve = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, **quiet)  # type: ignore[call-overload]
