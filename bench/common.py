@@ -1,12 +1,15 @@
 """What the benchmarks share: a fresh database, an SMTP sink in its own process, a free port, stopping
-worker processes and reading their peak RSS."""
+worker processes and reading their peak RSS, the customers table's COPY and a `forewarn` process's
+environment."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +31,37 @@ c = Controller(Discard(), hostname="127.0.0.1", port=int(sys.argv[1]))
 c.start(); print("ready", flush=True)
 sys.stdin.read()
 """
+
+# Every customers column a seeded customer gives, in the order a COPY row lists them.
+COPY_CUSTOMERS = (
+    "COPY customers (id, name, email, phone, locale, timezone, channels, components, quiet_hours, email_opted_out,"
+    " extra, created_at, updated_at) FROM STDIN"
+)
+
+
+def forewarn_env(database_url: str, redis_url: str, queue: str, **settings: str) -> dict[str, str]:
+    """The environment a bench starts a `forewarn` process with: its database, broker and queue, warnings
+    only in the log, and `settings` (FOREWARN_* names) on top."""
+    return {
+        **os.environ,
+        "FOREWARN_DATABASE_URL": database_url,
+        "FOREWARN_BROKER_URL": redis_url,
+        "FOREWARN_QUEUE_NAME": queue,
+        "FOREWARN_LOG_LEVEL": "WARNING",
+        **settings,
+    }
+
+
+@contextmanager
+def scratch_env(database_url: str, redis_url: str, queue: str, **settings: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """A scratch directory, removed after, and the `forewarn_env` of processes that keep their audit
+    checkpoints in it (what `serve` writes must not land in the repository)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        checkpoints = f"{scratch}/checkpoints.jsonl"
+        yield (
+            scratch,
+            forewarn_env(database_url, redis_url, queue, FOREWARN_AUDIT_CHECKPOINT_FILE=checkpoints, **settings),
+        )
 
 
 def conninfo(url: str) -> str:

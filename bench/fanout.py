@@ -23,12 +23,21 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dramatiq
 import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from bench.common import conninfo, fresh_database, peak_rss_mb, smtp_sink, stop_workers
+from bench.common import (
+    COPY_CUSTOMERS,
+    conninfo,
+    forewarn_env,
+    fresh_database,
+    peak_rss_mb,
+    smtp_sink,
+    stop_workers,
+)
 from engine.audit import verify_chain
 from engine.brakes.approvals import approve
 from engine.clock import SimulatedClock, format_instant
@@ -116,11 +125,7 @@ def _seed(url: str) -> int:
     combos: set[tuple[str, str, str]] = set()
     stopped: list[str] = []  # numbers that texted STOP: on the suppression list, as a real STOP leaves them
     with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
-        columns = (
-            "id, name, email, phone, locale, timezone, channels, components, quiet_hours, email_opted_out,"
-            " extra, created_at, updated_at"
-        )
-        with cur.copy(f"COPY customers ({columns}) FROM STDIN") as copy:
+        with cur.copy(COPY_CUSTOMERS) as copy:
             for i in range(CUSTOMERS):
                 first = rng.choice(firsts)
                 locale = "pt-BR" if rng.random() < 0.3 else "en"
@@ -194,7 +199,30 @@ def main() -> None:
     started = time.perf_counter()
     combos = _seed(database_url)
     print(f"seeded {CUSTOMERS:,} customers subscribed to checkout in {time.perf_counter() - started:.1f} s")
+    rt, clock, broker = _runtime(database_url, redis_url)
+    _take_down(rt, clock)
+    _approve(rt, clock)
+    told, notices, queued, seconds = _fan_out(rt, broker, redis_url, combos)
+    started = time.perf_counter()
+    check = verify_chain(rt.db)
+    verified = time.perf_counter() - started
+    print(f"  audit verify: {'ok' if check.ok else 'BROKEN'}, {check.checked:,} entries in {verified:.1f} s")
 
+    drained, drain_seconds, worker_peak = _drain(database_url, redis_url, queued)
+    print(
+        f"worker: `forewarn worker` drained {drained:,} of {queued:,} notices in {drain_seconds:.0f} s"
+        f" ({drained / drain_seconds:,.0f}/s), peak RSS {worker_peak:.0f} MB (limit 300 MB)"
+    )
+    print(_resolve(rt, clock))
+    print(
+        f"SUMMARY fan-out {told:,} recipients / {notices:,} notices decided, rendered and queued in {seconds:.1f} s"
+        f" ({notices / seconds:,.0f} notices/s; target < 30 s); worker peak RSS {worker_peak:.0f} MB (target < 300 MB)"
+    )
+    broker.close()
+    rt.close()
+
+
+def _runtime(database_url: str, redis_url: str) -> tuple[Runtime, SimulatedClock, dramatiq.Broker]:
     # The blast-radius guard always asks here, even for a small smoke-test run: the approval path is timed too.
     settings = Settings(
         database_url=database_url,
@@ -210,6 +238,11 @@ def main() -> None:
     rt = Runtime(
         settings=settings, db=make_engine(database_url), clock=clock, templates=TemplateStore(), dispatcher=dispatcher
     )
+    return rt, clock, broker
+
+
+def _take_down(rt: Runtime, clock: SimulatedClock) -> None:
+    """Checkout goes down, and stays down past the debounce."""
     with rt.unit_of_work() as session:
         seed_templates(session, now=clock.now())
         event = {
@@ -224,6 +257,8 @@ def main() -> None:
     apply_event(rt, stored.accepted[0])
     clock.advance(timedelta(minutes=15))  # past the 10-minute debounce
 
+
+def _approve(rt: Runtime, clock: SimulatedClock) -> None:
     started = time.perf_counter()
     scan_outages(rt)  # over FOREWARN_FANOUT_APPROVAL: asks staff, with a preview
     asked = time.perf_counter() - started
@@ -233,6 +268,9 @@ def main() -> None:
         approve(session, approval.id or 0, actor="staff:bench", at=clock.now())
     print(f"approval requested for {approval.recipients:,} recipients in {asked:.2f} s; approved")
 
+
+def _fan_out(rt: Runtime, broker: dramatiq.Broker, redis_url: str, combos: int) -> tuple[int, int, int, float]:
+    """The timed, announcing scan: (customers told, notices, notices queued, seconds)."""
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for _ in range(3):  # open the pool's connections now, so their backends' CPU is counted from here
         _postgres_cpu(rt.db)
@@ -261,24 +299,7 @@ def main() -> None:
         f" (machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
     )
     print(f"  bench process peak RSS {rss_peak:.0f} MB ({rss_before:.0f} MB before the fan-out)")
-    started = time.perf_counter()
-    check = verify_chain(rt.db)
-    verified = time.perf_counter() - started
-    print(f"  audit verify: {'ok' if check.ok else 'BROKEN'}, {check.checked:,} entries in {verified:.1f} s")
-
-    drained, drain_seconds, worker_peak = _drain(database_url, redis_url, queued)
-    print(
-        f"worker: `forewarn worker` drained {drained:,} of {queued:,} notices in {drain_seconds:.0f} s"
-        f" ({drained / drain_seconds:,.0f}/s), peak RSS {worker_peak:.0f} MB (limit 300 MB)"
-    )
-    resolution = _resolve(rt, clock)
-    print(resolution)
-    print(
-        f"SUMMARY fan-out {told:,} recipients / {notices:,} notices decided, rendered and queued in {seconds:.1f} s"
-        f" ({notices / seconds:,.0f} notices/s; target < 30 s); worker peak RSS {worker_peak:.0f} MB (target < 300 MB)"
-    )
-    broker.close()
-    rt.close()
+    return told, notices, queued, seconds
 
 
 def _resolve(rt: Runtime, clock: SimulatedClock) -> str:
@@ -318,15 +339,13 @@ def _resolve(rt: Runtime, clock: SimulatedClock) -> str:
 def _drain(database_url: str, redis_url: str, queued: int) -> tuple[int, float, float]:
     with smtp_sink() as port, tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(database_url, pool_size=1)
-        env = {
-            **os.environ,
-            "FOREWARN_DATABASE_URL": database_url,
-            "FOREWARN_BROKER_URL": redis_url,
-            "FOREWARN_QUEUE_NAME": QUEUE,
-            "FOREWARN_SMTP_URL": f"smtp://127.0.0.1:{port}",
-            "FOREWARN_SMS_DIR": str(Path(tmp) / "sms"),
-            "FOREWARN_LOG_LEVEL": "WARNING",
-        }
+        env = forewarn_env(
+            database_url,
+            redis_url,
+            QUEUE,
+            FOREWARN_SMTP_URL=f"smtp://127.0.0.1:{port}",
+            FOREWARN_SMS_DIR=str(Path(tmp) / "sms"),
+        )
         worker = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"], env=env)
         started = time.perf_counter()
         done = 0

@@ -21,7 +21,6 @@ import smtplib
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from datetime import UTC, datetime
 import httpx
 import psycopg
 
-from bench.common import conninfo, free_port, fresh_database, stop_workers
+from bench.common import COPY_CUSTOMERS, conninfo, free_port, fresh_database, scratch_env, stop_workers
 from bench.webhooks import SECRET
 from engine.delivery.channel import OutboundMessage
 from integrations.channels.email_message import build_email, to_wire
@@ -144,11 +143,7 @@ def _seed(url: str) -> None:
     """CUSTOMERS email-only customers subscribed to checkout (COPY; not timed)."""
     now = datetime.now(UTC)
     with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
-        columns = (
-            "id, name, email, phone, locale, timezone, channels, components, quiet_hours, email_opted_out,"
-            " extra, created_at, updated_at"
-        )
-        with cur.copy(f"COPY customers ({columns}) FROM STDIN") as copy:
+        with cur.copy(COPY_CUSTOMERS) as copy:
             for i in range(CUSTOMERS):
                 row = (f"C{i:05d}", f"Sam {i}", f"c{i:05d}@example.com", None, "en", "UTC", '["email"]')
                 copy.write_row((*row, '["checkout"]', None, False, "{}", now, now))
@@ -166,21 +161,15 @@ def deployment(database_url: str, redis_url: str, smtp_port: int) -> Iterator[in
     broker.flush_all()
     broker.close()
     port = free_port()
-    with tempfile.TemporaryDirectory() as scratch:
-        env = {
-            **os.environ,
-            "FOREWARN_DATABASE_URL": database_url,
-            "FOREWARN_BROKER_URL": redis_url,
-            "FOREWARN_QUEUE_NAME": QUEUE,
-            "FOREWARN_WEBHOOK_SECRET_EVENTS": SECRET,
-            "FOREWARN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "FOREWARN_OUTAGE_DEBOUNCE": DEBOUNCE,
-            "FOREWARN_SCHEDULER_INTERVAL": "1s",
-            "FOREWARN_FANOUT_APPROVAL": str(CUSTOMERS + 1),
-            "FOREWARN_LOG_LEVEL": "WARNING",
-            "FOREWARN_AUDIT_CHECKPOINT_FILE": f"{scratch}/checkpoints.jsonl",
-            "FOREWARN_SMS_DIR": f"{scratch}/sms",
-        }
+    settings = {
+        "FOREWARN_WEBHOOK_SECRET_EVENTS": SECRET,
+        "FOREWARN_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "FOREWARN_OUTAGE_DEBOUNCE": DEBOUNCE,
+        "FOREWARN_SCHEDULER_INTERVAL": "1s",
+        "FOREWARN_FANOUT_APPROVAL": str(CUSTOMERS + 1),
+    }
+    with scratch_env(database_url, redis_url, QUEUE, **settings) as (scratch, env):
+        env["FOREWARN_SMS_DIR"] = f"{scratch}/sms"
         cli = [sys.executable, "-m", "engine.cli"]
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         serve = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, **quiet)  # type: ignore[call-overload]

@@ -23,7 +23,7 @@ import psycopg
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from bench.common import conninfo, fresh_database, peak_rss_mb, smtp_sink, stop_workers
+from bench.common import conninfo, forewarn_env, fresh_database, peak_rss_mb, smtp_sink, stop_workers
 from engine.compose.store import seed_templates
 from engine.db import make_engine
 from engine.delivery.channel import OutboundMessage
@@ -141,14 +141,7 @@ def engine_worker(port: int, database_url: str, redis_url: str) -> tuple[float, 
     broker = make_broker(redis_url, namespace=QUEUE)
     dispatcher = BrokerDispatcher(broker, HANDLERS, queue=QUEUE)
     broker.flush_all()
-    env = {
-        **os.environ,
-        "FOREWARN_DATABASE_URL": database_url,
-        "FOREWARN_BROKER_URL": redis_url,
-        "FOREWARN_QUEUE_NAME": QUEUE,
-        "FOREWARN_SMTP_URL": f"smtp://127.0.0.1:{port}",
-        "FOREWARN_LOG_LEVEL": "WARNING",
-    }
+    env = forewarn_env(database_url, redis_url, QUEUE, FOREWARN_SMTP_URL=f"smtp://127.0.0.1:{port}")
     workers = [
         subprocess.Popen([sys.executable, "-m", "engine.cli", "worker"], env=env, stdout=subprocess.PIPE, text=True)
         for _ in range(PROCESSES)

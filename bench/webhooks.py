@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from bench.common import free_port, fresh_database
+from bench.common import free_port, fresh_database, scratch_env
 from bench.load import Request, Result, run
 from integrations.feeds.standard_webhooks import sign
 
@@ -130,16 +129,7 @@ def bare_endpoint(tag: str) -> Result:
 
 def forewarn_serve(database_url: str, redis_url: str) -> Result:
     port = free_port()
-    with tempfile.TemporaryDirectory() as scratch:
-        env = {
-            **os.environ,
-            "FOREWARN_DATABASE_URL": database_url,
-            "FOREWARN_BROKER_URL": redis_url,
-            "FOREWARN_QUEUE_NAME": QUEUE,
-            "FOREWARN_WEBHOOK_SECRET_EVENTS": SECRET,
-            "FOREWARN_LOG_LEVEL": "WARNING",
-            "FOREWARN_AUDIT_CHECKPOINT_FILE": f"{scratch}/checkpoints.jsonl",
-        }
+    with scratch_env(database_url, redis_url, QUEUE, FOREWARN_WEBHOOK_SECRET_EVENTS=SECRET) as (_, env):
         command = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)]
         with server(command, port, env):
             return timed(port, "forewarn")

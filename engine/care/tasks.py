@@ -18,6 +18,7 @@ from engine.care import webhook
 from engine.clock import format_instant
 from engine.db.bulk import insert_rows
 from engine.models import CareTask, Shipment
+from engine.read.queries import page_by_key
 from engine.vocabulary import CareTaskStatus, SituationKind
 
 OPEN, CLOSED = CareTaskStatus.OPEN, CareTaskStatus.CLOSED
@@ -130,16 +131,12 @@ def close_by_staff(session: Session, task_id: int, *, actor: str, at: datetime, 
 def listing(
     session: Session, *, status: CareTaskStatus | None, cursor: int | None, limit: int
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """Newest task first, a page at a time."""
-    query = select(CareTask).order_by(col(CareTask.id).desc()).limit(limit + 1)
+    """Newest task first, a keyset page at a time."""
+    query = select(CareTask)
     if status:
         query = query.where(CareTask.status == status)
-    if cursor is not None:
-        query = query.where(col(CareTask.id) < cursor)
-    rows = list(session.exec(query).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [item(row) for row in rows], (rows[-1].id if more and rows else None)
+    page = page_by_key(session, query, CareTask.id, cursor=cursor, limit=limit, item=item)
+    return page.items, page.next_cursor
 
 
 def item(task: CareTask) -> dict[str, Any]:
