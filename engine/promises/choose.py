@@ -138,4 +138,13 @@ def renewed(
     while at least half the kind's shortest wait is left, else a new one chosen as of `now`."""
     if promise >= now + bounds(kind).shortest / 2:
         return promise
-    return choose(kind=kind, opened_at=opened_at, after=now, timezone=timezone, quiet=quiet, estimate=estimate, due=due)
+    return choose(
+        kind=kind,
+        opened_at=opened_at,
+        after=now,
+        timezone=timezone,
+        quiet=quiet,
+        estimate=estimate,
+        likely=likely,
+        due=due,
+    )
