@@ -70,6 +70,14 @@ class Runtime:
 
     def run_jobs(self, jobs: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Hand committed work to the dispatcher; a failure to queue is logged, never raised."""
+        send_many = getattr(self.dispatcher, "send_many", None)
+        if send_many is not None and len(jobs) > 1:
+            try:
+                send_many(jobs)
+            except Exception:
+                # As below: the outbox rows are the truth, and the relay re-queues what this batch lost.
+                log.warning("could not queue %d jobs now; the relay will retry", len(jobs), exc_info=True)
+            return
         for actor_name, args in jobs:
             try:
                 self.dispatcher.send(actor_name, *args)

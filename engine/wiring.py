@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
+from engine.broker_batch import enqueue_all
 from engine.broker_health import BrokerHealth
 from engine.care import webhook as care_webhook
 from engine.clock import Clock, SystemClock, parse_duration
@@ -163,6 +164,16 @@ class BrokerDispatcher:
                 actor.send(*args)
             else:
                 actor.send_with_options(args=args, delay=int(delay.total_seconds() * 1000))
+        except Exception:
+            self.health.failed()
+            raise
+        self.health.answered()
+
+    def send_many(self, jobs: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        """Queue undelayed jobs together: one round trip on Redis (engine.broker_batch), else one by one."""
+        messages = [self.actors[name].message(*args) for name, args in jobs]
+        try:
+            enqueue_all(self.broker, messages)
         except Exception:
             self.health.failed()
             raise
