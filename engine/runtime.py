@@ -74,10 +74,12 @@ class Runtime:
         if send_many is not None and len(jobs) > 1:
             try:
                 send_many(jobs)
+                return
             except Exception:
-                # As below: the outbox rows are the truth, and the relay re-queues what this batch lost.
-                log.warning("could not queue %d jobs now; the relay will retry", len(jobs), exc_info=True)
-            return
+                # One job the batch could not take (an actor this dispatcher lacks, a broker hiccup) must not
+                # cost the others their turn: not every job has an outbox row for the relay (a helpdesk
+                # webhook has none). One at a time, then; a job queued twice is harmless, each is idempotent.
+                log.warning("could not queue %d jobs together; one at a time", len(jobs), exc_info=True)
         for actor_name, args in jobs:
             try:
                 self.dispatcher.send(actor_name, *args)
