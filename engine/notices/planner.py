@@ -36,7 +36,7 @@ from engine.models.customers import Recipient
 from engine.notices.composer import Composer, Subject
 from engine.notices.outbox import queue_for_delivery
 from engine.notices.repository import texted_numbers
-from engine.notices.threads import Thread, ThreadNotice, first_email, warned_since
+from engine.notices.threads import Thread, ThreadNotice, first_email, last_sent, warned_since
 from engine.policy.channels import Route, Routing, routes_for
 from engine.policy.quiet_hours import defer
 from engine.promises.choose import choose, promises
@@ -194,16 +194,19 @@ class Planner:
         shipment = subject.shipment
         # Going on since the parcel left, or the customer was first warned, whatever it is called now.
         since = [situation.opened_at, warned_since(request.thread), shipment.handed_over_at if shipment else None]
+        after = max(self._send_at(request, route.channel) for route in routes)
+        quiet_since = last_sent(request.thread) if request.check_in else None
         return choose(
             kind=situation.kind,
             opened_at=min(t for t in since if t is not None),
-            after=max(self._send_at(request, route.channel) for route in routes),
+            after=after,
             timezone=customer.timezone,
             quiet=customer.quiet_hours or self.rt.settings.quiet_hours,
             estimate=shipment.estimated_delivery_at if shipment is not None else None,
             likely=likely,
             due=subject.order.promised_by if subject.order is not None else None,
             earliest=request.promise_not_before,
+            silence=after - quiet_since if quiet_since is not None else None,
         )
 
     def _compose(

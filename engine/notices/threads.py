@@ -116,6 +116,12 @@ def warned_since(thread: Thread) -> datetime | None:
     return since
 
 
+def last_sent(thread: Thread) -> datetime | None:
+    """When the thread's latest message that reached the customer went (None: none has)."""
+    times = [n.send_at for n in thread if n.reached in LIVE and n.send_at is not None]
+    return max(times, default=None)
+
+
 def next_warning_stage(thread: Thread) -> Stage:
     return Stage.UPDATE if told(thread) else Stage.INITIAL
 

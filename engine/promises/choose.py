@@ -9,9 +9,10 @@ Chosen from the situation, then made readable and reachable:
    least `EXPECTED_AFTER` away; the carrier's own date up to three weeks off (`ESTIMATE_LONGEST`).
 2. **Otherwise, a wait that grows.** Twice the time the matter has been going on (`Bounds.growth`: the
    parcel's time on the way, or since the customer was first warned), within the kind's bounds — a
-   parcel two weeks on the road changes in days, not hours, and one lost for weeks is written about
-   weekly — and not before the order's promise date has passed (`DUE_GRACE`): a "no news" before the
-   day it was due tells nothing. An outage keeps its update rhythm (2 h, growing to 12 h as it drags on).
+   parcel two weeks on the road changes in days, not hours — and not before the order's promise date has
+   passed (`DUE_GRACE`): a "no news" before the day it was due tells nothing. A check-in with no news
+   promises at least twice the silence before it (`SILENCE_LONGEST`): one lost for weeks is written about
+   after a week, two, then four. An outage keeps its update rhythm (2 h, growing to 12 h as it drags on).
 3. **Readable.** Rounded up to the next whole hour on the customer's wall clock.
 4. **Reachable.** Never inside the customer's quiet hours: a check-in at that time would be a text that
    has to wait for the morning (and an email at 3 a.m. reads no better). A promise falling in the night
@@ -53,6 +54,10 @@ ESTIMATE_GRACE = timedelta(hours=12)
 DUE_GRACE = timedelta(hours=24)
 # A carrier's estimate further off than this is not promised from (the longest wait is, and news sooner).
 ESTIMATE_LONGEST = timedelta(days=21)
+# A check-in with no news promises at least twice the silence before it (a week, then two, then four), up
+# to this: a parcel lost for a month is not news every week, and a customer told "no news yet" four times
+# in a row hears it less often rather than as a form letter. News (a scan, a delivery) is sent at once.
+SILENCE_LONGEST = timedelta(days=28)
 
 
 def bounds(kind: SituationKind) -> Bounds:
@@ -76,29 +81,42 @@ def choose(
     likely: datetime | None = None,
     due: datetime | None = None,
     earliest: datetime | None = None,
+    silence: timedelta | None = None,
 ) -> datetime:
     """The promise for a warning that reaches the customer at `after` (its latest channel's send time).
 
     `estimate`: the carrier's delivery estimate, if the parcel has one; `likely`: when it is likely
     delivered by, as learned (`engine.promises.expect`); `due`: the order's promise date;
     `quiet`: the customer's quiet window (their own, or the deployment's); `earliest`: no sooner than this
-    (when the daily limit lets the next message go)."""
+    (when the daily limit lets the next message go); `silence`: for a check-in with no news, how long the
+    thread had been quiet before it."""
     target = expected(kind, after=after, estimate=estimate, likely=likely) or after + wait(
-        kind, opened_at, after, due=due
+        kind, opened_at, after, due=due, silence=silence
     )
     if earliest is not None:
         target = max(target, earliest)
     return defer(whole_hour(target, timezone), timezone=timezone, window=quiet)
 
 
-def wait(kind: SituationKind, opened_at: datetime, after: datetime, *, due: datetime | None = None) -> timedelta:
+def wait(
+    kind: SituationKind,
+    opened_at: datetime,
+    after: datetime,
+    *,
+    due: datetime | None = None,
+    silence: timedelta | None = None,
+) -> timedelta:
     """How long to promise when no delivery is expected: it grows with the time the matter has been going
-    on, and lasts past the order's promise date (`due`)."""
+    on, and lasts past the order's promise date (`due`); after a check-in's silence, at least twice it
+    (`SILENCE_LONGEST`; an outage keeps its rhythm)."""
     limits = bounds(kind)
     grown = max((after - opened_at) * limits.growth, limits.shortest)
-    if due is not None and kind != SituationKind.SERVICE_DISRUPTION:
+    if kind == SituationKind.SERVICE_DISRUPTION:
+        return min(grown, limits.longest)
+    if due is not None:
         grown = max(grown, due + DUE_GRACE - after)
-    return min(grown, limits.longest)
+    grown = min(grown, limits.longest)
+    return max(grown, min(2 * silence, SILENCE_LONGEST)) if silence is not None else grown
 
 
 def expected(

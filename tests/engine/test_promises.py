@@ -4,6 +4,7 @@ customer's quiet hours; when it comes with nothing newer sent, a check-in goes; 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -137,6 +138,24 @@ def test_no_check_in_when_newer_news_went_out_before_the_promise(rt: Runtime, cl
     if news.next_update_at > initial.next_update_at:
         assert keep_promises(rt) == 0
     assert len(notices(rt)) == 2
+
+
+def test_no_news_check_ins_come_half_as_often_each_time_up_to_four_weeks(rt: Runtime, clock: SimulatedClock) -> None:
+    # A parcel the carrier lost, with nobody closing the case: the customer is not told "no news" weekly
+    # for months; each check-in promises twice the silence before it, up to four weeks (the lost report,
+    # two days into the matter, promised four days).
+    _warned(rt, clock, ["email"])
+    feed(rt, builders.shipment(clock.now() + timedelta(minutes=5), "lost"))
+    for _ in range(5):
+        promise = notices(rt)[-1].next_update_at
+        assert promise is not None
+        clock.set(promise - LEAD)
+        assert keep_promises(rt) == 1
+        drain(rt)
+    warnings = [n for n in notices(rt) if n.stage == "update"]
+    gaps = [(b.send_at - a.send_at) / timedelta(days=1) for a, b in pairwise(warnings)]
+    assert [round(g) for g in gaps] == [4, 8, 16, 28, 28]
+    assert all("no news yet" in n.body.lower() for n in warnings[1:])
 
 
 def test_a_texted_customer_s_promise_and_check_in_avoid_their_night(rt: Runtime, clock: SimulatedClock) -> None:
