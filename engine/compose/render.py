@@ -305,8 +305,10 @@ def _describe(exc: BaseException) -> str:
 def sms_attempts(variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """What an over-long SMS gives up, in order: a feed's own (long) order or tracking link for our short
     status page (`links.ours`), the item list ("order A10042" instead of the names), then the template's
-    optional details (`sms_compact`), then the next-update sentence (`next_update_at` None: the engine
-    still keeps it; the email says it), and only last the customer's first name."""
+    optional details (`sms_compact`), then the link (the email has it; not when the link is what the
+    customer must act on, an address to confirm), then the next-update sentence (`next_update_at` None:
+    the engine still keeps it; the email says it), and only last the customer's first name. When we'll
+    write again is worth more than a link: it is the promise the engine keeps."""
     yield variables
     links = variables.get("links")
     ours = links.get("ours") if isinstance(links, Mapping) else None
@@ -321,12 +323,20 @@ def sms_attempts(variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield variables
     variables = {**variables, SMS_COMPACT: True}
     yield variables
+    if isinstance(links, Mapping) and variables.get("next_update_at") is not None and not _acts_on_link(variables):
+        yield {**variables, "links": dict.fromkeys(links)}
     if variables.get("next_update_at") is not None:
         variables = {**variables, "next_update_at": None}
         yield variables
     customer = variables.get("customer")
     if isinstance(customer, Mapping) and customer.get("first_name"):
         yield {**variables, "customer": {**customer, "first_name": ""}}
+
+
+def _acts_on_link(variables: Mapping[str, Any]) -> bool:
+    """The customer is asked to do something at the link (confirm the delivery address)."""
+    shipment = variables.get("shipment")
+    return isinstance(shipment, Mapping) and shipment.get("exception") == "address"
 
 
 def _render_sms(source: str, variables: dict[str, Any]) -> str:

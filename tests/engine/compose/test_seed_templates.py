@@ -9,12 +9,20 @@ import pytest
 from support.seed_cases import SEEDS, VARIANTS, Case, case_id, cases, context_for, render
 from support.words import BANNED, FALSE_ACTIONS, GREETING, LOCALES, STOP, says
 
-from engine.compose import TemplateKey, load_seed_templates, locale_fallbacks, select_template_set, sms_segments
+from engine.compose import (
+    TemplateKey,
+    load_seed_templates,
+    locale_fallbacks,
+    render_message,
+    select_template_set,
+    sms_segments,
+)
 from engine.compose.facts import derive
 from engine.compose.seeds import PARTS, sample_context
 from engine.compose.segments import GSM7_BASIC, GSM7_EXTENSION
 from engine.detection.rules import RAISED_KINDS, TEMPLATE_STAGES
 from engine.errors import TemplateError
+from engine.vocabulary import Channel
 
 CASES = list(cases())
 
@@ -292,3 +300,18 @@ def test_the_thank_you_names_what_actually_held_the_parcel_up(problem: str, engl
     mail = render("shipment.exception", "resolved", "en", "email", derive(ctx))
     assert english in mail.text
     assert "while it was delayed" not in mail.text
+
+
+@pytest.mark.parametrize("variant", ["typical", "accented name", "long values", "several items", "repeat", "check-in"])
+@pytest.mark.parametrize("case", [c for c in CASES if c[1] != "resolved"], ids=case_id)
+def test_a_warning_text_always_says_when_we_will_write_again(case: Case, variant: str) -> None:
+    # The promise is what the engine keeps: a text short of room gives up its link (the email has it)
+    # before it gives up saying when; the customer is never promised a check-in the text doesn't mention.
+    situation, stage, locale, problem = case
+    ctx = context_for(situation, stage, locale, variant, problem)
+    if ctx["next_update_at"] is None or problem == "address":
+        return  # an address to confirm keeps its link, the one thing the customer must do, over the time
+    text = render(situation, stage, locale, "sms", ctx).text
+    source = {"sms": "{{ next_update_at|when(short=true) }}"}
+    when = render_message(source, ctx, channel=Channel.SMS, locale=locale, timezone=ctx["customer"]["timezone"]).text
+    assert when in text, text
