@@ -24,6 +24,7 @@ from engine.api import (
 )
 from engine.api.review import ROUTERS as REVIEW_ROUTERS
 from engine.api.security import SecurityHeaders
+from engine.api.webhook_fast_path import WebhookFastPath
 from engine.broker_health import BrokerHealth
 from engine.inbound.feed import Feed
 from engine.inbound.group_commit import GroupCommit
@@ -59,7 +60,7 @@ def create_app(
     app.state.broker_ping = broker_ping
     app.state.group_commit = group_commit
     app.state.broker_health = broker_health
-    # First: a route is found by trying each in order, and the feeds' webhooks are most of the traffic.
+    # Declared for /openapi.json; WebhookFastPath (below) answers nearly every webhook before routing.
     app.include_router(webhooks.router)
     app.include_router(callbacks.router)
     app.include_router(ops.router)
@@ -73,6 +74,8 @@ def create_app(
     app.include_router(status_page.router)
     console.install(app)
     app.add_middleware(SecurityHeaders)
+    # Added last, so outermost: a webhook is answered before routing and the console's middleware.
+    app.add_middleware(WebhookFastPath, state=app.state)
     for router in REVIEW_ROUTERS:
         app.include_router(router)
 

@@ -80,7 +80,7 @@ async def _invalid(_: Request, exc: Exception) -> Problem:
     return problem(400, detail, errors=errors)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Problem:
+async def unexpected(request: Request, exc: Exception) -> Problem:
     if is_outage(exc):
         log.warning("%s %s: the database did not answer (%s)", request.method, request.url.path, describe(exc)[0])
         return unavailable()
@@ -93,8 +93,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid)
     for outage in OUTAGES:  # answered where they are raised, like any HTTP error
-        app.add_exception_handler(outage, _unexpected)
-    app.add_exception_handler(Exception, _unexpected)  # a bug: 500 (Starlette then re-raises it to the server)
+        app.add_exception_handler(outage, unexpected)
+    app.add_exception_handler(Exception, unexpected)  # a bug: 500 (Starlette then re-raises it to the server)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
 

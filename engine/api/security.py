@@ -47,6 +47,11 @@ def console_policy(nonce: str) -> str:
     )
 
 
+# What every response carries (a route's own value wins); raw, for the webhook fast path that sends its own.
+DEFAULT_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
+RAW_DEFAULT_HEADERS = [(name.lower().encode(), value.encode()) for name, value in DEFAULT_HEADERS.items()]
+
+
 def _is_console(path: str) -> bool:
     return path == "/" or path == "/ops" or path.startswith("/ops/")
 
@@ -65,11 +70,7 @@ class SecurityHeaders:
         async def send_with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                defaults = {
-                    "X-Content-Type-Options": "nosniff",
-                    "X-Frame-Options": "DENY",
-                    "Referrer-Policy": "same-origin",
-                }
+                defaults = dict(DEFAULT_HEADERS)
                 if console:
                     # The nonce the page's script tags were given, or a fresh one if it had none.
                     nonce = state.get(NONCE_KEY) or state.setdefault(NONCE_KEY, secrets.token_urlsafe(18))

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import event, insert
+from sqlalchemy import Connection, event, insert
 from sqlmodel import Session, col, select
 
 from engine.audit import personal as personal_data
@@ -113,15 +113,39 @@ def _head(session: Session) -> tuple[int, str]:
     cached: tuple[int, str] | None = session.info.get(_HEAD)
     if cached is not None:
         return cached
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return _locked_head_pg(connection)
     # Held until this transaction ends: concurrent workers append one after another.
     transaction_lock(session, _ADVISORY_LOCK_KEY)
     # On the connection, built once: the ORM's execution path around this one-row read cost about as much
     # CPU as the read itself, once per webhook group.
-    row = session.connection().execute(_HEAD_QUERY).first()
+    row = connection.execute(_HEAD_QUERY).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
 _HEAD_QUERY = select(AuditEntry.seq, AuditEntry.hash).order_by(col(AuditEntry.seq).desc()).limit(1)
+
+# The chain lock and the head read in one round trip (a webhook group paid one each): two statements in one
+# simple-protocol query. Each statement of it takes its own snapshot under READ COMMITTED, so the head is
+# read after the lock is granted and sees every append committed before it, as with two round trips.
+_LOCKED_HEAD_PG = (
+    "SELECT pg_advisory_xact_lock(7114221001); SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
+)
+assert str(_ADVISORY_LOCK_KEY) in _LOCKED_HEAD_PG and AuditEntry.__tablename__ in _LOCKED_HEAD_PG
+
+
+def _locked_head_pg(connection: Connection) -> tuple[int, str]:
+    # Through SQLAlchemy, so that a lost connection is the usual OperationalError (an outage: 503) and the
+    # pool learns of it; no parameters, so psycopg sends the text as one simple query.
+    result = connection.exec_driver_sql(_LOCKED_HEAD_PG, execution_options={"no_parameters": True})
+    try:
+        cursor: Any = result.cursor
+        cursor.nextset()  # past the lock's result to the head's
+        row = cursor.fetchone()
+    finally:
+        result.close()
+    return (row[0], row[1]) if row else (0, GENESIS)
 
 
 def sole_writer(session: Session) -> None:
