@@ -33,7 +33,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Connection
 
 from engine.db.bulk import table_of
@@ -50,6 +50,20 @@ T = TypeVar("T")
 # then reconciled as unconfirmed). Waits are wall time: a database outage is not business time.
 LEDGER_PATIENCE = 120.0
 _NOTICES, _ATTEMPTS = table_of(Notice), table_of(DeliveryAttempt)
+_ROW = ("notice_id", "attempted_at", "claimed_at", "outcome", "provider_id", "error", "result")
+# Built once (the held connection's path runs them per message): building a statement costs more than
+# sending it.
+_WRITE = insert(_ATTEMPTS).values({name: bindparam(f"a_{name}", type_=_ATTEMPTS.c[name].type) for name in _ROW})
+_MARK = (
+    update(_NOTICES)
+    .where(
+        _NOTICES.c.id == bindparam("m_id", type_=_NOTICES.c.id.type),
+        _NOTICES.c.status == NoticeStatus.SENDING,
+        _NOTICES.c.claimed_at == bindparam("m_claimed_at", type_=_NOTICES.c.claimed_at.type),
+    )
+    .values(attempted_at=bindparam("m_now", type_=_NOTICES.c.attempted_at.type))
+)
+_WRITE_AND_MARK = _MARK.add_cte(_WRITE.cte("written"))
 _OUTCOME_FIELDS = ("permanent", "code", "retry_after", "address_rejected", "opted_out", "address_note")
 
 
@@ -109,26 +123,19 @@ class Ledger:
     def _mark(self, notice: Notice) -> bool:
         """One transaction: the previous result's row, and `notice` marked as handed over if still ours."""
         now = self.rt.clock.now()
-        mark = (
-            update(_NOTICES)
-            .where(
-                _NOTICES.c.id == notice.id,
-                _NOTICES.c.status == NoticeStatus.SENDING,
-                _NOTICES.c.claimed_at == notice.claimed_at,
-            )
-            .values(attempted_at=now)
-        )
+        params = {"m_id": notice.id, "m_claimed_at": notice.claimed_at, "m_now": now}
         held = self._held()
-        if held is not None:
-            if self._unwritten is not None:  # one statement, so one round trip: the row goes in a WITH
-                mark = mark.add_cte(insert(_ATTEMPTS).values(**self._unwritten_row()).cte("written"))
-            taken = held.execute(mark).rowcount
+        if held is not None:  # one statement, so one round trip: the previous row goes in a WITH
+            if self._unwritten is None:
+                taken = held.execute(_MARK, params).rowcount
+            else:
+                taken = held.execute(_WRITE_AND_MARK, {**params, **_prefixed(self._unwritten_row())}).rowcount
             held.commit()
         else:
             with self.rt.unit_of_work() as session:
                 if self._unwritten is not None:
                     session.execute(insert(DeliveryAttempt).values(**self._unwritten_row()))
-                taken = session.connection().execute(mark).rowcount
+                taken = session.connection().execute(_MARK, params).rowcount
         if taken:
             notice.attempted_at = now
         return bool(taken)
@@ -136,7 +143,7 @@ class Ledger:
     def _write_alone(self) -> None:
         held = self._held()
         if held is not None:
-            held.execute(insert(_ATTEMPTS).values(**self._unwritten_row()))
+            held.execute(_WRITE, _prefixed(self._unwritten_row()))
             held.commit()
             return
         with self.rt.unit_of_work() as session:
@@ -167,6 +174,10 @@ class Ledger:
                 log.warning("could not write a delivery result (%s); trying again", describe(error)[0])
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
+
+
+def _prefixed(row: dict[str, Any]) -> dict[str, Any]:
+    return {f"a_{name}": row[name] for name in _ROW}
 
 
 def attempt_row(notice: Notice, result: SendResult, *, at: datetime) -> dict[str, Any]:
