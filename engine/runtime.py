@@ -1,5 +1,6 @@
 """The Runtime one process works with (settings, database, clock, templates, channel adapters, where jobs
-go), and its unit of work: the one place that commits, then queues the jobs the transaction asked for."""
+go), and its unit of work: the one place that commits, then queues the jobs the transaction asked for
+(besides `statement_connection`, whose single statements commit on their own and queue nothing)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from engine.audit import keys as audit_keys
@@ -67,6 +68,17 @@ class Runtime:
                 session.rollback()
                 raise
         self.run_jobs(jobs)
+
+    def statement_connection(self) -> Connection | None:
+        """A pooled connection on which each statement is a transaction of its own (autocommit), held by the
+        caller for a run of small writes that queue no jobs (the delivery ledger's, one per message): each
+        is then one round trip, without a pool checkout, its liveness ping, BEGIN and COMMIT. The caller
+        closes it. None where that is not safe, and the caller uses `unit_of_work`: on SQLite an in-memory
+        database is one connection that every session shares, so a second holder would commit or undo
+        their work."""
+        if self.db.dialect.name != "postgresql":
+            return None
+        return self.db.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def run_jobs(self, jobs: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Hand committed work to the dispatcher; a failure to queue is logged, never raised."""

@@ -62,23 +62,24 @@ def deliver(rt: Runtime, notice_ids: Sequence[int], *, jitter: bool = True) -> C
 def _send_each(rt: Runtime, claimed: list[Notice], report: Counter[str]) -> list[tuple[Notice, SendResult]]:
     """Hand each claimed notice to its provider, writing each result down as it goes; notices whose
     provider's breaker is open are put back to wait for it."""
-    ledger, gates = Ledger(rt), breakers(rt)
+    gates = breakers(rt)
     results: list[tuple[Notice, SendResult]] = []
     held: dict[str, list[tuple[Notice, datetime]]] = {}
-    for notice in claimed:
-        provider = rt.provider_of(notice.channel)
-        wait = gates.admit(provider, now=rt.clock.now())
-        if wait is not None:
-            held.setdefault(provider, []).append((notice, wait))
-            continue
-        if not ledger.start(notice):  # the scheduler took the claim back meanwhile: someone else sends it
-            report["skipped"] += 1
-            continue
-        result = send(rt, outbound_message(rt, notice))
-        gates.report(provider, notice.id or 0, result, now=rt.clock.now())
-        ledger.done(notice, result)
-        results.append((notice, result))
-    ledger.flush()
+    with Ledger(rt) as ledger:
+        for notice in claimed:
+            provider = rt.provider_of(notice.channel)
+            wait = gates.admit(provider, now=rt.clock.now())
+            if wait is not None:
+                held.setdefault(provider, []).append((notice, wait))
+                continue
+            if not ledger.start(notice):  # the scheduler took the claim back meanwhile: someone else sends it
+                report["skipped"] += 1
+                continue
+            result = send(rt, outbound_message(rt, notice))
+            gates.report(provider, notice.id or 0, result, now=rt.clock.now())
+            ledger.done(notice, result)
+            results.append((notice, result))
+        ledger.flush()
     for provider, waiting in held.items():
         report["waiting"] += hold_for_provider(rt, waiting, f"waiting: {provider} is not answering; tried again later")
     return results

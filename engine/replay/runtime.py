@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
@@ -91,6 +92,11 @@ class ReplayRuntime(Runtime):
         finally:
             self._depth -= 1
         self.run_jobs(jobs)
+
+    def statement_connection(self) -> Connection | None:
+        """None: every write goes through the one long-lived session (a second connection would not see
+        what it has not committed yet)."""
+        return None
 
     def _refresh_after_core_writes(self, state: ORMExecuteState) -> Any:
         """Bulk paths (fan-outs, batch delivery) UPDATE tables directly, past the ORM: the kept objects

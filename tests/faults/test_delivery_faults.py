@@ -171,8 +171,8 @@ def test_a_claim_taken_back_from_a_worker_thought_dead_is_not_sent_by_it_too(
     with Session(rt.db) as session:
         assert {n.attempts for n in session.exec(select(Notice)).all()} == {0}  # the attempt is given back
     # The stalled worker wakes up: its claim is gone, so it sends nothing.
-    ledger = Ledger(rt)
-    assert [ledger.start(notice) for notice in claimed] == [False, False, False]
+    with Ledger(rt) as ledger:
+        assert [ledger.start(notice) for notice in claimed] == [False, False, False]
     assert deliver(rt, ids) == Counter(sent=3)
     assert len(mail.messages) == 3
     fault_table.record(
