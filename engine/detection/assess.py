@@ -92,7 +92,7 @@ def assess(
     *,
     reach_by: datetime | None = None,
     morning: datetime | None = None,
-    warn_confidence: float | None = 0.9,
+    warn_confidence: float | None = 0.95,
 ) -> Verdict:
     """`reach_by`: the last moment a warning still reaches the customer before the promise, when that is
     earlier than the promise itself (a customer told only by text, with the promise in their night).
