@@ -50,7 +50,8 @@ class Settings(BaseSettings):
 
     quiet_hours: str = "21:00-08:00"
     # Warn on an inference (no carrier estimate, only the learned survival of this carrier's trips) once the
-    # probability of missing the promise reaches this; chosen by back-test (docs/detection.md).
+    # probability of missing the promise reaches this; chosen by back-test, 0.9 was too eager on a held-out
+    # sparse world (docs/detection.md).
     warn_confidence: float = Field(default=0.95, gt=0.0, le=1.0)
     outage_debounce: str = "10m"
     fanout_approval: int = 1000

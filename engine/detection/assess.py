@@ -27,7 +27,6 @@ PRIOR_SCAN_GAP_H = 36.0
 PRIOR_ETA_ERROR_H = 12.0
 PRIOR_OFD_LEAD_H = 8.0
 PRIOR_STALL_REMAINING_H = 72.0
-PRIOR_OVERDUE_REMAINING_H = 24.0
 # Before the engine has learned anything, the merchant's own promise is the best evidence of how long
 # delivery takes where it sells: a promise is made to be kept. So no prior may exceed this share of the
 # order's promise window (placed → promised), and the transit prior not the merchant's own plan (ship_by
@@ -39,7 +38,6 @@ PRIOR_SHARE_OF_WINDOW = {
     "eta_error": 0.07,
     "ofd_lead": 0.05,
     "stall_remaining": 0.4,
-    "overdue_remaining": 0.15,
 }
 RECHECK = timedelta(hours=6)  # while a parcel is stalled or overdue, look again this often
 TROUBLE = ("exception", "returned", "lost")
@@ -114,7 +112,7 @@ def assess(
             # No planned hand-over and no carrier of its own to judge by (all carriers pooled say little
             # about this one): nothing earlier is known, so only the last call.
             return _not_shipped_unplanned(promise, now, morning)
-        return _not_shipped(promise, now, learned)
+        return _not_shipped(promise, now, learned, morning)
     if shipment.estimated_delivery_at is None and shipment.status not in TROUBLE:
         return _without_estimate(promise, shipment, now, learned, reach_by, morning, warn_confidence)
     return _in_transit(promise, shipment, now, learned, reach_by=reach_by)
@@ -195,20 +193,30 @@ def _scans_mid_route(learned: _Learned) -> bool:
     return gaps[len(gaps) // 2] < 0.5 * transit[len(transit) // 2]
 
 
-def _not_shipped(promise: datetime, now: datetime, learned: _Learned) -> Verdict:
-    # With no carrier chosen yet, all carriers pooled may mix fast and slow networks: only a trip faster
-    # than three in four of them failing the promise says it will be missed.
-    q = 0.25 if learned.carrier == POOLED else 0.5
-    transit = _h(learned.hours("transit", q, PRIOR_TRANSIT_H))
-    if now + transit > promise:
-        # Even if it left today, a typical trip for this carrier would arrive after the promise.
-        return Verdict(
-            LATE_TO_SHIP,
-            "not with the carrier in time to make the promise",
-            {"expected_arrival": now + transit},
-            now + RECHECK,
-        )
-    return Verdict(next_check_at=promise - transit)
+def _not_shipped(promise: datetime, now: datetime, learned: _Learned, morning: datetime | None) -> Verdict:
+    """Not with the carrier yet: of the trips learned (this carrier's, or all carriers' pooled while it has
+    too few), the share that took longer than the time left is the least chance of missing the promise
+    (the hand-over itself is still to come). Told at `FOREWARN_WARN_CONFIDENCE`; with nothing learned,
+    only the last call, as the plain rules would."""
+    judged = learned.model.chance_longer(learned.carrier, "transit", 0.0, _hours(promise - now))
+    if judged is None:
+        return _not_shipped_unplanned(promise, now, morning)
+    p, trips = judged
+    verdict = Verdict(probability=p)
+    if learned.confidence is not None and p >= learned.confidence:
+        details = {
+            "confidence": round(p, 3),
+            "evidence": f"{round(p * trips)} of {trips} trips learned took longer than the time left",
+            "quiet_if": "handed over while a trip could still make it",
+        }
+        return _warn(verdict, LATE_TO_SHIP, "not with the carrier in time to make the promise", details, now)
+    last_call = _earliest(morning, promise)
+    assert last_call is not None
+    if now >= last_call:
+        return _not_shipped_unplanned(promise, now, morning)
+    # The chance only grows while it waits: look again as the time left shrinks past the trips learned.
+    verdict.next_check_at = min(last_call, now + RECHECK)
+    return verdict
 
 
 def _in_transit(
@@ -222,10 +230,12 @@ def _in_transit(
     verdict = Verdict()
     checks: list[datetime] = []
     moving = shipment.status != "out_for_delivery"
+    # Out for delivery once is out for delivery (as for the plain rules): a hub scan after it is no news.
+    unseen_on_van = moving and shipment.out_for_delivery_at is None
     warned = (
         (_stalled(verdict, shipment, promise, now, learned, checks) if moving else None)
         or (_overdue(verdict, eta, promise, now, learned, checks) if eta is not None else None)
-        or (_last_call(verdict, promise, now, learned, checks, reach_by=reach_by) if moving else None)
+        or (_last_call(verdict, promise, now, learned, checks, reach_by=reach_by) if unseen_on_van else None)
     )
     if warned is not None:
         return warned
@@ -269,13 +279,27 @@ def _stalled(
 def _overdue(
     verdict: Verdict, eta: datetime, promise: datetime, now: datetime, learned: _Learned, checks: list[datetime]
 ) -> Verdict | None:
-    """Past the carrier's estimate (and its usual error): a warning if the rest of the wait won't fit."""
+    """Judged on the carrier's learned estimate error, given that this parcel is not here yet: of the parcels
+    learned that were still on their way this long past their estimate, the share that arrived after the
+    promise. Past the estimate by more than its usual error it is marked overdue; told at the confidence."""
     tolerance = _h(max(learned.hours("eta_error", 0.95, PRIOR_ETA_ERROR_H), 1.0))
-    remaining = _h(learned.hours("overdue_remaining", 0.5, PRIOR_OVERDUE_REMAINING_H))
-    verdict.overdue = _past(eta + tolerance, remaining, promise, now, checks)
-    if verdict.overdue and now + remaining > promise:
-        return _warn(verdict, DELAYED, "past the carrier's estimate and still not delivered", {"eta": None}, now)
-    return None
+    verdict.overdue = now >= eta + tolerance
+    judged = learned.model.chance_longer(learned.carrier, "eta_miss", _hours(now - eta), _hours(promise - eta))
+    checks.append(eta + tolerance if not verdict.overdue else now + RECHECK)
+    if judged is None or now >= promise:
+        return None
+    p, trips = judged
+    verdict.probability = max(p, verdict.probability or 0.0)
+    if learned.confidence is None or p < learned.confidence or not verdict.overdue:
+        return None
+    details = {
+        "eta": None,
+        "confidence": round(p, 3),
+        "evidence": f"{trips} parcels learned were this late on their estimate; "
+        f"{round(p * trips)} of them arrived past the promise",
+        "quiet_if": "a delivery chance by the promise above " + f"{1 - learned.confidence:.0%}",
+    }
+    return _warn(verdict, DELAYED, "past the carrier's estimate and still not delivered", details, now)
 
 
 def _past(deadline: datetime, remaining: timedelta, promise: datetime, now: datetime, checks: list[datetime]) -> bool:

@@ -132,13 +132,16 @@ def observations(order: Order, shipment: Shipment) -> dict[str, float]:
     eta = shipment.first_estimated_delivery_at
     if eta is not None and shipment.stalled_at is None and shipment.exception is None:
         seen["eta_error"] = _hours(delivered, eta)
+    if eta is not None and shipment.exception is None:
+        # How late against the carrier's word, stalls included: what a parcel past its estimate can expect.
+        seen["eta_miss"] = _hours(delivered, eta)
     if shipment.out_for_delivery_at is not None:
         seen["ofd_lead"] = _hours(delivered, shipment.out_for_delivery_at)
     if shipment.stalled_at is not None:
         seen["stall_remaining"] = _hours(delivered, shipment.stalled_at)
     if shipment.overdue_at is not None:
         seen["overdue_remaining"] = _hours(delivered, shipment.overdue_at)
-    return {k: round(v, 3) for k, v in seen.items() if v >= 0}
+    return {k: round(v, 3) for k, v in seen.items() if v >= 0 or k == "eta_miss"}
 
 
 def learn_from_delivery(session: Session, order: Order, shipment: Shipment, *, now: datetime) -> None:

@@ -96,11 +96,53 @@ def test_what_counts_as_a_stall_is_learned_per_carrier() -> None:
     ).stalled
 
 
-def test_not_shipped_when_a_typical_trip_would_miss_the_promise_is_late_to_ship() -> None:
-    model = learned("*", transit=[48.0] * 20)
-    assert assess(order(timedelta(hours=40), ship_by=NOW), None, NOW, model).kind == "order.late_to_ship"
+def test_not_shipped_is_late_to_ship_once_the_trips_learned_mostly_take_longer_than_the_time_left() -> None:
+    model = learned("*", transit=[48.0] * 40)
+    verdict = assess(order(timedelta(hours=40), ship_by=NOW), None, NOW, model)
+    assert verdict.kind == "order.late_to_ship" and verdict.details["confidence"] == 1.0
     early = assess(order(timedelta(days=4), ship_by=NOW), None, NOW, model)
-    assert early.kind is None and early.next_check_at == NOW + timedelta(days=4) - timedelta(hours=48)
+    assert early.kind is None and early.probability == 0.0
+    assert early.next_check_at is not None and NOW < early.next_check_at <= NOW + timedelta(hours=6)
+
+
+def test_not_shipped_with_half_the_trips_still_in_time_is_not_told_early() -> None:
+    """An even chance is not enough to tell a customer (a typical trip of this carrier would miss, yet
+    nearly half the trips learned would still make it)."""
+    model = learned(transit=[24.0] * 19 + [72.0] * 21)
+    label = parcel(status="label_created", handed_over_at=None, last_scan_at=None)
+    verdict = assess(order(timedelta(hours=40), ship_by=NOW), label, NOW, model)
+    assert verdict.kind is None and verdict.probability == 0.525
+
+
+def test_not_shipped_with_nothing_learned_is_told_only_at_the_last_call() -> None:
+    """Cold start is never more eager than the plain rules: a late hand-over alone is not a late order."""
+    late_hand_over = order(timedelta(hours=30), ship_by=NOW - timedelta(days=1))
+    morning = NOW + timedelta(hours=20)
+    quiet = assess(late_hand_over, None, NOW, DeliveryModel(), morning=morning)
+    assert quiet.kind is None and quiet.next_check_at == morning
+    assert assess(late_hand_over, None, morning, DeliveryModel(), morning=morning).kind == "order.late_to_ship"
+
+
+def test_past_the_estimate_is_told_on_the_carriers_learned_estimate_error() -> None:
+    """Twelve hours past the estimate with a day to the promise: told only when, of the parcels learned
+    that were this late on their estimate, nearly all arrived more than a day late."""
+    model_short = learned(eta_error=[1.0] * 40, eta_miss=[1.0] * 30 + [14.0] * 8 + [90.0] * 2 + [100.0] * 2)
+    model_long = learned(eta_error=[1.0] * 40, eta_miss=[1.0] * 30 + [90.0] * 12)
+    late_parcel = parcel(estimated_delivery_at=NOW - timedelta(hours=12))
+    mostly_on_time = assess(order(timedelta(hours=24)), late_parcel, NOW, model_short)
+    assert mostly_on_time.kind is None and mostly_on_time.overdue
+    assert mostly_on_time.probability is not None and mostly_on_time.probability < 0.5
+    told = assess(order(timedelta(hours=24)), late_parcel, NOW, model_long)
+    assert (told.kind, told.reason) == ("shipment.delayed", "past the carrier's estimate and still not delivered")
+    assert told.details["confidence"] == 1.0 and told.details["evidence"] and told.details["quiet_if"]
+    # Nothing learned of this carrier's estimates: not told early (the plain rules tell nothing on this).
+    assert assess(order(timedelta(hours=24)), late_parcel, NOW, DeliveryModel()).kind is None
+
+
+def test_a_hub_scan_after_out_for_delivery_is_no_missed_last_call() -> None:
+    model = learned(ofd_lead=[6.0] * 20)
+    was_on_van = parcel(estimated_delivery_at=NOW + timedelta(hours=3), out_for_delivery_at=NOW - timedelta(hours=5))
+    assert assess(order(timedelta(hours=5)), was_on_van, NOW, model).kind is None
 
 
 def test_not_out_for_delivery_at_the_last_call_is_at_risk() -> None:
@@ -129,7 +171,7 @@ def test_before_learning_anything_a_short_promise_is_taken_at_its_word() -> None
     )
     assert assess(placed_now, None, NOW, DeliveryModel()).kind is None
     # What the engine has learned wins over the promise: this carrier takes 4 days.
-    slow = learned("ups", transit=[96.0] * 20)
+    slow = learned("ups", transit=[96.0] * 40)
     label = parcel(status="label_created", handed_over_at=None, last_scan_at=None)
     assert assess(placed_now, label, NOW, slow).kind == "order.late_to_ship"
 
