@@ -68,6 +68,10 @@ def derive(context: dict[str, Any]) -> dict[str, Any]:
         now_level, told = SEVERITY.get(str(incident["status"]), 0), SEVERITY.get(str(previous), 0)
         incident["worse"] = previous is not None and now_level > told
         incident["better"] = previous is not None and 0 < now_level < told
+        if incident["worse"] or incident["better"]:
+            # A promised check-in that finds the severity changed since the customer was told is news, not
+            # "no news yet": it reads as the update it is ("getting better, now slow").
+            context["check_in"] = False
     return context
 
 

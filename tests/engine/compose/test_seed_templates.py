@@ -315,3 +315,29 @@ def test_a_warning_text_always_says_when_we_will_write_again(case: Case, variant
     source = {"sms": "{{ next_update_at|when(short=true) }}"}
     when = render_message(source, ctx, channel=Channel.SMS, locale=locale, timezone=ctx["customer"]["timezone"]).text
     assert when in text, text
+
+
+NO_NEWS = {
+    "en": ("no news",),
+    "pt-BR": ("não há novidade", "sem novidades"),
+    "es": ("no hay novedades",),
+    "de": ("nichts Neues",),
+    "ja": ("新しい情報",),
+}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_check_in_that_finds_the_outage_changed_tells_the_change_not_no_news(locale: str) -> None:
+    # Told "down" at 15:31, recovering to "some customers" at 17:33, the promised check-in at 17:50 said
+    # "no news yet: still not working for some" — neither was true.
+    for channel in (Channel.EMAIL, Channel.SMS):
+        ctx = sample_context("service.disruption", "update", locale=locale)
+        ctx["check_in"] = True
+        ctx["incident"].update(status="partial_outage", previous_status="major_outage")
+        derived = derive(ctx)
+        message = render("service.disruption", "update", locale, channel, derived)
+        assert not any(words in message.text + (message.subject or "") for words in NO_NEWS[locale]), message.text
+    quiet = derive({**sample_context("service.disruption", "update", locale=locale), "check_in": True})
+    assert any(
+        words in render("service.disruption", "update", locale, Channel.EMAIL, quiet).text for words in NO_NEWS[locale]
+    )
