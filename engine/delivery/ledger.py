@@ -134,7 +134,7 @@ class Ledger:
         else:
             with self.rt.unit_of_work() as session:
                 if self._unwritten is not None:
-                    session.execute(insert(DeliveryAttempt).values(**self._unwritten_row()))
+                    session.connection().execute(_WRITE, _prefixed(self._unwritten_row()))
                 taken = session.connection().execute(_MARK, params).rowcount
         if taken:
             notice.attempted_at = now
@@ -147,7 +147,7 @@ class Ledger:
             held.commit()
             return
         with self.rt.unit_of_work() as session:
-            session.execute(insert(DeliveryAttempt).values(**self._unwritten_row()))
+            session.connection().execute(_WRITE, _prefixed(self._unwritten_row()))
 
     def _unwritten_row(self) -> dict[str, Any]:
         assert self._unwritten is not None
