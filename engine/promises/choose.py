@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import partial
 
 from engine.policy.quiet_hours import defer, zone
 from engine.vocabulary import WARNING_STAGES, SituationKind, Stage
@@ -157,5 +156,13 @@ def renewed(
     while at least half the kind's shortest wait is left, else a new one chosen as of `now`."""
     if promise >= now + bounds(kind).shortest / 2:
         return promise
-    for_this_customer = partial(choose, kind=kind, opened_at=opened_at, timezone=timezone, quiet=quiet)
-    return for_this_customer(after=now, estimate=estimate, likely=likely, due=due)  # the same grounds as at first
+    return choose(  # on the same grounds as at first
+        kind=kind,
+        opened_at=opened_at,
+        after=now,
+        timezone=timezone,
+        quiet=quiet,
+        estimate=estimate,
+        likely=likely,
+        due=due,
+    )
